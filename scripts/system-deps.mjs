@@ -1,0 +1,37 @@
+// Installs the Debian packages the test suite needs when they are missing (DEVELOPERS.md: CI runs
+// as root on a fresh machine). Runs on the machine's Node 20; no dependencies.
+import { spawnSync } from "node:child_process";
+
+/** command on PATH → Debian package providing it */
+const required = [
+  { command: "redis-server", pkg: "redis-server" },
+  { command: "redis-cli", pkg: "redis-tools" },
+];
+
+function has(command) {
+  return spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
+}
+
+export function ensureSystemDeps(log = console.error) {
+  const missing = [...new Set(required.filter((r) => !has(r.command)).map((r) => r.pkg))];
+  if (missing.length === 0) return;
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  const sudo = isRoot ? [] : has("sudo") ? ["sudo", "-n"] : null;
+  if (sudo === null) {
+    throw new Error(`missing system packages: ${missing.join(", ")} (install them with apt-get as root)`);
+  }
+  log(`test setup: installing ${missing.join(", ")} with apt-get`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const run = (args) => {
+    const [cmd, ...rest] = [...sudo, ...args];
+    const r = spawnSync(cmd, rest, { stdio: ["ignore", "ignore", "inherit"], env });
+    return r.status === 0;
+  };
+  if (!run(["apt-get", "install", "-y", "--no-install-recommends", ...missing])) {
+    if (!run(["apt-get", "update"]) || !run(["apt-get", "install", "-y", "--no-install-recommends", ...missing])) {
+      throw new Error(`apt-get could not install: ${missing.join(", ")}`);
+    }
+  }
+  // The Debian package starts a system-wide redis on :6379; tests never use it (they start their
+  // own on free ports), so leave it alone rather than fight the init system.
+}

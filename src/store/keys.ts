@@ -1,0 +1,38 @@
+/**
+ * Builders for every key of the keyspace (spec/storage.md §2–§3). Handlers and repositories never
+ * concatenate key strings themselves: the names are shared byte for byte with Go Tikti.
+ */
+
+export const keys = {
+  users: () => "users_v2",
+  /** Legacy, read-only hash of Go Tikti's first releases (storage.md §6). */
+  legacyUsers: () => "users",
+  userByEmail: (normalisedEmail: string) => `userByEmail:${normalisedEmail}`,
+  userByEmailPrefix: () => "userByEmail:",
+  tenants: () => "tenants",
+  memberships: (tenantId: string) => `memberships:${tenantId}`,
+  membershipsByUser: (userId: string) => `membershipsByUser:${userId}`,
+  roles: (tenantId: string) => `roles:${tenantId}`,
+  clients: (tenantId: string) => `clients:${tenantId}`,
+  oob: (code: string) => `oob:${code}`,
+  samlSubject: (tenantId: string, nameId: string) => `samlSubject:${tenantId}:${nameId}`,
+
+  samlIdp: (tenantId: string) => `saml:idp:${tenantId}`,
+  samlIdpPrefix: () => "saml:idp:",
+  samlRequest: (id: string) => `saml:req:${id}`,
+  samlSeen: (id: string) => `saml:seen:${id}`,
+  samlSession: (sid: string) => `saml:sid:${sid}`,
+  samlSessionIndex: (nameId: string) => `saml:idx:${nameId}`,
+  samlDomain: (prefix: string, domain: string) => `${prefix}${domain}`,
+  samlRotation: () => "saml:sp:rotation",
+  samlRefreshLock: (tenantId: string) => `saml:refresh:lock:${tenantId}`,
+
+  /** `{subjectHash}` is the first 32 hex chars of SHA-256 of the limited subject (never raw). */
+  rateLimit: (bucket: string, subjectHash: string) => `rl:${bucket}:${subjectHash}`,
+
+  migrations: () => "tikti:migrations",
+  migrationsLock: () => "tikti:migrations:lock",
+} as const;
+
+/** Default prefix of the email-domain discovery index (saml.md §10, configurable). */
+export const DEFAULT_DISCOVER_DOMAIN_PREFIX = "saml:discover:domain:";
