@@ -1,0 +1,23 @@
+/**
+ * Constant-time comparison of secrets: both sides are hashed with SHA-256 first, so the comparison
+ * time depends neither on where the values differ nor on their lengths.
+ */
+const encoder = new TextEncoder();
+
+export async function sha256(value: string | Uint8Array): Promise<Uint8Array> {
+  const data = typeof value === "string" ? encoder.encode(value) : value;
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>));
+}
+
+export function timingSafeEqualBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/** A checker bound to one secret whose digest is computed once. */
+export function secretMatcher(secret: string): (candidate: string) => Promise<boolean> {
+  const expected = sha256(secret);
+  return async (candidate) => timingSafeEqualBytes(await sha256(candidate), await expected);
+}

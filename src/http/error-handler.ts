@@ -1,0 +1,36 @@
+import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import type { AppDeps, HonoEnv } from "../deps.ts";
+import { isTiktiError, TiktiError } from "../errors.ts";
+import { canonicalRoute } from "./middleware/observe.ts";
+
+/**
+ * The one place where errors become HTTP responses (design.md, spec/api.md §2.1). A TiktiError
+ * answers its catalogue status and body; anything else is a 500 `INTERNAL` carrying no message,
+ * with the error logged under the request id.
+ */
+export function errorHandler(deps: AppDeps): ErrorHandler<HonoEnv> {
+  return (err, c) => {
+    const log = c.get("log") ?? deps.logger;
+    const e = isTiktiError(err) ? err : new TiktiError("INTERNAL", { cause: err });
+    if (e.code === "STORE_UNAVAILABLE") {
+      deps.metrics.storeErrors.inc({ operation: canonicalRoute(c) });
+      log.warn("store unavailable", { route: canonicalRoute(c), cause: e.cause });
+    } else if (e.status >= 500) {
+      log.error("request failed", { route: canonicalRoute(c), code: e.code, error: e.cause ?? e });
+    }
+    return jsonError(c, e);
+  };
+}
+
+export function jsonError(c: Context, e: TiktiError): Response {
+  const headers: Record<string, string> = { ...e.headers };
+  return c.json(e.toBody(), e.status as 400, headers);
+}
+
+export const notFound: NotFoundHandler<HonoEnv> = (c) => jsonError(c, new TiktiError("NOT_FOUND"));
+
+export function methodNotAllowedResponse(c: Context, allowed: string[]): Response {
+  const res = jsonError(c, new TiktiError("METHOD_NOT_ALLOWED"));
+  res.headers.set("Allow", allowed.join(", "));
+  return res;
+}

@@ -1,0 +1,23 @@
+import { Hono } from "hono";
+import type { AppDeps, HonoEnv } from "../../deps.ts";
+
+const PUBLIC_CACHE = "public, max-age=300";
+
+/** JWKS and the discovery document (spec/tokens.md §6); both bodies are built once. */
+export function wellKnownRoutes(deps: AppDeps): Hono<HonoEnv> {
+  const app = new Hono<HonoEnv>();
+  const issuer = deps.config.issuerBaseUrl;
+  const discovery = JSON.stringify({
+    issuer,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    token_endpoint: `${issuer}/accounts/token/exchange`,
+    grant_types_supported: ["urn:ietf:params:oauth:grant-type:token-exchange"],
+    subject_types_supported: ["public"],
+    claims_supported: ["iss", "aud", "sub", "act", "email", "tid", "scope", "eventTypes", "ver", "iat", "exp", "jti"],
+  });
+  const json = { "Content-Type": "application/json; charset=utf-8", "Cache-Control": PUBLIC_CACHE };
+
+  app.get("/.well-known/jwks.json", (c) => c.body(deps.keys.jwksBody, 200, json));
+  app.get("/.well-known/openid-configuration", (c) => c.body(discovery, 200, json));
+  return app;
+}

@@ -1,0 +1,33 @@
+/**
+ * What each runtime entry (bun.ts, deno.ts, node.ts) provides to the shared bootstrap (main.ts):
+ * how to open SQLite and how to serve a fetch handler. Everything else is the same on all three.
+ */
+import type { SqliteDb } from "../store/sqlite.ts";
+
+export type FetchHandler = (request: Request, env: { remoteAddr?: string }) => Response | Promise<Response>;
+
+export interface ServeOptions {
+  fetch: FetchHandler;
+  hostname: string;
+  port: number;
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
+  keepAliveTimeoutSeconds: number;
+  maxHeaderBytes: number;
+}
+
+export interface RunningServer {
+  /** The bound port (useful when 0 was asked). */
+  port: number;
+  /**
+   * Stops accepting connections and resolves when in-flight requests have finished, or after
+   * `graceMs`, when remaining connections are closed.
+   */
+  stop(graceMs: number): Promise<void>;
+}
+
+export interface RuntimeAdapter {
+  name: "bun" | "deno" | "node";
+  openSqlite(path: string): SqliteDb;
+  serve(options: ServeOptions): Promise<RunningServer>;
+}

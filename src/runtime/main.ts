@@ -1,0 +1,207 @@
+/**
+ * The server bootstrap shared by the Bun, Deno and Node entries (spec/operations.md §1): argv,
+ * configuration, keys, store, app, listeners, signals. Exit codes: 0 clean shutdown, 1 runtime
+ * failure, 2 configuration refused.
+ */
+import { createApp } from "../app.ts";
+import { ConfigError, loadConfig } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
+import { loadKeyRing } from "../crypto/keyring.ts";
+import { type AppDeps, type Lifecycle, systemClock } from "../deps.ts";
+import { metricsResponse } from "../http/routes/health.ts";
+import { createLogger, type Logger } from "../logger.ts";
+import { createMetrics } from "../metrics.ts";
+import type { KV } from "../store/kv.ts";
+import { createRedisStore } from "../store/redis.ts";
+import { VERSION } from "../version.ts";
+import type { RunningServer, RuntimeAdapter } from "./adapter.ts";
+import { createConfigIO } from "./config-io.ts";
+import { openEmbeddedStore } from "./embedded-open.ts";
+import { processMetrics } from "./process-metrics.ts";
+
+const USAGE = `Usage: tikti [-f|--config <file>] [--check] [--version]
+
+  -f, --config <file>  configuration file (default: config/tikti.yaml; without it and without
+                       REDIS_* variables the development quick-start runs)
+  --check              validate the configuration and key files, print "config ok", exit
+  --version            print the version and build SHA
+  -h, --help           this help
+`;
+
+interface Args {
+  configPath?: string;
+  check: boolean;
+  version: boolean;
+  help: boolean;
+}
+
+export function parseArgs(argv: string[]): Args {
+  const args: Args = { check: false, version: false, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "-f" || a === "--config") {
+      const v = argv[++i];
+      if (v === undefined) throw new ConfigError(a, "needs a file path");
+      args.configPath = v;
+    } else if (a.startsWith("--config=")) args.configPath = a.slice("--config=".length);
+    else if (a === "--check") args.check = true;
+    else if (a === "--version" || a === "-v") args.version = true;
+    else if (a === "--help" || a === "-h") args.help = true;
+    else throw new ConfigError("argv", `unknown argument "${a}"`);
+  }
+  return args;
+}
+
+function exitWith(code: number, message?: string): never {
+  if (message) process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+/** Chooses and opens the store engine (storage.md §1). Redis connects in the background. */
+export async function openStore(config: Config, adapter: RuntimeAdapter, logger: Logger): Promise<KV> {
+  const redis = {
+    username: config.redisUsername || undefined,
+    password: config.redisPassword || undefined,
+    tls: config.redisTls,
+    timeoutMs: config.redisTimeoutMs,
+    logger: logger.child({ component: "store" }),
+  };
+  if (config.redisAddr) return createRedisStore({ ...redis, addr: config.redisAddr, db: config.redisDb });
+  if (config.redisUrl) return createRedisStore({ ...redis, url: config.redisUrl, db: config.redisDb });
+  if (config.redisCluster.length > 0) return createRedisStore({ ...redis, cluster: config.redisCluster });
+  return openEmbeddedStore({
+    dataDir: config.dataDir,
+    logger: logger.child({ component: "store" }),
+    openSqlite: adapter.openSqlite,
+  });
+}
+
+export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<void> {
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    exitWith(2, `${(e as Error).message}\n\n${USAGE}`);
+  }
+  if (args.help) exitWith(0, USAGE);
+  if (args.version) {
+    process.stdout.write(`tikti ${VERSION.version} (${VERSION.commit}) ${adapter.name}\n`);
+    process.exit(0);
+  }
+
+  const io = createConfigIO();
+  let loaded: Awaited<ReturnType<typeof loadConfig>>;
+  try {
+    loaded = await loadConfig(io, { configPath: args.configPath });
+  } catch (e) {
+    if (e instanceof ConfigError) exitWith(2, e.message);
+    exitWith(2, `config: ${(e as Error).message}`);
+  }
+  const { config } = loaded;
+  const logger = createLogger((line) => process.stdout.write(`${line}\n`), config.logging.level, {
+    runtime: adapter.name,
+  });
+  for (const w of loaded.warnings) logger.warn(w);
+
+  let keys: AppDeps["keys"];
+  try {
+    keys = await loadKeyRing({
+      activePrivateKeyPem: config.jwksPrivateKey,
+      activeKid: config.jwksKeyId,
+      extra: config.jwksKeys,
+    });
+  } catch (e) {
+    exitWith(2, `config: jwksPrivateKey: cannot be imported (${(e as Error).message})`);
+  }
+
+  if (args.check) {
+    process.stdout.write("config ok\n");
+    process.exit(0);
+  }
+
+  if (loaded.devQuickStart) {
+    logger.warn("development mode: not for production (loopback only, generated secrets)", {
+      dataDir: config.dataDir,
+    });
+    if (loaded.generatedApiKey) {
+      // Printed once, when generated (operations.md §3); never logged again.
+      process.stdout.write(
+        `tikti dev quick-start: API key ${loaded.generatedApiKey} (stored in ${config.dataDir}/dev/api_key)\n`,
+      );
+    }
+  }
+
+  let store: KV;
+  try {
+    store = await openStore(config, adapter, logger);
+  } catch (e) {
+    // The embedded store refuses a locked or unwritable dataDir: a configuration refusal.
+    exitWith(2, `config: dataDir: ${(e as Error).message}`);
+  }
+
+  const lifecycle: Lifecycle = { shuttingDown: false };
+  const deps: AppDeps = {
+    config,
+    store,
+    keys,
+    logger,
+    metrics: createMetrics(),
+    clock: systemClock,
+    lifecycle,
+    replicaId: crypto.randomUUID(),
+    processMetrics,
+  };
+  const app = createApp(deps);
+  const http = config.http;
+  const serveOptions = {
+    hostname: config.bindAddress,
+    headersTimeoutSeconds: http.headersTimeoutSeconds,
+    requestTimeoutSeconds: http.requestTimeoutSeconds,
+    keepAliveTimeoutSeconds: http.keepAliveTimeoutSeconds,
+    maxHeaderBytes: http.maxHeaderBytes,
+  };
+
+  const servers: RunningServer[] = [];
+  try {
+    servers.push(
+      await adapter.serve({ ...serveOptions, port: config.port, fetch: (req, env) => app.fetch(req, env) }),
+    );
+    if (config.metrics.enabled && config.metrics.port !== 0) {
+      servers.push(
+        await adapter.serve({
+          ...serveOptions,
+          port: config.metrics.port,
+          fetch: (req) =>
+            new URL(req.url).pathname === "/metrics" ? metricsResponse(deps) : new Response("not found", { status: 404 }),
+        }),
+      );
+    }
+  } catch (e) {
+    logger.error("cannot listen", { error: e, bindAddress: config.bindAddress, port: config.port });
+    await store.close().catch(() => {});
+    exitWith(1);
+  }
+  logger.info("tikti listening", {
+    version: VERSION.version,
+    address: `${config.bindAddress}:${servers[0]!.port}`,
+    store: store.engine,
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    // /readyz turns 503 at once; keep accepting for shutdownDelaySeconds so load balancers can
+    // deregister, then close the listener and give in-flight requests shutdownGraceSeconds.
+    lifecycle.shuttingDown = true;
+    logger.info("shutdown signal received", { signal });
+    await new Promise((r) => setTimeout(r, http.shutdownDelaySeconds * 1000));
+    await Promise.all(servers.map((s) => s.stop(http.shutdownGraceSeconds * 1000)));
+    await store.close().catch((error) => logger.warn("store close failed", { error }));
+    logger.info("tikti stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("unhandledRejection", (error) => logger.error("unhandled rejection", { error }));
+}
