@@ -1,0 +1,84 @@
+/**
+ * One list of HTTP cases replayed against the server on every runtime (Bun, Deno, Node) and the
+ * compiled binary, so "runs unchanged on all three" is checked, not assumed.
+ */
+import { expect } from "vitest";
+
+export interface SmokeTarget {
+  baseUrl: string;
+}
+
+export const smokeCases: Array<{ name: string; run: (t: SmokeTarget) => Promise<void> }> = [
+  {
+    name: "GET /healthz answers ok with a request id",
+    async run({ baseUrl }) {
+      const res = await fetch(`${baseUrl}/healthz`, { headers: { "X-Request-ID": "smoke-1" } });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ status: "ok" });
+      expect(res.headers.get("x-request-id")).toBe("smoke-1");
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    },
+  },
+  {
+    name: "GET /readyz is ready with every check ok",
+    async run({ baseUrl }) {
+      const res = await fetch(`${baseUrl}/readyz`);
+      const body = await res.json();
+      expect(body).toMatchObject({
+        status: "ready",
+        checks: { store: "ok", signingKey: "ok", shutdown: "ok" },
+      });
+      expect(res.status).toBe(200);
+    },
+  },
+  {
+    name: "GET /metrics serves Prometheus text with core and process series",
+    async run({ baseUrl }) {
+      await fetch(`${baseUrl}/v1/.well-known/jwks.json`);
+      const res = await fetch(`${baseUrl}/metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toContain("text/plain");
+      const text = await res.text();
+      expect(text).toContain("# TYPE tikti_http_requests_total counter");
+      // The /v1 alias is reported under its canonical route.
+      expect(text).toMatch(
+        /tikti_http_requests_total\{method="GET",route="\/\.well-known\/jwks\.json",status="200"\} \d+/,
+      );
+      expect(text).toMatch(/process_resident_memory_bytes \d+/);
+      expect(text).toMatch(/tikti_jwks_keys 1/);
+    },
+  },
+  {
+    name: "JWKS is served at both paths, byte-identical, with its cache header",
+    async run({ baseUrl }) {
+      const a = await fetch(`${baseUrl}/.well-known/jwks.json`);
+      const b = await fetch(`${baseUrl}/v1/.well-known/jwks.json`);
+      expect(a.status).toBe(200);
+      expect(a.headers.get("cache-control")).toBe("public, max-age=300");
+      const text = await a.text();
+      expect(await b.text()).toBe(text);
+      const jwks = JSON.parse(text);
+      expect(jwks.keys).toHaveLength(1);
+      expect(jwks.keys[0]).toMatchObject({
+        kty: "RSA",
+        kid: "test-key-1",
+        alg: "RS256",
+        use: "sig",
+        e: "AQAB",
+      });
+      expect(jwks.keys[0].d).toBeUndefined();
+    },
+  },
+  {
+    name: "unknown path → 404 NOT_FOUND, wrong method → 405 with Allow",
+    async run({ baseUrl }) {
+      const nf = await fetch(`${baseUrl}/nope`);
+      expect(nf.status).toBe(404);
+      expect(await nf.json()).toEqual({ error: "not found", code: "NOT_FOUND" });
+      const na = await fetch(`${baseUrl}/healthz`, { method: "POST" });
+      expect(na.status).toBe(405);
+      expect(na.headers.get("allow")).toContain("GET");
+      expect((await na.json()).code).toBe("METHOD_NOT_ALLOWED");
+    },
+  },
+];

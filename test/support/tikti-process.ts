@@ -1,0 +1,146 @@
+/**
+ * Starts the real server as a child process (Bun, Deno, Node or the compiled binary) with a
+ * generated config file in a temp dir, and waits for its "tikti listening" log line (an event,
+ * not a sleep). Stopped by PID at the end of the test file.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { stringify } from "yaml";
+// @ts-expect-error plain ESM helper without types
+import { runtimeBinary } from "../../scripts/rt.mjs";
+import { generateRsaPem, randomSecret } from "./keys.ts";
+import { freePort } from "./ports.ts";
+
+export type RuntimeName = "bun" | "node" | "deno" | "binary";
+
+export const repoRoot = resolve(import.meta.dirname, "../..");
+
+export function commandFor(runtime: RuntimeName, args: string[]): { cmd: string; args: string[] } {
+  const bin = (n: string) => runtimeBinary(n) as string;
+  switch (runtime) {
+    case "bun":
+      return { cmd: bin("bun"), args: [join(repoRoot, "src/runtime/bun.ts"), ...args] };
+    case "node":
+      return { cmd: bin("node"), args: [join(repoRoot, "src/runtime/node.ts"), ...args] };
+    case "deno":
+      return {
+        cmd: bin("deno"),
+        args: ["run", "--allow-all", "--quiet", join(repoRoot, "src/runtime/deno.ts"), ...args],
+      };
+    case "binary":
+      return { cmd: join(repoRoot, "dist/tikti"), args };
+  }
+}
+
+export interface TiktiProcess {
+  baseUrl: string;
+  port: number;
+  apiKey: string;
+  dir: string;
+  configFile: string;
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code (or 128+signal). */
+  exited: Promise<number>;
+  stop(signal?: NodeJS.Signals): Promise<number>;
+}
+
+export interface StartOptions {
+  runtime: RuntimeName;
+  /** Extra config keys merged over the generated ones. */
+  config?: Record<string, unknown>;
+  env?: Record<string, string>;
+  /** Reuse this directory (and its dataDir) instead of a new temp dir. */
+  dir?: string;
+  timeoutMs?: number;
+}
+
+export async function writeTestConfig(dir: string, port: number, extra: Record<string, unknown> = {}) {
+  const apiKey = randomSecret(32);
+  const config = {
+    devMode: true,
+    bindAddress: "127.0.0.1",
+    port,
+    issuerBaseUrl: `http://127.0.0.1:${port}`,
+    dataDir: join(dir, "data"),
+    jwtSecret: randomSecret(48),
+    apiKey,
+    jwksPrivateKey: await generateRsaPem(),
+    jwksKeyId: "test-key-1",
+    http: { shutdownDelaySeconds: 0, shutdownGraceSeconds: 5 },
+    ...extra,
+  };
+  const configFile = join(dir, "tikti.yaml");
+  writeFileSync(configFile, stringify(config), { mode: 0o600 });
+  return { configFile, apiKey };
+}
+
+export async function startTikti(options: StartOptions): Promise<TiktiProcess> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "tikti-proc-"));
+  const port = await freePort();
+  const { configFile, apiKey } = await writeTestConfig(dir, port, options.config);
+  const { cmd, args } = commandFor(options.runtime, ["-f", configFile]);
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "",
+    HOME: dir,
+    NO_COLOR: "1",
+    ...options.env,
+  };
+  const child = spawn(cmd, args, { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => {
+    out += d;
+  });
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => {
+    err += d;
+  });
+  const exited = new Promise<number>((res) => {
+    child.on("exit", (code, signal) => res(code ?? 128 + (signal === "SIGKILL" ? 9 : 15)));
+  });
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  await new Promise<void>((ready, fail) => {
+    const timer = setTimeout(
+      () =>
+        fail(new Error(`${options.runtime}: no "tikti listening" within ${timeoutMs} ms\n${out}\n${err}`)),
+      timeoutMs,
+    );
+    const check = () => {
+      if (out.includes('"msg":"tikti listening"')) {
+        clearTimeout(timer);
+        ready();
+      }
+    };
+    child.stdout!.on("data", check);
+    exited.then((code) => {
+      clearTimeout(timer);
+      fail(new Error(`${options.runtime}: exited with ${code} before listening\n${out}\n${err}`));
+    });
+    check();
+  });
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    port,
+    apiKey,
+    dir,
+    configFile,
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const code = await exited;
+      process.off("exit", killOnExit);
+      if (!options.dir) rmSync(dir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
