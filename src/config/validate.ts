@@ -1,0 +1,610 @@
+/**
+ * Startup refusals that need more than the schema (spec/operations.md §4): secrets, signing keys,
+ * issuer, storage, HTTP, accounts, audit and the value-level SAML rules. Each area is one small
+ * function returning problems; `validateConfig` runs them all, so one start reports every refusal.
+ *
+ * SAML key and certificate *files* (unreadable, mismatched, expired, too small) are checked by the
+ * hook `LoadConfigOptions.validateSamlKeyFiles` (load.ts), which the SAML module provides.
+ */
+import { exportJWK, importPKCS8, importSPKI } from "jose";
+import { parseCidr, parseIp } from "../net/ip.ts";
+import { type Config, ISSUER_PLACEHOLDER } from "./schema.ts";
+
+/** One refusal: `key` is the dotted key path (`saml.sp.acsURL`, `jwksKeys[1].kid`). */
+export interface ConfigProblem {
+  key: string;
+  problem: string;
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  return `config: ${p.key}: ${p.problem}`;
+}
+
+/**
+ * A refused configuration. `message` is one `config: <key path>: <problem>` line per problem; the
+ * runtime prints it and exits with code 2 (operations.md §1).
+ */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  /** Key path of the first problem. */
+  readonly key: string;
+  readonly problems: readonly ConfigProblem[];
+  readonly exitCode = 2;
+
+  constructor(key: string, problem: string, more: readonly ConfigProblem[] = []) {
+    const problems = [{ key, problem }, ...more];
+    super(problems.map(formatProblem).join("\n"));
+    this.key = key;
+    this.problems = problems;
+  }
+
+  static fromProblems(problems: readonly ConfigProblem[]): ConfigError {
+    const [first, ...rest] = problems;
+    if (!first) return new ConfigError("(root)", "invalid configuration");
+    return new ConfigError(first.key, first.problem, rest);
+  }
+}
+
+export interface ValidationContext {
+  /** The configuration comes from the development quick-start (operations.md §3). */
+  devQuickStart: boolean;
+}
+
+export interface ValidationResult {
+  /** The configuration with `issuerBaseUrl` normalised, `${issuerBaseUrl}` resolved, origins lower-cased. */
+  config: Config;
+  problems: ConfigProblem[];
+  warnings: string[];
+}
+
+/** Runs every check of operations.md §4 that needs no network and no SAML key files. */
+export async function validateConfig(input: Config, ctx: ValidationContext): Promise<ValidationResult> {
+  const problems: ConfigProblem[] = [];
+  const warnings: string[] = [];
+
+  const issuer = checkIssuer(input.issuerBaseUrl, input.devMode);
+  if ("problem" in issuer) problems.push({ key: "issuerBaseUrl", problem: issuer.problem });
+  const issuerValue = "value" in issuer ? issuer.value : "";
+  let config = resolveIssuerPlaceholder({ ...input, issuerBaseUrl: issuerValue }, issuerValue);
+
+  problems.push(...checkSecrets(config, warnings));
+  problems.push(...(await checkSigningKeys(config)));
+  problems.push(...checkStorage(config, warnings));
+  problems.push(...checkTokenLifetimes(config));
+  problems.push(...checkAccounts(config));
+  problems.push(...checkAudit(config));
+
+  const http = checkHttp(config);
+  problems.push(...http.problems);
+  config = { ...config, http: { ...config.http, allowedOrigins: http.allowedOrigins } };
+
+  if (config.saml.enabled && "value" in issuer) {
+    const saml = checkSaml(config, warnings);
+    problems.push(...saml.problems);
+    config = {
+      ...config,
+      saml: {
+        ...config.saml,
+        acs: { ...config.saml.acs, allowedRedirectOrigins: saml.allowedRedirectOrigins },
+      },
+    };
+  }
+
+  if (config.devMode && !ctx.devQuickStart) {
+    warnings.push(
+      "config: devMode: development mode is on: loopback http URLs and insecure cookies are accepted; never use it in production",
+    );
+  }
+  return { config, problems, warnings };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issuer and URLs
+
+/** Whitespace (including Unicode spaces) or a C0/DEL control character. */
+function hasSpaceOrControl(s: string): boolean {
+  if (/\s/.test(s)) return true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+/** `localhost`, 127.0.0.0/8, `::1` (with or without brackets). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, "");
+  if (h === "localhost") return true;
+  const ip = parseIp(h);
+  if (!ip) return false;
+  if (ip.length === 4) return ip[0] === 127;
+  return ip.every((b, i) => (i === 15 ? b === 1 : b === 0));
+}
+
+/**
+ * An absolute `https` URL, or `http` with a loopback host in dev mode (operations.md §2.1);
+ * no credentials, query or fragment. Returns the problem, or null.
+ */
+export function checkServiceUrl(raw: string, devMode: boolean): string | null {
+  if (raw === "") return "required";
+  if (hasSpaceOrControl(raw)) return "must not contain whitespace or control characters";
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return "must be an absolute URL";
+  }
+  if (raw.includes("?")) return "must not have a query string";
+  if (raw.includes("#")) return "must not have a fragment";
+  if (url.username !== "" || url.password !== "") return "must not contain credentials";
+  if (url.protocol === "https:") return null;
+  if (url.protocol === "http:" && isLoopbackHost(url.hostname)) {
+    return devMode ? null : "http is accepted only for loopback hosts in devMode; use https";
+  }
+  return "must be an https URL";
+}
+
+function checkIssuer(raw: string, devMode: boolean): { value: string } | { problem: string } {
+  if (raw === "") return { problem: "required (set issuerBaseUrl or ISSUER_BASE_URL)" };
+  const problem = checkServiceUrl(raw, devMode);
+  if (problem) return { problem };
+  // Trailing "/" removed (operations.md §2.2) so that derived URLs never contain "//".
+  return { value: raw.replace(/\/+$/, "") };
+}
+
+/** Replaces the reserved `${issuerBaseUrl}` token in every string of the configuration. */
+function resolveIssuerPlaceholder<T>(value: T, issuer: string): T {
+  if (typeof value === "string") return value.split(ISSUER_PLACEHOLDER).join(issuer) as T;
+  if (Array.isArray(value)) return value.map((v) => resolveIssuerPlaceholder(v, issuer)) as T;
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = resolveIssuerPlaceholder(v, issuer);
+    return out as T;
+  }
+  return value;
+}
+
+/**
+ * Lower-cased exact origin `scheme://host[:port]` (a trailing `/` is tolerated), or null when the
+ * input is not an origin of one of `schemes` (e.g. `["https:"]`).
+ */
+export function normalizeOrigin(raw: string, schemes: readonly string[]): string | null {
+  if (raw.includes("*") || hasSpaceOrControl(raw) || raw.includes("?") || raw.includes("#")) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return null;
+  }
+  if (!schemes.includes(url.protocol)) return null;
+  if (url.username !== "" || url.password !== "" || url.pathname !== "/") return null;
+  // "https://a.example/" parses like "https://a.example"; anything else after the authority is a path.
+  const afterAuthority = raw.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, "");
+  if (afterAuthority !== "" && afterAuthority !== "/") return null;
+  return url.origin;
+}
+
+/**
+ * A safe redirect target (spec/saml.md §6.4): a safe local path that stays on the issuer's origin,
+ * or an absolute `https` URL whose origin is in `allowedOrigins` (already normalised); ≤ 2048 bytes.
+ */
+export function isSafeRedirectTarget(
+  target: string,
+  issuerBaseUrl: string,
+  allowedOrigins: readonly string[],
+): boolean {
+  if (new TextEncoder().encode(target).length > 2048) return false;
+  if (target.includes("\\") || hasSpaceOrControl(target)) return false;
+  if (target.startsWith("/")) {
+    const second = target[1];
+    if (second === "/" || second === "\\" || second === "@") return false;
+    try {
+      return new URL(target, issuerBaseUrl).origin === new URL(issuerBaseUrl).origin;
+    } catch {
+      return false;
+    }
+  }
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return false;
+  }
+  return url.protocol === "https:" && allowedOrigins.includes(url.origin);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets and signing keys (spec/tokens.md §1, §6.1)
+
+function checkSecrets(c: Config, warnings: string[]): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (c.jwtSecret === "") {
+    problems.push({ key: "jwtSecret", problem: "required (set jwtSecret, JWT_SECRET or JWT_SECRET_FILE)" });
+  } else {
+    const bytes = new TextEncoder().encode(c.jwtSecret).length;
+    if (bytes < 32) problems.push({ key: "jwtSecret", problem: `must be at least 32 bytes (has ${bytes})` });
+  }
+  if (c.apiKey === "") {
+    problems.push({ key: "apiKey", problem: "must not be empty (set apiKey, API_KEY or API_KEY_FILE)" });
+  } else if (c.apiKey.length < 32) {
+    warnings.push("config: apiKey: shorter than 32 characters; a longer random key is recommended");
+  }
+  return problems;
+}
+
+async function checkSigningKeys(c: Config): Promise<ConfigProblem[]> {
+  const problems: ConfigProblem[] = [];
+  if (c.jwksPrivateKey === "") {
+    problems.push({
+      key: "jwksPrivateKey",
+      problem: "required (set jwksPrivateKey, JWKS_PRIVATE_KEY or JWKS_PRIVATE_KEY_FILE)",
+    });
+  } else {
+    const problem = await checkRsaKeyPem(c.jwksPrivateKey, "private");
+    if (problem) problems.push({ key: "jwksPrivateKey", problem });
+  }
+
+  const seen = new Set<string>([c.jwksKeyId]);
+  for (const [i, entry] of c.jwksKeys.entries()) {
+    const at = `jwksKeys[${i}]`;
+    if (seen.has(entry.kid)) {
+      const what = entry.kid === c.jwksKeyId ? "the active key's jwksKeyId" : "another entry";
+      problems.push({ key: `${at}.kid`, problem: `duplicate kid "${entry.kid}" (same as ${what})` });
+    }
+    seen.add(entry.kid);
+    const hasPublic = entry.publicKey !== undefined && entry.publicKey !== "";
+    const hasPrivate = entry.privateKey !== undefined && entry.privateKey !== "";
+    if (hasPublic === hasPrivate) {
+      problems.push({ key: at, problem: "needs exactly one of publicKey or privateKey" });
+      continue;
+    }
+    const problem = hasPublic
+      ? await checkRsaKeyPem(entry.publicKey!, "public")
+      : await checkRsaKeyPem(entry.privateKey!, "private");
+    if (problem) problems.push({ key: `${at}.${hasPublic ? "publicKey" : "privateKey"}`, problem });
+  }
+  return problems;
+}
+
+const OID_NAMES: Record<string, string> = {
+  "2a864886f70d010101": "RSA",
+  "2a864886f70d01010a": "RSA-PSS",
+  "2a8648ce3d0201": "EC",
+  "2a8648ce380401": "DSA",
+  "2b6570": "Ed25519",
+  "2b6571": "Ed448",
+  "2b656e": "X25519",
+  "2b656f": "X448",
+};
+const RSA_ENCRYPTION = "2a864886f70d010101";
+
+interface PemBlock {
+  label: string;
+  der: Uint8Array;
+}
+
+/** Exactly one PEM block with only whitespace around it; encrypted keys are refused. */
+function parseSinglePem(text: string): PemBlock | string {
+  const re = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
+  const blocks = [...text.matchAll(re)];
+  if (blocks.length === 0) return "not a PEM block";
+  if (blocks.length > 1) return "must contain exactly one PEM block";
+  const m = blocks[0]!;
+  if (text.replace(m[0], "").trim() !== "") return "unexpected text around the PEM block";
+  const label = m[1]!;
+  if (m[3] !== label) return "PEM BEGIN and END labels differ";
+  const body = m[2]!;
+  if (label === "ENCRYPTED PRIVATE KEY" || body.includes("Proc-Type:")) {
+    return "encrypted private keys are not supported";
+  }
+  const b64 = body.replace(/\s+/g, "");
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || b64.length % 4 !== 0) return "PEM body is not valid base64";
+  const bin = atob(b64);
+  const der = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) der[i] = bin.charCodeAt(i);
+  return { label, der };
+}
+
+interface Tlv {
+  tag: number;
+  start: number;
+  end: number;
+}
+
+function readTlv(buf: Uint8Array, offset: number): Tlv | null {
+  const tag = buf[offset];
+  let lenByte = buf[offset + 1];
+  if (tag === undefined || lenByte === undefined) return null;
+  let pos = offset + 2;
+  let len = lenByte;
+  if (lenByte & 0x80) {
+    const n = lenByte & 0x7f;
+    if (n === 0 || n > 4) return null;
+    len = 0;
+    for (let i = 0; i < n; i++) {
+      lenByte = buf[pos++];
+      if (lenByte === undefined) return null;
+      len = len * 256 + lenByte;
+    }
+  }
+  if (pos + len > buf.length) return null;
+  return { tag, start: pos, end: pos + len };
+}
+
+/** OID (hex) of the AlgorithmIdentifier in a PKCS#8 PrivateKeyInfo or an SPKI. */
+function algorithmOid(der: Uint8Array, kind: "private" | "public"): string | null {
+  const outer = readTlv(der, 0);
+  if (outer?.tag !== 0x30) return null;
+  let pos = outer.start;
+  if (kind === "private") {
+    const version = readTlv(der, pos);
+    if (version?.tag !== 0x02) return null;
+    pos = version.end;
+  }
+  const alg = readTlv(der, pos);
+  if (alg?.tag !== 0x30) return null;
+  const oid = readTlv(der, alg.start);
+  if (oid?.tag !== 0x06) return null;
+  return Array.from(der.subarray(oid.start, oid.end), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function derLength(n: number): number[] {
+  if (n < 0x80) return [n];
+  const bytes: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  return [0x80 | bytes.length, ...bytes];
+}
+
+function toPem(der: Uint8Array, label: string): string {
+  let bin = "";
+  for (const b of der) bin += String.fromCharCode(b);
+  const lines = btoa(bin).match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+}
+
+/** PKCS#1 RSAPrivateKey → PKCS#8 PrivateKeyInfo with the rsaEncryption algorithm (RFC 5208 §5). */
+function pkcs1ToPkcs8(pkcs1: Uint8Array): Uint8Array {
+  const algorithm = [
+    0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+  ];
+  const inner = [0x02, 0x01, 0x00, ...algorithm, 0x04, ...derLength(pkcs1.length), ...pkcs1];
+  return new Uint8Array([0x30, ...derLength(inner.length), ...inner]);
+}
+
+function modulusBits(n: string): number {
+  const bin = atob(n.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (n.length % 4)) % 4));
+  let i = 0;
+  while (i < bin.length && bin.charCodeAt(i) === 0) i++;
+  if (i === bin.length) return 0;
+  return (bin.length - i - 1) * 8 + (32 - Math.clz32(bin.charCodeAt(i)));
+}
+
+/**
+ * Checks an RS256 key PEM: private keys PKCS#8 ("PRIVATE KEY") or PKCS#1 ("RSA PRIVATE KEY"),
+ * public keys SPKI ("PUBLIC KEY"); RSA with a modulus of at least 2048 bits. Returns the problem or null.
+ */
+export async function checkRsaKeyPem(pem: string, kind: "private" | "public"): Promise<string | null> {
+  const block = parseSinglePem(pem);
+  if (typeof block === "string") return `unparsable ${kind} key: ${block}`;
+  const expected = kind === "private" ? ["PRIVATE KEY", "RSA PRIVATE KEY"] : ["PUBLIC KEY"];
+  if (block.label === "EC PRIVATE KEY") return "not an RSA key (found EC)";
+  if (!expected.includes(block.label)) {
+    return `expected a PEM ${expected.map((l) => `"${l}"`).join(" or ")} block, found "${block.label}"`;
+  }
+  let der = block.der;
+  if (block.label === "RSA PRIVATE KEY") {
+    der = pkcs1ToPkcs8(der);
+  } else {
+    const oid = algorithmOid(der, kind);
+    if (oid === null) return `unparsable ${kind} key: malformed DER`;
+    if (oid !== RSA_ENCRYPTION) return `not an RSA key (found ${OID_NAMES[oid] ?? `algorithm OID ${oid}`})`;
+  }
+  let n: string | undefined;
+  try {
+    const key =
+      kind === "private"
+        ? await importPKCS8(toPem(der, "PRIVATE KEY"), "RS256", { extractable: true })
+        : await importSPKI(toPem(der, "PUBLIC KEY"), "RS256", { extractable: true });
+    n = (await exportJWK(key)).n;
+  } catch {
+    return `unparsable ${kind} key`;
+  }
+  if (!n) return "not an RSA key";
+  const bits = modulusBits(n);
+  if (bits < 2048) return `RSA key too small (${bits} bits, at least 2048 required)`;
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Storage (operations.md §2.3)
+
+/** `host:port` or `[ipv6]:port` with a port 1-65535. */
+function isHostPort(s: string): boolean {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]+)):(\d{1,5})$/.exec(s);
+  if (!m) return false;
+  if (m[1] !== undefined && parseIp(m[1]) === null) return false;
+  const port = Number(m[3]);
+  return port >= 1 && port <= 65_535;
+}
+
+function checkStorage(c: Config, warnings: string[]): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const selectors = [
+    c.redisAddr !== "" ? "redisAddr" : null,
+    c.redisUrl !== "" ? "redisUrl" : null,
+    c.redisCluster.length > 0 ? "redisCluster" : null,
+  ].filter((s): s is string => s !== null);
+  if (selectors.length > 1) {
+    problems.push({
+      key: selectors[1]!,
+      problem: `only one of redisAddr, redisUrl, redisCluster may be set (found ${selectors.join(", ")})`,
+    });
+  }
+  if (c.redisAddr !== "" && !isHostPort(c.redisAddr)) {
+    problems.push({ key: "redisAddr", problem: "must be host:port" });
+  }
+  if (c.redisUrl !== "") {
+    let ok = false;
+    try {
+      const url = new URL(c.redisUrl);
+      ok = (url.protocol === "redis:" || url.protocol === "rediss:") && url.hostname !== "";
+    } catch {
+      ok = false;
+    }
+    if (!ok) problems.push({ key: "redisUrl", problem: "must be a redis:// or rediss:// URL" });
+  }
+  for (const [i, entry] of c.redisCluster.entries()) {
+    if (entry.trim() === "") problems.push({ key: `redisCluster[${i}]`, problem: "empty cluster entry" });
+    else if (!isHostPort(entry)) problems.push({ key: `redisCluster[${i}]`, problem: "must be host:port" });
+  }
+  if (c.redisCluster.length > 0 && c.redisDb !== 0) {
+    warnings.push("config: redisDb: ignored with redisCluster (a cluster has only database 0)");
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens, accounts, audit, HTTP
+
+function checkTokenLifetimes(c: Config): ConfigProblem[] {
+  if (c.accessTokenTtlSeconds > c.maxAccessTokenTtlSeconds) {
+    return [
+      {
+        key: "accessTokenTtlSeconds",
+        problem: `must not exceed maxAccessTokenTtlSeconds (${c.maxAccessTokenTtlSeconds})`,
+      },
+    ];
+  }
+  return [];
+}
+
+// The sign-up tenant already exists, so the grammar of stored tenant ids applies (api.md §2.10).
+const TENANT_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+function checkAccounts(c: Config): ConfigProblem[] {
+  const t = c.accounts.signUpTenant;
+  if (t !== "" && !TENANT_ID.test(t)) {
+    return [
+      {
+        key: "accounts.signUpTenant",
+        problem: "must be a tenant id (1-128 characters of A-Z a-z 0-9 . _ -)",
+      },
+    ];
+  }
+  return [];
+}
+
+function checkAudit(c: Config): ConfigProblem[] {
+  if (c.audit.sink === "file" && c.audit.filePath.trim() === "") {
+    return [{ key: "audit.filePath", problem: 'required when audit.sink is "file"' }];
+  }
+  return [];
+}
+
+function checkHttp(c: Config): { problems: ConfigProblem[]; allowedOrigins: string[] } {
+  const problems: ConfigProblem[] = [];
+  const allowedOrigins: string[] = [];
+  for (const [i, raw] of c.http.allowedOrigins.entries()) {
+    const origin = normalizeOrigin(raw, ["http:", "https:"]);
+    if (raw.trim() === "*") {
+      problems.push({ key: `http.allowedOrigins[${i}]`, problem: '"*" is not allowed; list exact origins' });
+    } else if (origin === null) {
+      problems.push({
+        key: `http.allowedOrigins[${i}]`,
+        problem: "not an origin (expected scheme://host[:port])",
+      });
+    } else if (!allowedOrigins.includes(origin)) {
+      allowedOrigins.push(origin);
+    }
+  }
+  for (const [i, raw] of c.http.trustedProxies.entries()) {
+    if (raw.trim() === "" || parseCidr(raw) === null) {
+      problems.push({
+        key: `http.trustedProxies[${i}]`,
+        problem: "invalid CIDR (expected e.g. 10.0.0.0/8 or fd00::/8)",
+      });
+    }
+  }
+  if (c.devMode && !isLoopbackHost(c.bindAddress)) {
+    problems.push({ key: "bindAddress", problem: "must be a loopback address in devMode" });
+  }
+  if (c.metrics.port !== 0 && c.metrics.port === c.port) {
+    problems.push({
+      key: "metrics.port",
+      problem: "must differ from port (0 serves /metrics on the main port)",
+    });
+  }
+  return { problems, allowedOrigins };
+}
+
+// ---------------------------------------------------------------------------------------------
+// SAML value rules (spec/saml.md §2, operations.md §4)
+
+const COOKIE_DOMAIN =
+  /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+function checkSaml(
+  c: Config,
+  warnings: string[],
+): { problems: ConfigProblem[]; allowedRedirectOrigins: string[] } {
+  const problems: ConfigProblem[] = [];
+  const { sp, acs, idp } = c.saml;
+  for (const key of ["entityID", "acsURL", "sloURL"] as const) {
+    const problem = checkServiceUrl(sp[key], c.devMode);
+    if (problem) problems.push({ key: `saml.sp.${key}`, problem });
+  }
+
+  const allowedRedirectOrigins: string[] = [];
+  for (const [i, raw] of acs.allowedRedirectOrigins.entries()) {
+    const origin = normalizeOrigin(raw, ["https:"]);
+    if (origin === null) {
+      problems.push({
+        key: `saml.acs.allowedRedirectOrigins[${i}]`,
+        problem: "must be an https origin (https://host[:port])",
+      });
+    } else if (!allowedRedirectOrigins.includes(origin)) {
+      allowedRedirectOrigins.push(origin);
+    }
+  }
+  for (const key of ["postLoginURL", "postLogoutURL"] as const) {
+    if (!isSafeRedirectTarget(acs[key], c.issuerBaseUrl, allowedRedirectOrigins)) {
+      problems.push({
+        key: `saml.acs.${key}`,
+        problem:
+          "not a safe redirect target (a local path like /app, or an https URL of allowedRedirectOrigins)",
+      });
+    }
+  }
+
+  if (acs.cookieSameSite === "None" && !acs.cookieSecure) {
+    problems.push({ key: "saml.acs.cookieSameSite", problem: "None requires cookieSecure: true" });
+  }
+  if (!acs.cookieSecure && !c.devMode) {
+    problems.push({ key: "saml.acs.cookieSecure", problem: "false is accepted only in devMode" });
+  }
+  if (acs.cookieDomain !== "" && !COOKIE_DOMAIN.test(acs.cookieDomain)) {
+    problems.push({
+      key: "saml.acs.cookieDomain",
+      problem: "must be a domain name (no scheme, port or path)",
+    });
+  }
+  // RFC 6265bis §4.1.3: cookie name prefixes.
+  if (acs.cookieName.startsWith("__Host-") && acs.cookieDomain !== "") {
+    problems.push({ key: "saml.acs.cookieDomain", problem: "must be empty with a __Host- cookie name" });
+  }
+  if (/^__(Host|Secure)-/.test(acs.cookieName) && !acs.cookieSecure) {
+    problems.push({
+      key: "saml.acs.cookieSecure",
+      problem: "must be true with a __Host-/__Secure- cookie name",
+    });
+  }
+  if (!acs.cookieHTTPOnly) {
+    warnings.push("config: saml.acs.cookieHTTPOnly: false lets page scripts read the idToken cookie");
+  }
+  for (const [i, host] of idp.allowPrivateMetadataHosts.entries()) {
+    if (host === "" || /[\s/]/.test(host)) {
+      problems.push({ key: `saml.idp.allowPrivateMetadataHosts[${i}]`, problem: "must be a host name" });
+    }
+  }
+  return { problems, allowedRedirectOrigins };
+}
