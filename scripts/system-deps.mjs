@@ -28,7 +28,10 @@ export function ensureSystemDeps(log = console.error) {
     return r.status === 0;
   };
   if (!run(["apt-get", "install", "-y", "--no-install-recommends", ...missing])) {
-    if (!run(["apt-get", "update"]) || !run(["apt-get", "install", "-y", "--no-install-recommends", ...missing])) {
+    if (
+      !run(["apt-get", "update"]) ||
+      !run(["apt-get", "install", "-y", "--no-install-recommends", ...missing])
+    ) {
       throw new Error(`apt-get could not install: ${missing.join(", ")}`);
     }
   }

@@ -87,7 +87,9 @@ export class TiktiError extends Error {
 
   /** The documented error body (api.md §2.1). */
   toBody(): { error: string; code: ErrorCode; details?: Record<string, string> } {
-    return this.details ? { error: this.message, code: this.code, details: this.details } : { error: this.message, code: this.code };
+    return this.details
+      ? { error: this.message, code: this.code, details: this.details }
+      : { error: this.message, code: this.code };
   }
 }
 

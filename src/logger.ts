@@ -20,7 +20,11 @@ export interface Logger {
 
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-export function createLogger(write: (line: string) => void, level: LogLevel = "info", base: LogFields = {}): Logger {
+export function createLogger(
+  write: (line: string) => void,
+  level: LogLevel = "info",
+  base: LogFields = {},
+): Logger {
   const min = order[level];
   const emit = (lvl: LogLevel, msg: string, fields?: LogFields) => {
     if (order[lvl] < min) return;

@@ -71,7 +71,10 @@ export class Histogram implements Series {
   readonly name: string;
   readonly help: string;
   private readonly buckets: number[];
-  private readonly series = new Map<string, { counts: number[]; sum: number; count: number; labels: Labels }>();
+  private readonly series = new Map<
+    string,
+    { counts: number[]; sum: number; count: number; labels: Labels }
+  >();
   constructor(name: string, help: string, buckets: number[] = DEFAULT_BUCKETS) {
     this.name = name;
     this.help = help;

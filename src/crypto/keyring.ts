@@ -31,7 +31,10 @@ export async function loadKeyRing(options: {
 }): Promise<KeyRing> {
   const activePem = toPkcs8Pem(options.activePrivateKeyPem);
   const signingKey = await importPKCS8(activePem, "RS256", { extractable: false });
-  const activePublic = publicJwk(await exportJWK(await importPKCS8(activePem, "RS256", { extractable: true })), options.activeKid);
+  const activePublic = publicJwk(
+    await exportJWK(await importPKCS8(activePem, "RS256", { extractable: true })),
+    options.activeKid,
+  );
 
   const jwks: JWK[] = [activePublic];
   for (const entry of options.extra ?? []) {
@@ -46,7 +49,13 @@ export async function loadKeyRing(options: {
     verificationKeys.set(jwk.kid!, (await importJWK(jwk, "RS256")) as CryptoKey);
   }
   const doc = { keys: jwks };
-  return { activeKid: options.activeKid, signingKey, verificationKeys, jwks: doc, jwksBody: JSON.stringify(doc) };
+  return {
+    activeKid: options.activeKid,
+    signingKey,
+    verificationKeys,
+    jwks: doc,
+    jwksBody: JSON.stringify(doc),
+  };
 }
 
 /** Only the public members, in the order of the spec's example (tokens.md §6.2). */

@@ -12,7 +12,9 @@ export function toPkcs8Pem(pem: string): string {
   if (!m) return pem.trim();
   const pkcs1 = base64ToBytes(m[1]!.replace(/\s+/g, ""));
   // PrivateKeyInfo ::= SEQUENCE { version INTEGER 0, algorithm AlgorithmIdentifier rsaEncryption, privateKey OCTET STRING }
-  const algorithm = [0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00];
+  const algorithm = [
+    0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+  ];
   const octet = [0x04, ...derLength(pkcs1.length), ...pkcs1];
   const inner = [0x02, 0x01, 0x00, ...algorithm, ...octet];
   const der = new Uint8Array([0x30, ...derLength(inner.length), ...inner]);

@@ -17,7 +17,10 @@ export interface ReadJsonOptions {
 }
 
 /** Reads, size-checks and parses the body of `c` into one plain JSON object. */
-export async function readJsonObject(c: Context, options: ReadJsonOptions = {}): Promise<Record<string, unknown>> {
+export async function readJsonObject(
+  c: Context,
+  options: ReadJsonOptions = {},
+): Promise<Record<string, unknown>> {
   const limit = options.limit ?? DEFAULT_BODY_LIMIT;
   const contentType = c.req.header("content-type");
   const declared = c.req.header("content-length");

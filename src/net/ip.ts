@@ -97,7 +97,11 @@ export function cidrContains(cidr: Cidr, ip: Uint8Array): boolean {
  * The client address of a request: the socket address, unless it is a trusted proxy, in which case
  * the right-most `X-Forwarded-For` entry that is not a trusted proxy.
  */
-export function resolveClientIp(socketAddress: string, forwardedFor: string | undefined, trusted: Cidr[]): string {
+export function resolveClientIp(
+  socketAddress: string,
+  forwardedFor: string | undefined,
+  trusted: Cidr[],
+): string {
   const isTrusted = (addr: string) => {
     const bytes = parseIp(addr);
     return bytes !== null && trusted.some((c) => cidrContains(c, bytes));

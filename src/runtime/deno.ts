@@ -21,8 +21,9 @@ export const denoAdapter: RuntimeAdapter = {
   name: "deno",
   openSqlite,
   async serve(options) {
-    const server = Deno.serve({ hostname: options.hostname, port: options.port, onListen() {} }, (req, info) =>
-      options.fetch(req, { remoteAddr: info.remoteAddr.hostname }),
+    const server = Deno.serve(
+      { hostname: options.hostname, port: options.port, onListen() {} },
+      (req, info) => options.fetch(req, { remoteAddr: info.remoteAddr.hostname }),
     );
     return {
       port: server.addr.port,

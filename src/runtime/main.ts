@@ -172,7 +172,9 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
           ...serveOptions,
           port: config.metrics.port,
           fetch: (req) =>
-            new URL(req.url).pathname === "/metrics" ? metricsResponse(deps) : new Response("not found", { status: 404 }),
+            new URL(req.url).pathname === "/metrics"
+              ? metricsResponse(deps)
+              : new Response("not found", { status: 404 }),
         }),
       );
     }

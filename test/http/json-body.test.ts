@@ -14,12 +14,18 @@ function app(limit?: number) {
   return a;
 }
 
-const post = (body: BodyInit | null, headers: Record<string, string> = { "content-type": "application/json" }) =>
-  app().request("/echo", { method: "POST", body, headers });
+const post = (
+  body: BodyInit | null,
+  headers: Record<string, string> = { "content-type": "application/json" },
+) => app().request("/echo", { method: "POST", body, headers });
 
 describe("readJsonObject (api.md §2.4)", () => {
   it("accepts one JSON object, with or without a charset parameter", async () => {
-    for (const ct of ["application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8"]) {
+    for (const ct of [
+      "application/json",
+      "application/json; charset=utf-8",
+      "Application/JSON;charset=UTF-8",
+    ]) {
       const res = await post('{"a":1,"b":{"c":[1,2]}}', { "content-type": ct });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ a: 1, b: { c: [1, 2] } });

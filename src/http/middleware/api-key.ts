@@ -9,7 +9,9 @@ export type ApiKeyState = "absent" | "valid" | "invalid";
  * Reads the API key from `X-API-Key` or `?key=` (spec/api.md §2.2). Duplicates of either form, or
  * both forms with different values, are invalid. Comparison is constant-time over SHA-256 digests.
  */
-export function apiKeyReader(configuredKey: string): (c: Parameters<MiddlewareHandler<HonoEnv>>[0]) => Promise<ApiKeyState> {
+export function apiKeyReader(
+  configuredKey: string,
+): (c: Parameters<MiddlewareHandler<HonoEnv>>[0]) => Promise<ApiKeyState> {
   const matches = secretMatcher(configuredKey);
   return async (c) => {
     const header = c.req.raw.headers.get("x-api-key");

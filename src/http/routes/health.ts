@@ -28,7 +28,7 @@ export function healthRoutes(deps: AppDeps): Hono<HonoEnv> {
   });
 
   if (deps.config.metrics.enabled && deps.config.metrics.port === 0) {
-    app.get("/metrics", (c) => metricsResponse(deps));
+    app.get("/metrics", () => metricsResponse(deps));
   }
   return app;
 }

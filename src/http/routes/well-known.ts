@@ -13,7 +13,20 @@ export function wellKnownRoutes(deps: AppDeps): Hono<HonoEnv> {
     token_endpoint: `${issuer}/accounts/token/exchange`,
     grant_types_supported: ["urn:ietf:params:oauth:grant-type:token-exchange"],
     subject_types_supported: ["public"],
-    claims_supported: ["iss", "aud", "sub", "act", "email", "tid", "scope", "eventTypes", "ver", "iat", "exp", "jti"],
+    claims_supported: [
+      "iss",
+      "aud",
+      "sub",
+      "act",
+      "email",
+      "tid",
+      "scope",
+      "eventTypes",
+      "ver",
+      "iat",
+      "exp",
+      "jti",
+    ],
   });
   const json = { "Content-Type": "application/json; charset=utf-8", "Cache-Control": PUBLIC_CACHE };
 
