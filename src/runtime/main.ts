@@ -98,7 +98,9 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
     exitWith(2, `config: ${(e as Error).message}`);
   }
   const { config } = loaded;
-  const logger = createLogger((line) => process.stdout.write(`${line}\n`), config.logging.level, {
+  // With --check, stdout carries only the verdict; warnings go to stderr as JSON lines.
+  const sink = args.check ? process.stderr : process.stdout;
+  const logger = createLogger((line) => sink.write(`${line}\n`), config.logging.level, {
     runtime: adapter.name,
   });
   for (const w of loaded.warnings) logger.warn(w);
