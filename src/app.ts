@@ -37,15 +37,15 @@ export function createApp(deps: AppDeps): App {
 
   app.use(requestId(deps));
   app.use(observe(deps));
-  app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedResponse }));
-
-  // CORS applies to JSON routes only; /saml/*, /healthz, /readyz and /metrics never send it.
+  // CORS applies to JSON routes only; /saml/*, /healthz, /readyz and /metrics never send it. It
+  // wraps the 405 handling so that a preflight on a known path (405 for OPTIONS) becomes 204.
   const corsMiddleware = cors(deps.config.http.allowedOrigins);
   app.use("*", async (c, next) => {
     const p = c.req.path;
     if (p.startsWith("/saml/") || p === "/healthz" || p === "/readyz" || p === "/metrics") return next();
     return corsMiddleware(c, next);
   });
+  app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedResponse }));
 
   app.route("/", healthRoutes(deps));
   const api = jsonApi(deps);

@@ -1,6 +1,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import type { AppDeps, HonoEnv } from "../deps.ts";
 import { isTiktiError, TiktiError } from "../errors.ts";
+import { json } from "./json-response.ts";
 import { canonicalRoute } from "./middleware/observe.ts";
 
 /**
@@ -23,8 +24,7 @@ export function errorHandler(deps: AppDeps): ErrorHandler<HonoEnv> {
 }
 
 export function jsonError(c: Context, e: TiktiError): Response {
-  const headers: Record<string, string> = { ...e.headers };
-  return c.json(e.toBody(), e.status as 400, headers);
+  return json(c, e.toBody(), e.status, e.headers);
 }
 
 export const notFound: NotFoundHandler<HonoEnv> = (c) => jsonError(c, new TiktiError("NOT_FOUND"));

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type { AppDeps, HonoEnv } from "../../deps.ts";
+import { json } from "../json-response.ts";
 
 const STORE_PING_TIMEOUT_MS = 500;
 
@@ -7,7 +8,7 @@ const STORE_PING_TIMEOUT_MS = 500;
 export function healthRoutes(deps: AppDeps): Hono<HonoEnv> {
   const app = new Hono<HonoEnv>();
 
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/healthz", (c) => json(c, { status: "ok" }));
 
   app.get("/readyz", async (c) => {
     const checks: Record<string, string> = {
@@ -24,7 +25,7 @@ export function healthRoutes(deps: AppDeps): Hono<HonoEnv> {
       }
     }
     const ready = Object.values(checks).every((v) => v === "ok");
-    return c.json({ status: ready ? "ready" : "not_ready", checks }, ready ? 200 : 503);
+    return json(c, { status: ready ? "ready" : "not_ready", checks }, ready ? 200 : 503);
   });
 
   if (deps.config.metrics.enabled && deps.config.metrics.port === 0) {

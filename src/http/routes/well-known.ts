@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type { AppDeps, HonoEnv } from "../../deps.ts";
+import { JSON_CONTENT_TYPE } from "../json-response.ts";
 
 const PUBLIC_CACHE = "public, max-age=300";
 
@@ -28,9 +29,9 @@ export function wellKnownRoutes(deps: AppDeps): Hono<HonoEnv> {
       "jti",
     ],
   });
-  const json = { "Content-Type": "application/json; charset=utf-8", "Cache-Control": PUBLIC_CACHE };
+  const headers = { "Content-Type": JSON_CONTENT_TYPE, "Cache-Control": PUBLIC_CACHE };
 
-  app.get("/.well-known/jwks.json", (c) => c.body(deps.keys.jwksBody, 200, json));
-  app.get("/.well-known/openid-configuration", (c) => c.body(discovery, 200, json));
+  app.get("/.well-known/jwks.json", (c) => c.body(deps.keys.jwksBody, 200, headers));
+  app.get("/.well-known/openid-configuration", (c) => c.body(discovery, 200, headers));
   return app;
 }

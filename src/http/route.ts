@@ -1,0 +1,83 @@
+/**
+ * Declarative routes. Every JSON route is one `RouteSpec`: method, path, auth, the zod schemas of
+ * its body and query, its success and error responses, and the handler. The same spec mounts the
+ * route on Hono (with the checks of spec/api.md §2.11.6 in order) and feeds the OpenAPI document
+ * (src/http/openapi.ts), so the documentation cannot drift from the validation.
+ */
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import type { z } from "zod";
+import type { HonoEnv } from "../deps.ts";
+import type { ErrorCode } from "../errors.ts";
+import { readJsonObject } from "./json-body.ts";
+import { parseOrThrow } from "./validate.ts";
+
+/**
+ * - `public`: no credentials (a present API key is ignored);
+ * - `key`: API key (api.md §2.2);
+ * - `admin`: API key, plus the admin bearer when `admin.requireAdminToken` (api.md §2.3);
+ * - `policy`: the handler decides (e.g. signUp, api.md §4.1).
+ */
+export type RouteAuth = "public" | "key" | "admin" | "policy";
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
+
+type Schema = z.ZodType;
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteInput<B, Q> {
+  body: Out<B>;
+  query: Out<Q>;
+}
+
+export interface RouteSpec<
+  B extends Schema | undefined = Schema | undefined,
+  Q extends Schema | undefined = Schema | undefined,
+> {
+  method: HttpMethod;
+  /** Hono path syntax (`/tenants/:tenantId`), without the `/v1` prefix. */
+  path: string;
+  auth: RouteAuth;
+  /** One line for the OpenAPI summary. */
+  summary: string;
+  /** OpenAPI tag (e.g. "accounts", "tenants"). */
+  tag: string;
+  /** Zod schema of the JSON body; when set, the body is required and parsed strictly. */
+  body?: B;
+  /** Zod schema of the query parameters (single values). */
+  query?: Q;
+  /** Body size limit in bytes (default 64 KiB). */
+  bodyLimit?: number;
+  /** Success status (default 200) and the zod schema of its body, for the documentation. */
+  success?: { status?: number; schema?: Schema; description?: string };
+  /** Error codes this route documents (the catalogue gives status and message). */
+  errors: readonly ErrorCode[];
+  handler: (c: Context<HonoEnv>, input: RouteInput<B, Q>) => Response | Promise<Response>;
+}
+
+/** Helper that keeps the generic parameters of one spec inferred. */
+export function defineRoute<
+  B extends Schema | undefined = undefined,
+  Q extends Schema | undefined = undefined,
+>(spec: RouteSpec<B, Q>): RouteSpec<B, Q> {
+  return spec;
+}
+
+/** Middleware per auth kind, provided by createApp. `policy` and `public` routes get none. */
+export type AuthGuards = Record<"key" | "admin", MiddlewareHandler<HonoEnv>>;
+
+/** Mounts the specs on `app` (order of checks: api.md §2.11.6). */
+export function mountRoutes(app: Hono<HonoEnv>, specs: readonly RouteSpec[], guards: AuthGuards): void {
+  for (const spec of specs) {
+    const chain: MiddlewareHandler<HonoEnv>[] = [];
+    if (spec.auth === "key" || spec.auth === "admin") chain.push(guards[spec.auth]);
+    app.on(spec.method, spec.path, ...chain, async (c) => {
+      const body = spec.body
+        ? parseOrThrow(spec.body, await readJsonObject(c, spec.bodyLimit ? { limit: spec.bodyLimit } : {}))
+        : undefined;
+      const query = spec.query ? parseOrThrow(spec.query, c.req.query()) : undefined;
+      return spec.handler(c, { body, query } as RouteInput<typeof spec.body, typeof spec.query>);
+    });
+  }
+}
+
+export { json } from "./json-response.ts";
