@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { HonoEnv } from "../../src/deps.ts";
 import { TiktiError } from "../../src/errors.ts";
