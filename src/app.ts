@@ -6,34 +6,51 @@ import { Hono } from "hono";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import type { AppDeps, HonoEnv } from "./deps.ts";
 import { errorHandler, methodNotAllowedResponse, notFound } from "./http/error-handler.ts";
+import { JSON_CONTENT_TYPE } from "./http/json-response.ts";
+import { apiKeyReader, requireApiKey } from "./http/middleware/api-key.ts";
 import { cors } from "./http/middleware/cors.ts";
 import { noStore } from "./http/middleware/no-store.ts";
 import { observe } from "./http/middleware/observe.ts";
 import { requestId } from "./http/middleware/request-id.ts";
+import { buildOpenApi } from "./http/openapi.ts";
+import { type AuthGuards, mountRoutes, type RouteSpec } from "./http/route.ts";
 import { healthRoutes } from "./http/routes/health.ts";
 import { wellKnownRoutes } from "./http/routes/well-known.ts";
+import { VERSION } from "./version.ts";
 
-export type App = Hono<HonoEnv>;
+export type App = Hono<HonoEnv> & { readonly routeSpecs: readonly RouteSpec[] };
 
 /** Prefixes of routes that carry `Cache-Control: no-store` (api.md §2.5, §2.11.9). */
 const NO_STORE_PREFIXES = ["/accounts", "/tenants", "/admin"];
 
+/** Every JSON route of the API, in documentation order. Later issues add their groups here. */
+function routeSpecs(deps: AppDeps): RouteSpec[] {
+  return [...wellKnownRoutes(deps)];
+}
+
 /**
- * JSON routes: served at their canonical path and under `/v1` with identical behaviour
- * (api.md §1). Later issues add their route groups here.
+ * JSON routes: one sub-app served at the canonical paths and under `/v1` with identical behaviour
+ * (api.md §1).
  */
-function jsonApi(deps: AppDeps): App {
+function jsonApi(specs: readonly RouteSpec[], guards: AuthGuards, openApiBody: string): Hono<HonoEnv> {
   const api = new Hono<HonoEnv>();
   for (const prefix of NO_STORE_PREFIXES) {
     api.use(prefix, noStore);
     api.use(`${prefix}/*`, noStore);
   }
-  api.route("/", wellKnownRoutes(deps));
+  mountRoutes(api, specs, guards);
+  api.get("/openapi.json", (c) => c.body(openApiBody, 200, { "Content-Type": JSON_CONTENT_TYPE }));
   return api;
 }
 
 export function createApp(deps: AppDeps): App {
   const app = new Hono<HonoEnv>({ strict: true });
+  const keyGuard = requireApiKey(apiKeyReader(deps.config.apiKey));
+  const guards: AuthGuards = { key: keyGuard, admin: keyGuard };
+  const specs = routeSpecs(deps);
+  const openApiBody = JSON.stringify(
+    buildOpenApi(specs, { version: VERSION.version, serverUrl: deps.config.issuerBaseUrl }),
+  );
 
   app.use(requestId(deps));
   app.use(observe(deps));
@@ -48,11 +65,11 @@ export function createApp(deps: AppDeps): App {
   app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedResponse }));
 
   app.route("/", healthRoutes(deps));
-  const api = jsonApi(deps);
+  const api = jsonApi(specs, guards, openApiBody);
   app.route("/", api);
   app.route("/v1", api);
 
   app.notFound(notFound);
   app.onError(errorHandler(deps));
-  return app;
+  return Object.assign(app, { routeSpecs: specs });
 }

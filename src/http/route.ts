@@ -70,13 +70,14 @@ export function mountRoutes(app: Hono<HonoEnv>, specs: readonly RouteSpec[], gua
   for (const spec of specs) {
     const chain: MiddlewareHandler<HonoEnv>[] = [];
     if (spec.auth === "key" || spec.auth === "admin") chain.push(guards[spec.auth]);
-    app.on(spec.method, spec.path, ...chain, async (c) => {
+    const handler: MiddlewareHandler<HonoEnv> = async (c) => {
       const body = spec.body
         ? parseOrThrow(spec.body, await readJsonObject(c, spec.bodyLimit ? { limit: spec.bodyLimit } : {}))
         : undefined;
       const query = spec.query ? parseOrThrow(spec.query, c.req.query()) : undefined;
       return spec.handler(c, { body, query } as RouteInput<typeof spec.body, typeof spec.query>);
-    });
+    };
+    app.on([spec.method], [spec.path], ...chain, handler);
   }
 }
 

@@ -6,6 +6,7 @@ import { TiktiError } from "../../src/errors.ts";
 import { apiKeyReader, requireApiKey } from "../../src/http/middleware/api-key.ts";
 import { defineRoute, mountRoutes } from "../../src/http/route.ts";
 import { buildTestApp, forEachEngine, TEST_API_KEY, type TestApp } from "../support/app.ts";
+import { openTempEmbedded } from "../support/stores.ts";
 
 forEachEngine("HTTP core", (engine) => {
   let t: TestApp;
@@ -154,17 +155,7 @@ forEachEngine("HTTP core", (engine) => {
 
 describe("a store failure becomes 503 STORE_UNAVAILABLE", () => {
   it("on readiness and on a route that needs the store, with Retry-After", async () => {
-    const { mkdtemp } = await import("node:fs/promises");
-    const { tmpdir } = await import("node:os");
-    const { join } = await import("node:path");
-    const { openEmbeddedStore } = await import("../../src/runtime/embedded-open.ts");
-    const { openSqlite } = await import("../../src/runtime/sqlite-node.ts");
-    const { silentLogger } = await import("../../src/logger.ts");
-    const store = await openEmbeddedStore({
-      dataDir: await mkdtemp(join(tmpdir(), "tikti-down-")),
-      logger: silentLogger,
-      openSqlite,
-    });
+    const store = await openTempEmbedded();
     const t = await buildTestApp({ store });
     // A route that reads the store, mounted through the same route machinery the API uses.
     const probe = new Hono<HonoEnv>();
@@ -198,17 +189,7 @@ describe("a store failure becomes 503 STORE_UNAVAILABLE", () => {
   });
 
   it("an unexpected error becomes 500 INTERNAL without its message", async () => {
-    const { mkdtemp } = await import("node:fs/promises");
-    const { tmpdir } = await import("node:os");
-    const { join } = await import("node:path");
-    const { openEmbeddedStore } = await import("../../src/runtime/embedded-open.ts");
-    const { openSqlite } = await import("../../src/runtime/sqlite-node.ts");
-    const { silentLogger } = await import("../../src/logger.ts");
-    const store = await openEmbeddedStore({
-      dataDir: await mkdtemp(join(tmpdir(), "tikti-500-")),
-      logger: silentLogger,
-      openSqlite,
-    });
+    const store = await openTempEmbedded();
     const t = await buildTestApp({ store });
     const boom = new Hono<HonoEnv>();
     boom.get("/boom", () => {

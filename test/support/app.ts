@@ -114,7 +114,7 @@ export async function buildTestApp(options: BuildOptions): Promise<TestApp> {
     app,
     deps,
     store: options.store,
-    call(path, init = {}) {
+    async call(path, init = {}) {
       const { json, key = true, ...rest } = init;
       const headers = new Headers(rest.headers);
       if (key && !headers.has("x-api-key")) headers.set("x-api-key", TEST_API_KEY);

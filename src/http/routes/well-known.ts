@@ -1,12 +1,11 @@
-import { Hono } from "hono";
-import type { AppDeps, HonoEnv } from "../../deps.ts";
+import type { AppDeps } from "../../deps.ts";
 import { JSON_CONTENT_TYPE } from "../json-response.ts";
+import { defineRoute, type RouteSpec } from "../route.ts";
 
 const PUBLIC_CACHE = "public, max-age=300";
 
-/** JWKS and the discovery document (spec/tokens.md §6); both bodies are built once. */
-export function wellKnownRoutes(deps: AppDeps): Hono<HonoEnv> {
-  const app = new Hono<HonoEnv>();
+/** JWKS and the discovery document (spec/tokens.md §6); both bodies are serialised once. */
+export function wellKnownRoutes(deps: AppDeps): RouteSpec[] {
   const issuer = deps.config.issuerBaseUrl;
   const discovery = JSON.stringify({
     issuer,
@@ -30,8 +29,24 @@ export function wellKnownRoutes(deps: AppDeps): Hono<HonoEnv> {
     ],
   });
   const headers = { "Content-Type": JSON_CONTENT_TYPE, "Cache-Control": PUBLIC_CACHE };
-
-  app.get("/.well-known/jwks.json", (c) => c.body(deps.keys.jwksBody, 200, headers));
-  app.get("/.well-known/openid-configuration", (c) => c.body(discovery, 200, headers));
-  return app;
+  return [
+    defineRoute({
+      method: "GET",
+      path: "/.well-known/jwks.json",
+      auth: "public",
+      tag: "keys",
+      summary: "Public keys that verify access tokens (RS256), active key first",
+      errors: ["JWKS_UNAVAILABLE"],
+      handler: (c) => c.body(deps.keys.jwksBody, 200, headers),
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/.well-known/openid-configuration",
+      auth: "public",
+      tag: "keys",
+      summary: "Discovery document locating the JWKS from the issuer",
+      errors: [],
+      handler: (c) => c.body(discovery, 200, headers),
+    }),
+  ];
 }
