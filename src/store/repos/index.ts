@@ -1,0 +1,34 @@
+/**
+ * The repositories of the core identity data (spec/storage.md §2–§6), built once per process on
+ * one store. Services take what they need from here; nothing above this layer builds keys.
+ */
+import { type ClientsRepo, createClientsRepo } from "./clients.ts";
+import type { RepoDeps } from "./deps.ts";
+import { createMembershipsRepo, type MembershipsRepo } from "./memberships.ts";
+import { createOobRepo, type OobRepo } from "./oob.ts";
+import { createRolesRepo, type RolesRepo } from "./roles.ts";
+import { createTenantsRepo, type TenantsRepo } from "./tenants.ts";
+import { createUsersRepo, type UsersRepo } from "./users.ts";
+
+export interface Repos {
+  users: UsersRepo;
+  tenants: TenantsRepo;
+  memberships: MembershipsRepo;
+  roles: RolesRepo;
+  clients: ClientsRepo;
+  oob: OobRepo;
+}
+
+export function createRepos(deps: RepoDeps & { oobCodeTtlSeconds: number }): Repos {
+  const users = createUsersRepo(deps);
+  return {
+    users,
+    tenants: createTenantsRepo(deps),
+    memberships: createMembershipsRepo(deps, users),
+    roles: createRolesRepo(deps),
+    clients: createClientsRepo(deps),
+    oob: createOobRepo(deps, { ttlSeconds: deps.oobCodeTtlSeconds }),
+  };
+}
+
+export type { RepoDeps } from "./deps.ts";
