@@ -98,7 +98,9 @@ describe("redis-cluster engine: slots, scans, node loss", () => {
     expect(perNode.flat().sort()).toEqual([...keys].sort());
     // The store reads them all back, runs single-key scripts on each slot, and finds them by scan.
     expect(await Promise.all(keys.map((k) => kv.get(k)))).toEqual(keys.map((_, i) => `v${i}`));
-    expect(await Promise.all(keys.map((k, i) => kv.casSet(k, `v${i}`, `w${i}`)))).toEqual(keys.map(() => true));
+    expect(await Promise.all(keys.map((k, i) => kv.casSet(k, `v${i}`, `w${i}`)))).toEqual(
+      keys.map(() => true),
+    );
     expect(await Promise.all(keys.map((k) => kv.consume(k)))).toEqual(keys.map((_, i) => `w${i}`));
     await Promise.all(keys.map((k) => kv.rlIncr(k, 60_000)));
     const scanned = await collect(kv.scan(p, 10));
@@ -133,7 +135,12 @@ describe("redis-cluster engine: slots, scans, node loss", () => {
     }
     await victim.kill();
     const started = Date.now();
-    for (const op of [() => kv.get(key), () => kv.casSet(key, "v", "w"), () => kv.ping(), () => collect(kv.scan(p))]) {
+    for (const op of [
+      () => kv.get(key),
+      () => kv.casSet(key, "v", "w"),
+      () => kv.ping(),
+      () => collect(kv.scan(p)),
+    ]) {
       let caught: unknown;
       try {
         await op();
@@ -171,7 +178,9 @@ describe("redis-cluster engine: startup", () => {
         expect(isTiktiError(caught) && caught.code).toBe("STORE_UNAVAILABLE");
         // The nodes come back with their cluster config (nodes.conf in their dirs).
         await Promise.all(cluster.servers.map((s) => s.restart()));
-        await waitForStore(kv, 15_000);
+        // PING answers as soon as a node is up; data commands get CLUSTERDOWN (STORE_UNAVAILABLE)
+        // until the restarted nodes agree again, so poll with a data command.
+        expect(await waitFor(() => healthy(kv, "k"), 15_000)).toBe(true);
         expect(await kv.set("k", "v")).toBe(true);
         expect(await kv.get("k")).toBe("v");
       } finally {
