@@ -88,7 +88,7 @@ export function createRedisStore(options: RedisStoreOptions): KV {
   if (!Number.isInteger(db) || db < 0) throw new Error(`redis: db must be an integer ≥ 0, got ${String(db)}`);
   const logger = options.logger.child({
     component: "store",
-    engine: options.cluster ? "redis-cluster" : "redis",
+    engine: options.cluster?.length ? "redis-cluster" : "redis",
   });
   const backend = options.cluster?.length
     ? clusterBackend(options, options.cluster, timeoutMs, logger)
@@ -328,14 +328,19 @@ function singleBackend(options: RedisStoreOptions, db: number, timeoutMs: number
       throw new Error("redis: url must start with redis:// or rediss://");
     // node-redis reads host, port, TLS (rediss), credentials and /db from the URL; they take
     // precedence over the separate settings.
-    client = createClient({
-      ...baseClientOptions,
-      ...auth,
-      url: options.url,
-      database: db,
-      socket: socketCommon,
-      commandOptions: { timeout: timeoutMs },
-    });
+    try {
+      client = createClient({
+        ...baseClientOptions,
+        ...auth,
+        url: options.url,
+        database: db,
+        socket: socketCommon,
+        commandOptions: { timeout: timeoutMs },
+      });
+    } catch (err) {
+      // The message must not repeat the URL: it may hold a password.
+      throw new Error("redis: url is not a valid redis:// or rediss:// URL", { cause: err });
+    }
   } else {
     const { host, port } = parseHostPort(options.addr ?? "", "addr");
     client = createClient({

@@ -323,6 +323,7 @@ describe("redis engine: connection lifecycle and options", () => {
       { cluster: ["127.0.0.1:7000"], db: 2 },
       { cluster: [] },
       { url: "http://127.0.0.1:6379" },
+      { url: "redis://:pw@bad host:6379" },
       { addr: "127.0.0.1:6379", timeoutMs: 0 },
     ];
     for (const options of bad) {
