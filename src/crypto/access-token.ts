@@ -1,0 +1,179 @@
+/**
+ * Access tokens (spec/tokens.md §3, §4.3): RS256 with the active JWKS key, verified by anyone
+ * offline and by `/accounts/validate`.
+ *
+ * Signing sits behind `AccessTokenSigner` so a faster per-runtime signer (e.g. node:crypto with a
+ * KeyObject) can replace the default Web Crypto one without touching callers. Verification is
+ * steps 1–5 of §4.3 with their reason codes; steps 6–9 (user, version, status, tenant) belong to
+ * the service layer.
+ */
+import { TiktiError } from "../errors.ts";
+import {
+  base64UrlEncode,
+  type CompactJws,
+  decodeJsonObject,
+  encodeSigningInput,
+  isInteger,
+  parseCompactJws,
+  rs256Sign,
+  rs256SignatureValid,
+  TokenCheckFailed,
+} from "./jws.ts";
+import type { KeyRing } from "./keyring.ts";
+
+/** The claims of tokens.md §3. */
+export interface AccessTokenClaims {
+  iss: string;
+  aud: string;
+  sub: string;
+  /** Only when `subject` overrode the user: `{sub: <user localId>}`. */
+  act?: { sub: string };
+  email: string;
+  tid: string;
+  /** Granted scopes joined by one space, in request order; omitted when empty. */
+  scope?: string;
+  /** Omitted when empty. */
+  eventTypes?: readonly string[];
+  ver: number;
+  iat: number;
+  exp: number;
+  jti: string;
+}
+
+/** `jti` defaults to a fresh UUID v4. */
+export type AccessTokenInput = Omit<AccessTokenClaims, "jti"> & { jti?: string };
+
+export interface AccessTokenSigner {
+  sign(claims: AccessTokenClaims): Promise<string>;
+}
+
+export type AccessTokenFailureReason =
+  | "malformed"
+  | "algorithm"
+  | "unknown_kid"
+  | "signature"
+  | "issuer"
+  | "audience"
+  | "expired"
+  | "not_yet_valid";
+
+export interface AccessTokenCheck {
+  /** The request `audience` (a client id). */
+  audience: string;
+  /** `issuerBaseUrl`. */
+  issuer: string;
+  /** Epoch milliseconds (`Clock.now()`). */
+  now: number;
+  /** `clockSkewSeconds`. */
+  skew: number;
+}
+
+/**
+ * The signed claim set as the token carries it (returned to `/accounts/validate` callers). Steps
+ * 1–5 guarantee the typed members; everything else is as signed and must be read with care.
+ */
+export type VerifiedAccessTokenClaims = Record<string, unknown> & {
+  iss: string;
+  aud: string | string[];
+  exp: number;
+  iat: number;
+};
+
+/** The claims in the order of tokens.md §3, empty optional claims left out. */
+export function orderAccessTokenClaims(claims: AccessTokenClaims): Record<string, unknown> {
+  return {
+    iss: claims.iss,
+    aud: claims.aud,
+    sub: claims.sub,
+    ...(claims.act ? { act: { sub: claims.act.sub } } : {}),
+    email: claims.email,
+    tid: claims.tid,
+    ...(claims.scope ? { scope: claims.scope } : {}),
+    ...(claims.eventTypes && claims.eventTypes.length > 0 ? { eventTypes: [...claims.eventTypes] } : {}),
+    ver: claims.ver,
+    iat: claims.iat,
+    exp: claims.exp,
+    jti: claims.jti,
+  };
+}
+
+/** The default signer: Web Crypto with the key ring's non-extractable signing key. */
+export function createWebCryptoAccessTokenSigner(
+  keyRing: Pick<KeyRing, "activeKid" | "signingKey">,
+): AccessTokenSigner {
+  const header = { alg: "RS256", typ: "JWT", kid: keyRing.activeKid };
+  const encoder = new TextEncoder();
+  return {
+    async sign(claims) {
+      const signingInput = encodeSigningInput(header, orderAccessTokenClaims(claims));
+      const signature = await rs256Sign(keyRing.signingKey, encoder.encode(signingInput));
+      return `${signingInput}.${base64UrlEncode(signature)}`;
+    },
+  };
+}
+
+/** Signs with the active key (header `{"alg":"RS256","typ":"JWT","kid":activeKid}`). */
+export function signAccessToken(
+  keyRing: Pick<KeyRing, "activeKid" | "signingKey">,
+  claims: AccessTokenInput,
+  signer: AccessTokenSigner = createWebCryptoAccessTokenSigner(keyRing),
+): Promise<string> {
+  return signer.sign({ ...claims, jti: claims.jti ?? crypto.randomUUID() });
+}
+
+/**
+ * tokens.md §4.3 steps 1–5. Throws `TiktiError` `INVALID_TOKEN` with `details.reason` (api.md §6.3,
+ * §2.11.7) and the `TokenCheckFailed` as `cause`.
+ */
+export async function verifyAccessTokenCrypto(
+  keyRing: Pick<KeyRing, "verificationKeys">,
+  token: string,
+  check: AccessTokenCheck,
+): Promise<VerifiedAccessTokenClaims> {
+  try {
+    const jws = parseCompactJws(token);
+    const payload = jws && decodeJsonObject(jws.payloadSegment);
+    if (!jws || !payload) throw new TokenCheckFailed("malformed");
+    checkHeader(jws);
+    const kid = jws.header.kid;
+    const key = typeof kid === "string" ? keyRing.verificationKeys.get(kid) : undefined;
+    if (!key) throw new TokenCheckFailed("unknown_kid");
+    if (!(await rs256SignatureValid(key, jws))) throw new TokenCheckFailed("signature");
+    return checkClaims(payload, check);
+  } catch (e) {
+    if (!(e instanceof TokenCheckFailed)) throw e;
+    throw new TiktiError("INVALID_TOKEN", { cause: e, details: { reason: e.reason } });
+  }
+}
+
+/**
+ * Steps 1–2 with a key chosen by the caller (no `kid` lookup): exported for the RFC 7515 A.2
+ * known-answer test, whose example has no `kid`. Throws `TokenCheckFailed`.
+ */
+export async function verifyRs256Signature(key: CryptoKey, token: string): Promise<Record<string, unknown>> {
+  const jws = parseCompactJws(token);
+  const payload = jws && decodeJsonObject(jws.payloadSegment);
+  if (!jws || !payload) throw new TokenCheckFailed("malformed");
+  checkHeader(jws);
+  if (!(await rs256SignatureValid(key, jws))) throw new TokenCheckFailed("signature");
+  return payload;
+}
+
+function checkHeader({ header }: CompactJws): void {
+  if (header.alg !== "RS256") throw new TokenCheckFailed("algorithm");
+  if ("crit" in header) throw new TokenCheckFailed("malformed");
+}
+
+function checkClaims(payload: Record<string, unknown>, check: AccessTokenCheck): VerifiedAccessTokenClaims {
+  const now = Math.floor(check.now / 1000);
+  const { iss, aud, exp, iat } = payload;
+  if (typeof iss !== "string" || iss !== check.issuer) throw new TokenCheckFailed("issuer");
+  const audOk =
+    typeof aud === "string"
+      ? aud === check.audience
+      : Array.isArray(aud) && aud.some((a) => typeof a === "string" && a === check.audience);
+  if (!audOk) throw new TokenCheckFailed("audience");
+  if (!isInteger(exp) || !(exp > now - check.skew)) throw new TokenCheckFailed("expired");
+  if (!isInteger(iat) || !(iat <= now + check.skew)) throw new TokenCheckFailed("not_yet_valid");
+  return payload as VerifiedAccessTokenClaims;
+}

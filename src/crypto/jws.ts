@@ -1,0 +1,121 @@
+/**
+ * Compact JWS (RFC 7515 §7.1) building blocks shared by the idToken (HS256) and access-token
+ * (RS256) code: strict base64url, the three-segment split, JSON-object header and payload, and the
+ * two signature primitives on Web Crypto keys imported once at start-up.
+ */
+import { timingSafeEqualBytes } from "./compare.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+const B64URL = /^[A-Za-z0-9_-]*$/;
+
+/** A check of a token failed; `reason` is for logs (idTokens) or `details.reason` (access tokens). */
+export class TokenCheckFailed extends Error {
+  readonly reason: string;
+  constructor(reason: string) {
+    super(`token rejected: ${reason}`);
+    this.name = "TokenCheckFailed";
+    this.reason = reason;
+  }
+}
+
+export function base64UrlEncode(data: Uint8Array | string): string {
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  let bin = "";
+  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!);
+  return btoa(bin).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+}
+
+/** Unpadded base64url only (RFC 7515 §2); undefined for anything else. */
+export function base64UrlDecode(text: string): Uint8Array | undefined {
+  if (!B64URL.test(text) || text.length % 4 === 1) return undefined;
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  // Canonical only: non-zero spare bits would give one token several spellings (malleability).
+  return base64UrlEncode(out) === text ? out : undefined;
+}
+
+export interface CompactJws {
+  header: Record<string, unknown>;
+  /** The payload segment, decoded later (after the signature where the procedure says so). */
+  payloadSegment: string;
+  /** ASCII(BASE64URL(header) || "." || BASE64URL(payload)). */
+  signingInput: Uint8Array;
+  signature: Uint8Array;
+}
+
+/** Three base64url segments and a JSON-object header; undefined when the token is malformed. */
+export function parseCompactJws(token: string): CompactJws | undefined {
+  const parts = token.split(".");
+  if (parts.length !== 3) return undefined;
+  const [h, p, s] = parts as [string, string, string];
+  if (h === "" || !B64URL.test(p)) return undefined;
+  const header = decodeJsonObject(h);
+  const signature = base64UrlDecode(s);
+  if (!header || !signature || signature.length === 0) return undefined;
+  return { header, payloadSegment: p, signingInput: encoder.encode(`${h}.${p}`), signature };
+}
+
+/** A base64url segment holding a UTF-8 JSON object; undefined otherwise. */
+export function decodeJsonObject(segment: string): Record<string, unknown> | undefined {
+  const bytes = base64UrlDecode(segment);
+  if (!bytes) return undefined;
+  try {
+    const value: unknown = JSON.parse(decoder.decode(bytes));
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `BASE64URL(JSON(header)) . BASE64URL(JSON(payload))`: key order is the objects' insertion order. */
+export function encodeSigningInput(header: object, payload: object): string {
+  return `${base64UrlEncode(JSON.stringify(header))}.${base64UrlEncode(JSON.stringify(payload))}`;
+}
+
+/** An HMAC-SHA256 key for signing (verification recomputes and compares in constant time). */
+export function importHs256Key(secret: Uint8Array): Promise<CryptoKey> {
+  return crypto.subtle.importKey(
+    "raw",
+    secret as Uint8Array<ArrayBuffer>,
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+}
+
+export async function hs256Sign(key: CryptoKey, signingInput: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.sign("HMAC", key, signingInput as Uint8Array<ArrayBuffer>));
+}
+
+/** tokens.md §4.1 V2: the MAC is recomputed and compared in constant time. */
+export async function hs256SignatureValid(key: CryptoKey, jws: CompactJws): Promise<boolean> {
+  return timingSafeEqualBytes(await hs256Sign(key, jws.signingInput), jws.signature);
+}
+
+export async function rs256Sign(key: CryptoKey, signingInput: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(
+    await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, signingInput as Uint8Array<ArrayBuffer>),
+  );
+}
+
+export async function rs256SignatureValid(key: CryptoKey, jws: CompactJws): Promise<boolean> {
+  try {
+    return await crypto.subtle.verify(
+      "RSASSA-PKCS1-v1_5",
+      key,
+      jws.signature as Uint8Array<ArrayBuffer>,
+      jws.signingInput as Uint8Array<ArrayBuffer>,
+    );
+  } catch {
+    return false;
+  }
+}
+
+export function isInteger(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value);
+}
