@@ -16,11 +16,7 @@ const bin = (pkg, file) => join(root, "node_modules", pkg, file);
 function step(name, cmd, args) {
   const started = Date.now();
   console.error(`\n▶ ${name}`);
-  const r = spawnSync(cmd, args, {
-    stdio: "inherit",
-    cwd: root,
-    env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? "1" },
-  });
+  const r = spawnSync(cmd, args, { stdio: "inherit", cwd: root });
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   if (r.status !== 0) {
     console.error(`✖ ${name} failed (${secs}s)`);

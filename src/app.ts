@@ -7,6 +7,7 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import type { AppDeps, HonoEnv } from "./deps.ts";
 import { errorHandler, methodNotAllowedResponse, notFound } from "./http/error-handler.ts";
 import { JSON_CONTENT_TYPE } from "./http/json-response.ts";
+import { adminGuard } from "./http/middleware/admin.ts";
 import { apiKeyReader, requireApiKey } from "./http/middleware/api-key.ts";
 import { cors } from "./http/middleware/cors.ts";
 import { noStore } from "./http/middleware/no-store.ts";
@@ -16,15 +17,19 @@ import { buildOpenApi } from "./http/openapi.ts";
 import { type AuthGuards, mountRoutes, type RouteSpec } from "./http/route.ts";
 import { healthRoutes } from "./http/routes/health.ts";
 import { wellKnownRoutes } from "./http/routes/well-known.ts";
+import { createServices, type Services } from "./services/index.ts";
 import { VERSION } from "./version.ts";
 
-export type App = Hono<HonoEnv> & { readonly routeSpecs: readonly RouteSpec[] };
+export type App = Hono<HonoEnv> & { readonly routeSpecs: readonly RouteSpec[]; readonly services: Services };
 
 /** Prefixes of routes that carry `Cache-Control: no-store` (api.md §2.5, §2.11.9). */
 const NO_STORE_PREFIXES = ["/accounts", "/tenants", "/admin"];
 
-/** Every JSON route of the API, in documentation order. Later issues add their groups here. */
-function routeSpecs(deps: AppDeps): RouteSpec[] {
+/**
+ * Every JSON route of the API, in documentation order. A route group is a function
+ * `(deps, services) => RouteSpec[]` in src/http/routes/<group>.ts; add new groups here.
+ */
+function routeSpecs(deps: AppDeps, _services: Services): RouteSpec[] {
   return [...wellKnownRoutes(deps)];
 }
 
@@ -45,9 +50,15 @@ function jsonApi(specs: readonly RouteSpec[], guards: AuthGuards, openApiBody: s
 
 export function createApp(deps: AppDeps): App {
   const app = new Hono<HonoEnv>({ strict: true });
+  const services = createServices(deps);
   const keyGuard = requireApiKey(apiKeyReader(deps.config.apiKey));
-  const guards: AuthGuards = { key: keyGuard, admin: keyGuard };
-  const specs = routeSpecs(deps);
+  const admin = adminGuard({
+    keyGuard,
+    requireAdminToken: deps.config.admin.requireAdminToken,
+    verifyIdToken: services.verifyIdToken,
+  });
+  const guards: AuthGuards = { key: keyGuard, admin: admin.guard };
+  const specs = routeSpecs(deps, services);
   const openApiBody = JSON.stringify(
     buildOpenApi(specs, { version: VERSION.version, serverUrl: deps.config.issuerBaseUrl }),
   );
@@ -71,5 +82,5 @@ export function createApp(deps: AppDeps): App {
 
   app.notFound(notFound);
   app.onError(errorHandler(deps));
-  return Object.assign(app, { routeSpecs: specs });
+  return Object.assign(app, { routeSpecs: specs, services });
 }

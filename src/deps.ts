@@ -3,9 +3,13 @@
  * (src/runtime/main.ts) or by a test. Nothing in the core reads env, files or sockets itself.
  */
 import type { Config } from "./config/schema.ts";
+import type { AccessTokenSigner } from "./crypto/access-token.ts";
+import type { IdTokenSigner } from "./crypto/id-token.ts";
 import type { KeyRing } from "./crypto/keyring.ts";
+import type { PasswordHasher } from "./crypto/password.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
+import type { AuditSink } from "./services/audit.ts";
 import type { KV } from "./store/kv.ts";
 
 export interface Clock {
@@ -27,6 +31,14 @@ export interface AppDeps {
   config: Config;
   store: KV;
   keys: KeyRing;
+  /** HS256 idTokens; the key is imported once at start-up. */
+  idTokens: IdTokenSigner;
+  /** RS256 access tokens with the active key (the fastest correct signer of the runtime). */
+  accessTokens: AccessTokenSigner;
+  /** Native (Bun) or worker-pool (Node, Deno) password hashing, off the event loop. */
+  passwords: PasswordHasher;
+  /** Where audit records go (stdout or a file), one JSON line per record. */
+  auditSink: AuditSink;
   logger: Logger;
   metrics: Metrics;
   clock: Clock;
@@ -49,5 +61,7 @@ export interface HonoEnv {
     requestId: string;
     log: Logger;
     clientIp: string;
+    /** Audit actor: `apiKey`, or `user:<localId>` when a valid admin bearer was presented. */
+    actor: string;
   };
 }

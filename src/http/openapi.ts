@@ -57,10 +57,10 @@ export function buildOpenApi(
     const byStatus = new Map<number, ErrorCode[]>();
     const codes = new Set<ErrorCode>(spec.errors);
     if (spec.auth === "key" || spec.auth === "admin") codes.add("API_KEY_INVALID");
-    if (spec.body)
-      ["INVALID_REQUEST", "UNSUPPORTED_MEDIA_TYPE", "PAYLOAD_TOO_LARGE"].forEach((c) =>
-        codes.add(c as ErrorCode),
-      );
+    if (spec.body) {
+      for (const c of ["INVALID_REQUEST", "UNSUPPORTED_MEDIA_TYPE", "PAYLOAD_TOO_LARGE"] as const)
+        codes.add(c);
+    }
     for (const code of codes) {
       const s = catalogue[code].status;
       byStatus.set(s, [...(byStatus.get(s) ?? []), code]);

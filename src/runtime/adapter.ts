@@ -2,6 +2,7 @@
  * What each runtime entry (bun.ts, deno.ts, node.ts) provides to the shared bootstrap (main.ts):
  * how to open SQLite and how to serve a fetch handler. Everything else is the same on all three.
  */
+import type { ClosablePasswordHasher, PasswordHashPolicy } from "../crypto/password.ts";
 import type { SqliteDb } from "../store/sqlite.ts";
 
 export type FetchHandler = (request: Request, env: { remoteAddr?: string }) => Response | Promise<Response>;
@@ -29,5 +30,7 @@ export interface RunningServer {
 export interface RuntimeAdapter {
   name: "bun" | "deno" | "node";
   openSqlite(path: string): SqliteDb;
+  /** Native hashing on Bun, the portable engine in a worker pool on Node and Deno. */
+  createPasswordHasher(policy: PasswordHashPolicy): ClosablePasswordHasher;
   serve(options: ServeOptions): Promise<RunningServer>;
 }

@@ -2,11 +2,13 @@
 // Bun entry: Bun.serve + bun:sqlite. I/O wiring only. Also the entry of the compiled `tikti` binary.
 import type { RuntimeAdapter } from "./adapter.ts";
 import { main } from "./main.ts";
+import { createBunPasswordHasher } from "./password-bun.ts";
 import { openSqlite } from "./sqlite-bun.ts";
 
 export const bunAdapter: RuntimeAdapter = {
   name: "bun",
   openSqlite,
+  createPasswordHasher: (policy) => createBunPasswordHasher(policy),
   async serve(options) {
     const server = Bun.serve({
       hostname: options.hostname,

@@ -1,6 +1,7 @@
 // Deno entry: Deno.serve + node:sqlite. I/O wiring only.
 import type { RuntimeAdapter } from "./adapter.ts";
 import { main } from "./main.ts";
+import { createPooledPasswordHasher } from "./password-pool.ts";
 import { openSqlite } from "./sqlite-node.ts";
 
 // Minimal typing of the Deno APIs used here (the project type-checks with Node and Bun types).
@@ -20,6 +21,7 @@ declare const Deno: {
 export const denoAdapter: RuntimeAdapter = {
   name: "deno",
   openSqlite,
+  createPasswordHasher: (policy) => createPooledPasswordHasher(policy),
   async serve(options) {
     const server = Deno.serve(
       { hostname: options.hostname, port: options.port, onListen() {} },

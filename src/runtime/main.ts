@@ -4,17 +4,18 @@
  * failure, 2 configuration refused.
  */
 import { createApp } from "../app.ts";
+import { createCoreDeps } from "../bootstrap.ts";
 import { ConfigError, loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
-import { loadKeyRing } from "../crypto/keyring.ts";
-import { type AppDeps, type Lifecycle, systemClock } from "../deps.ts";
+import { type KeyRing, loadKeyRing } from "../crypto/keyring.ts";
+import type { AppDeps, Lifecycle } from "../deps.ts";
 import { metricsResponse } from "../http/routes/health.ts";
 import { createLogger, type Logger } from "../logger.ts";
-import { createMetrics } from "../metrics.ts";
 import type { KV } from "../store/kv.ts";
 import { createRedisStore } from "../store/redis.ts";
 import { VERSION } from "../version.ts";
 import type { RunningServer, RuntimeAdapter } from "./adapter.ts";
+import { createAuditSink } from "./audit-sink.ts";
 import { createConfigIO } from "./config-io.ts";
 import { openEmbeddedStore } from "./embedded-open.ts";
 import { processMetrics } from "./process-metrics.ts";
@@ -105,7 +106,7 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
   });
   for (const w of loaded.warnings) logger.warn(w);
 
-  let keys: AppDeps["keys"];
+  let keys: KeyRing;
   try {
     keys = await loadKeyRing({
       activePrivateKeyPem: config.jwksPrivateKey,
@@ -142,17 +143,20 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
   }
 
   const lifecycle: Lifecycle = { shuttingDown: false };
-  const deps: AppDeps = {
+  const passwords = adapter.createPasswordHasher(config.accounts.passwordHash);
+  const audit = await createAuditSink(config.audit, (line) => process.stdout.write(`${line}\n`));
+  const deps: AppDeps = await createCoreDeps({
     config,
     store,
-    keys,
     logger,
-    metrics: createMetrics(),
-    clock: systemClock,
+    keys,
+    passwords,
+    auditSink: audit.write,
     lifecycle,
-    replicaId: crypto.randomUUID(),
     processMetrics,
-  };
+  });
+  // Worker threads and WASM engines start before the first request, not during it.
+  await passwords.warmUp();
   const app = createApp(deps);
   const http = config.http;
   const serveOptions = {
@@ -202,6 +206,8 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
     await new Promise((r) => setTimeout(r, http.shutdownDelaySeconds * 1000));
     await Promise.all(servers.map((s) => s.stop(http.shutdownGraceSeconds * 1000)));
     await store.close().catch((error) => logger.warn("store close failed", { error }));
+    await passwords.close().catch(() => {});
+    await audit.close().catch(() => {});
     logger.info("tikti stopped");
     process.exit(0);
   };

@@ -5,11 +5,13 @@ import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import type { RuntimeAdapter } from "./adapter.ts";
 import { main } from "./main.ts";
+import { createPooledPasswordHasher } from "./password-pool.ts";
 import { openSqlite } from "./sqlite-node.ts";
 
 export const nodeAdapter: RuntimeAdapter = {
   name: "node",
   openSqlite,
+  createPasswordHasher: (policy) => createPooledPasswordHasher(policy),
   serve(options) {
     const listener = getRequestListener((req, env) =>
       options.fetch(req, { remoteAddr: env.incoming.socket.remoteAddress ?? "" }),

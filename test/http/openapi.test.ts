@@ -32,7 +32,9 @@ describe("GET /openapi.json", () => {
   });
 
   it("documents every error code of the catalogue in the Error schema", () => {
-    expect([...doc.components.schemas.Error.properties.code.enum].sort()).toEqual(Object.keys(catalogue).sort());
+    expect([...doc.components.schemas.Error.properties.code.enum].sort()).toEqual(
+      Object.keys(catalogue).sort(),
+    );
   });
 
   it("marks key-protected routes with the API key schemes and adds their 401", () => {

@@ -8,11 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe } from "vitest";
 import { type App, createApp } from "../../src/app.ts";
+import { createCoreDeps } from "../../src/bootstrap.ts";
 import { type Config, configSchema } from "../../src/config/schema.ts";
-import { type KeyRing, loadKeyRing } from "../../src/crypto/keyring.ts";
+import { createInProcessPasswordHasher } from "../../src/crypto/password-portable.ts";
 import type { AppDeps, Clock } from "../../src/deps.ts";
 import { silentLogger } from "../../src/logger.ts";
-import { createMetrics } from "../../src/metrics.ts";
 import { openEmbeddedStore } from "../../src/runtime/embedded-open.ts";
 import { openSqlite } from "../../src/runtime/sqlite-node.ts";
 import type { KV } from "../../src/store/kv.ts";
@@ -79,6 +79,8 @@ export interface TestApp {
   app: App;
   deps: AppDeps;
   store: KV;
+  /** Audit records written so far (JSON lines). */
+  auditLines: string[];
   /** `app.request` with the API key header added unless `headers` already decide it. */
   call(path: string, init?: RequestInit & { json?: unknown; key?: boolean }): Promise<Response>;
 }
@@ -93,27 +95,25 @@ export interface BuildOptions {
 
 export async function buildTestApp(options: BuildOptions): Promise<TestApp> {
   const config = await testConfig(options.config);
-  const keys: KeyRing = await loadKeyRing({
-    activePrivateKeyPem: config.jwksPrivateKey,
-    activeKid: config.jwksKeyId,
-    extra: config.jwksKeys,
-  });
-  let deps: AppDeps = {
+  const auditLines: string[] = [];
+  let deps = await createCoreDeps({
     config,
     store: options.store,
-    keys,
     logger: silentLogger,
-    metrics: createMetrics(),
+    passwords: createInProcessPasswordHasher(config.accounts.passwordHash),
+    auditSink: (line) => {
+      auditLines.push(line);
+    },
     clock: options.clock ?? { now: () => Date.now() },
-    lifecycle: { shuttingDown: false },
     replicaId: "test-replica",
-  };
+  });
   if (options.extend) deps = options.extend(deps);
   const app = createApp(deps);
   return {
     app,
     deps,
     store: options.store,
+    auditLines,
     async call(path, init = {}) {
       const { json, key = true, ...rest } = init;
       const headers = new Headers(rest.headers);

@@ -1,0 +1,57 @@
+/**
+ * Builds `AppDeps` from a validated configuration and opened resources. Shared by the server
+ * entries and the tests, so both import keys the same way: once, at start-up, never per request.
+ */
+import type { Config } from "./config/schema.ts";
+import { createWebCryptoAccessTokenSigner } from "./crypto/access-token.ts";
+import { createIdTokenSigner } from "./crypto/id-token.ts";
+import { type KeyRing, loadKeyRing } from "./crypto/keyring.ts";
+import type { PasswordHasher } from "./crypto/password.ts";
+import { type AppDeps, type Clock, type Lifecycle, systemClock } from "./deps.ts";
+import type { Logger } from "./logger.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+import type { AuditSink } from "./services/audit.ts";
+import type { KV } from "./store/kv.ts";
+
+export interface CoreDepsInput {
+  config: Config;
+  store: KV;
+  logger: Logger;
+  passwords: PasswordHasher;
+  /** Where audit records go (stdout or a file); chosen by the runtime. */
+  auditSink: AuditSink;
+  /** An already-loaded key ring (the server loads it once to validate the config). */
+  keys?: KeyRing;
+  clock?: Clock;
+  metrics?: Metrics;
+  lifecycle?: Lifecycle;
+  replicaId?: string;
+  processMetrics?: () => string;
+}
+
+export async function createCoreDeps(input: CoreDepsInput): Promise<AppDeps> {
+  const { config } = input;
+  const clock = input.clock ?? systemClock;
+  const keys =
+    input.keys ??
+    (await loadKeyRing({
+      activePrivateKeyPem: config.jwksPrivateKey,
+      activeKid: config.jwksKeyId,
+      extra: config.jwksKeys,
+    }));
+  return {
+    config,
+    store: input.store,
+    keys,
+    idTokens: await createIdTokenSigner(config, clock),
+    accessTokens: createWebCryptoAccessTokenSigner(keys),
+    passwords: input.passwords,
+    auditSink: input.auditSink,
+    logger: input.logger,
+    metrics: input.metrics ?? createMetrics(),
+    clock,
+    lifecycle: input.lifecycle ?? { shuttingDown: false },
+    replicaId: input.replicaId ?? crypto.randomUUID(),
+    ...(input.processMetrics ? { processMetrics: input.processMetrics } : {}),
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * Audit records (spec/operations.md §7): JSON lines, schema version 1, written after the change
+ * succeeded. A failed write is logged and counted (`tikti_audit_failures_total`); the response is
+ * never affected. The sink is injected: stdout (same stream as logs, `"log": "audit"`) or a file.
+ */
+import type { Clock } from "../deps.ts";
+import type { Logger } from "../logger.ts";
+import type { Metrics } from "../metrics.ts";
+
+export type AuditSink = (line: string) => void | Promise<void>;
+
+export type AdminAction =
+  | "tenant.create"
+  | "tenant.status"
+  | "membership.put"
+  | "membership.remove"
+  | "role.put"
+  | "client.create"
+  | "user.create"
+  | "user.status"
+  | "user.revoke"
+  | "user.delete"
+  | "saml.idp.create"
+  | "saml.idp.put"
+  | "saml.idp.delete"
+  | "saml.idp.refresh"
+  | "saml.domain.put"
+  | "saml.domain.delete"
+  | "saml.sp.rotation";
+
+export interface AdminAuditInput {
+  action: AdminAction;
+  /** `apiKey` or `user:<localId>` (the admin bearer). */
+  actor: string;
+  tenantId?: string | undefined;
+  targetId?: string | undefined;
+  outcome?: "success" | "failure";
+  requestId: string;
+}
+
+export interface Audit {
+  admin(input: AdminAuditInput): Promise<void>;
+  /** Any other audit event (e.g. SAML assertion decisions); `event` names it. */
+  record(event: string, fields: Record<string, unknown>): Promise<void>;
+}
+
+export function createAudit(deps: {
+  sink: AuditSink;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  replicaId: string;
+}): Audit {
+  const write = async (event: string, record: Record<string, unknown>) => {
+    try {
+      await deps.sink(JSON.stringify(record));
+    } catch (error) {
+      deps.metrics.auditFailures.inc({ event });
+      deps.logger.error("audit write failed", { event, error });
+    }
+  };
+  return {
+    admin: (input) =>
+      write(`admin.${input.action}`, {
+        log: "audit",
+        event: `admin.${input.action}`,
+        schemaVersion: 1,
+        ts: new Date(deps.clock.now()).toISOString(),
+        actor: input.actor,
+        tenantId: input.tenantId ?? "",
+        targetId: input.targetId ?? "",
+        outcome: input.outcome ?? "success",
+        httpRequestId: input.requestId,
+        replicaID: deps.replicaId,
+      }),
+    record: (event, fields) =>
+      write(event, {
+        log: "audit",
+        event,
+        schemaVersion: 1,
+        ts: new Date(deps.clock.now()).toISOString(),
+        ...fields,
+        replicaID: deps.replicaId,
+      }),
+  };
+}

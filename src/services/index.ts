@@ -1,0 +1,40 @@
+/**
+ * The services shared by HTTP routes, CLI-facing admin routes and migrations, built once per app
+ * from `AppDeps`. Route groups receive this object; they never build repositories themselves.
+ */
+import type { AppDeps } from "../deps.ts";
+import { createRepos, type Repos } from "../store/repos/index.ts";
+import { type Audit, createAudit } from "./audit.ts";
+import { createRateLimiter, type RateLimiter } from "./rate-limit.ts";
+import { createIdTokenVerifier, type IdTokenVerifier } from "./verify-id-token.ts";
+
+export interface Services {
+  repos: Repos;
+  rateLimiter: RateLimiter;
+  /** Procedure V (tokens.md §4.1). */
+  verifyIdToken: IdTokenVerifier;
+  audit: Audit;
+}
+
+export function createServices(deps: AppDeps): Services {
+  const repoDeps = { kv: deps.store, logger: deps.logger, clock: deps.clock };
+  const repos = createRepos({ ...repoDeps, oobCodeTtlSeconds: deps.config.accounts.oobCodeTtlSeconds });
+  return {
+    repos,
+    rateLimiter: createRateLimiter(deps.store, deps.config, deps.metrics, deps.clock),
+    verifyIdToken: createIdTokenVerifier({
+      signer: deps.idTokens,
+      repos,
+      kv: deps.store,
+      clock: deps.clock,
+      logger: deps.logger,
+    }),
+    audit: createAudit({
+      sink: deps.auditSink,
+      clock: deps.clock,
+      logger: deps.logger,
+      metrics: deps.metrics,
+      replicaId: deps.replicaId,
+    }),
+  };
+}

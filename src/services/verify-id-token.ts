@@ -1,0 +1,94 @@
+/**
+ * Procedure V (spec/tokens.md §4.1): the full verification of an idToken presented to Tikti's own
+ * routes. Steps 1–5 are cryptographic and live in src/crypto/id-token.ts; steps 6–10 need the
+ * store and live here, so lookup, update, delete, exchange and the admin bearer share one rule.
+ */
+import type { IdTokenSigner, VerifiedIdTokenClaims } from "../crypto/id-token.ts";
+import type { Clock } from "../deps.ts";
+import { normaliseEmail } from "../domain/email.ts";
+import type { User } from "../domain/types.ts";
+import { TiktiError } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import { keys } from "../store/keys.ts";
+import type { KV } from "../store/kv.ts";
+import type { Repos } from "../store/repos/index.ts";
+
+export interface VerifiedIdToken {
+  claims: VerifiedIdTokenClaims;
+  user: User;
+  /** `amr` contains `saml` (tokens.md §4.1 V10, §7). */
+  saml: boolean;
+}
+
+export interface VerifyIdTokenOptions {
+  /** Step 6 found no user: answer 404 USER_NOT_FOUND instead of 401 (exchange, api.md §2.11.3). */
+  missingUserIs404?: boolean;
+  /**
+   * api.md §2.11.4: a token whose `tid` names a DISABLED tenant is rejected (lookup, exchange,
+   * validate). A `tid` naming no tenant (legacy `companyId`) is not rejected for non-SAML tokens.
+   */
+  checkTenant?: boolean;
+}
+
+export type IdTokenVerifier = (token: string, options?: VerifyIdTokenOptions) => Promise<VerifiedIdToken>;
+
+interface SamlSessionRecord {
+  userId?: unknown;
+  tenantId?: unknown;
+}
+
+function invalid(reason: string): TiktiError {
+  return new TiktiError("INVALID_TOKEN", { cause: new Error(`id token rejected: ${reason}`) });
+}
+
+export function createIdTokenVerifier(deps: {
+  signer: IdTokenSigner;
+  repos: Repos;
+  kv: KV;
+  clock: Clock;
+  logger: Logger;
+}): IdTokenVerifier {
+  const { repos } = deps;
+
+  return async (token, options = {}) => {
+    const claims = await deps.signer.verifyIdTokenCrypto(token, deps.clock.now());
+
+    // V6: by id, else by the email claim with the legacy fallback, whose id must equal sub.
+    let user = await repos.users.getById(claims.sub);
+    if (!user) {
+      const byEmail = await repos.users.findByEmail(claims.email);
+      user = byEmail && byEmail.localId === claims.sub ? byEmail : null;
+    }
+    if (!user) {
+      if (options.missingUserIs404) throw new TiktiError("USER_NOT_FOUND");
+      throw invalid("user not found");
+    }
+    // V7–V9
+    if (normaliseEmail(claims.email) !== normaliseEmail(user.email)) throw invalid("email mismatch");
+    if (claims.ver !== user.tokenVersion) throw invalid("stale token version");
+    if (user.status !== "ACTIVE") throw invalid("user not active");
+
+    // V10
+    const saml = claims.amr.includes("saml");
+    if (saml) {
+      if (!claims.sid || !claims.tid) throw invalid("saml token without sid or tid");
+      const raw = await deps.kv.get(keys.samlSession(claims.sid));
+      let session: SamlSessionRecord | null = null;
+      try {
+        session = raw === null ? null : (JSON.parse(raw) as SamlSessionRecord);
+      } catch {
+        session = null;
+      }
+      if (!session || session.userId !== claims.sub || session.tenantId !== claims.tid) {
+        throw invalid("saml session ended or mismatched");
+      }
+    }
+    if (claims.tid && (saml || options.checkTenant)) {
+      const tenant = await repos.tenants.get(claims.tid);
+      if (saml ? tenant?.status !== "ACTIVE" : tenant !== null && tenant.status !== "ACTIVE") {
+        throw invalid("tenant not active");
+      }
+    }
+    return { claims, user, saml };
+  };
+}
