@@ -14,7 +14,7 @@ import { noStore } from "./http/middleware/no-store.ts";
 import { observe } from "./http/middleware/observe.ts";
 import { requestId } from "./http/middleware/request-id.ts";
 import { buildOpenApi } from "./http/openapi.ts";
-import { type AuthGuards, mountRoutes, type RouteSpec } from "./http/route.ts";
+import { type AuthGuards, mountRoutes, type RouteContext, type RouteSpec } from "./http/route.ts";
 import { healthRoutes } from "./http/routes/health.ts";
 import { wellKnownRoutes } from "./http/routes/well-known.ts";
 import { createServices, type Services } from "./services/index.ts";
@@ -29,8 +29,8 @@ const NO_STORE_PREFIXES = ["/accounts", "/tenants", "/admin"];
  * Every JSON route of the API, in documentation order. A route group is a function
  * `(deps, services) => RouteSpec[]` in src/http/routes/<group>.ts; add new groups here.
  */
-function routeSpecs(deps: AppDeps, _services: Services): RouteSpec[] {
-  return [...wellKnownRoutes(deps)];
+function routeSpecs(ctx: RouteContext): RouteSpec[] {
+  return [...wellKnownRoutes(ctx)];
 }
 
 /**
@@ -51,14 +51,22 @@ function jsonApi(specs: readonly RouteSpec[], guards: AuthGuards, openApiBody: s
 export function createApp(deps: AppDeps): App {
   const app = new Hono<HonoEnv>({ strict: true });
   const services = createServices(deps);
-  const keyGuard = requireApiKey(apiKeyReader(deps.config.apiKey));
+  const readApiKey = apiKeyReader(deps.config.apiKey);
+  const keyGuard = requireApiKey(readApiKey);
   const admin = adminGuard({
     keyGuard,
     requireAdminToken: deps.config.admin.requireAdminToken,
     verifyIdToken: services.verifyIdToken,
   });
   const guards: AuthGuards = { key: keyGuard, admin: admin.guard };
-  const specs = routeSpecs(deps, services);
+  const specs = routeSpecs({
+    deps,
+    services,
+    auth: {
+      apiKey: readApiKey,
+      requireAdminBearer: (c) => admin.requireBearer(c, async () => {}).then(() => undefined),
+    },
+  });
   const openApiBody = JSON.stringify(
     buildOpenApi(specs, { version: VERSION.version, serverUrl: deps.config.issuerBaseUrl }),
   );

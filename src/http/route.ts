@@ -6,8 +6,9 @@
  */
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { z } from "zod";
-import type { HonoEnv } from "../deps.ts";
+import type { AppDeps, HonoEnv } from "../deps.ts";
 import type { ErrorCode } from "../errors.ts";
+import type { Services } from "../services/index.ts";
 import { readJsonObject } from "./json-body.ts";
 import { parseOrThrow } from "./validate.ts";
 
@@ -64,6 +65,19 @@ export function defineRoute<
 
 /** Middleware per auth kind, provided by createApp. `policy` and `public` routes get none. */
 export type AuthGuards = Record<"key" | "admin", MiddlewareHandler<HonoEnv>>;
+
+/** What a route group receives: `(ctx: RouteContext) => RouteSpec[]` in src/http/routes/<group>.ts. */
+export interface RouteContext {
+  deps: AppDeps;
+  services: Services;
+  /** For `policy` routes that decide themselves (signUp, api.md §4.1). */
+  auth: {
+    /** API key state of this request: absent, valid, or invalid (present but wrong/duplicated). */
+    apiKey(c: Context<HonoEnv>): Promise<"absent" | "valid" | "invalid">;
+    /** Runs the required admin bearer check (api.md §2.3) and sets `actor`; throws on failure. */
+    requireAdminBearer(c: Context<HonoEnv>): Promise<void>;
+  };
+}
 
 /** Mounts the specs on `app` (order of checks: api.md §2.11.6). */
 export function mountRoutes(app: Hono<HonoEnv>, specs: readonly RouteSpec[], guards: AuthGuards): void {

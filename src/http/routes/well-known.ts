@@ -1,11 +1,10 @@
-import type { AppDeps } from "../../deps.ts";
 import { JSON_CONTENT_TYPE } from "../json-response.ts";
-import { defineRoute, type RouteSpec } from "../route.ts";
+import { defineRoute, type RouteContext, type RouteSpec } from "../route.ts";
 
 const PUBLIC_CACHE = "public, max-age=300";
 
 /** JWKS and the discovery document (spec/tokens.md §6); both bodies are serialised once. */
-export function wellKnownRoutes(deps: AppDeps): RouteSpec[] {
+export function wellKnownRoutes({ deps }: RouteContext): RouteSpec[] {
   const issuer = deps.config.issuerBaseUrl;
   const discovery = JSON.stringify({
     issuer,
