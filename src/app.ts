@@ -16,6 +16,7 @@ import { requestId } from "./http/middleware/request-id.ts";
 import { buildOpenApi } from "./http/openapi.ts";
 import { type AuthGuards, mountRoutes, type RouteContext, type RouteSpec } from "./http/route.ts";
 import { healthRoutes } from "./http/routes/health.ts";
+import { tokenRoutes } from "./http/routes/tokens.ts";
 import { wellKnownRoutes } from "./http/routes/well-known.ts";
 import { createServices, type Services } from "./services/index.ts";
 import { VERSION } from "./version.ts";
@@ -30,7 +31,7 @@ const NO_STORE_PREFIXES = ["/accounts", "/tenants", "/admin"];
  * `(deps, services) => RouteSpec[]` in src/http/routes/<group>.ts; add new groups here.
  */
 function routeSpecs(ctx: RouteContext): RouteSpec[] {
-  return [...wellKnownRoutes(ctx)];
+  return [...wellKnownRoutes(ctx), ...tokenRoutes(ctx)];
 }
 
 /**

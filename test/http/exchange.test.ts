@@ -1,0 +1,764 @@
+/**
+ * POST /accounts/token/exchange (api.md §5.1): tokens.md §7, one test per failing step, the worked
+ * example verified with jose against the served JWKS, and the TTL rules of tokens.md §3.
+ */
+import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
+import { beforeEach, describe, expect, it } from "vitest";
+import { createLogger } from "../../src/logger.ts";
+import { keys } from "../../src/store/keys.ts";
+import { withTokenVersionBump } from "../../src/store/repos/users.ts";
+import { buildTestApp, forEachEngine, manualClock, TEST_ISSUER, type TestApp } from "../support/app.ts";
+
+const EXCHANGE = "/accounts/token/exchange";
+const T1 = "tenant-1";
+const T2 = "tenant-2";
+const USER = "user-1";
+const EMAIL = "worker@example.com";
+const WORKER = "codeq-worker";
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const SID = "0123456789abcdef0123456789abcdef";
+
+type Clock = ReturnType<typeof manualClock>;
+
+interface Setup {
+  role?: string;
+  tokenVersion?: number;
+  /** Tenants the user is a member of, with the membership roles. */
+  memberships?: Record<string, string[]>;
+  client?: {
+    tenantId?: string;
+    clientId?: string;
+    defaultScopes?: string[];
+    allowedGrantTypes?: string[];
+    allowedEventTypes?: string[];
+    maxTtlSeconds?: number;
+  } | null;
+}
+
+forEachEngine("POST /accounts/token/exchange", (engine) => {
+  let t: TestApp;
+  let clock: Clock;
+  let logLines: Record<string, unknown>[];
+
+  async function build(config: Record<string, unknown> = {}): Promise<void> {
+    clock = manualClock(Date.UTC(2026, 0, 1, 12));
+    logLines = [];
+    t = await buildTestApp({
+      store: await engine.freshStore(),
+      clock,
+      config,
+      extend: (deps) => ({
+        ...deps,
+        logger: createLogger((line) => logLines.push(JSON.parse(line)), "debug"),
+      }),
+    });
+  }
+
+  beforeEach(async () => {
+    await build();
+  });
+
+  /** User `user-1` (version 7), tenants 1 and 2, the memberships and one client. */
+  async function seed(setup: Setup = {}): Promise<void> {
+    const { repos } = t.app.services;
+    await repos.users.create({
+      localId: USER,
+      email: EMAIL,
+      password: "",
+      role: setup.role ?? "COMPANY_EMPLOYEE",
+      tokenVersion: setup.tokenVersion ?? 7,
+    });
+    await repos.tenants.create({ id: T1, slug: T1, name: "Tenant 1" });
+    await repos.tenants.create({ id: T2, slug: T2, name: "Tenant 2" });
+    for (const [tenantId, roles] of Object.entries(setup.memberships ?? { [T1]: ["COMPANY_EMPLOYEE"] })) {
+      await repos.memberships.put(tenantId, USER, roles);
+    }
+    if (setup.client !== null) {
+      const c = setup.client ?? {};
+      await repos.clients.create(c.tenantId ?? T1, {
+        clientId: c.clientId ?? WORKER,
+        secretHash: "",
+        defaultScopes: c.defaultScopes ?? ["codeq:claim", "codeq:result", "codeq:subscribe"],
+        ...(c.allowedGrantTypes ? { allowedGrantTypes: c.allowedGrantTypes } : {}),
+        ...(c.allowedEventTypes ? { allowedEventTypes: c.allowedEventTypes } : {}),
+        ...(c.maxTtlSeconds ? { maxTtlSeconds: c.maxTtlSeconds } : {}),
+      });
+    }
+  }
+
+  async function idToken(
+    over: { tid?: string; ver?: number; role?: string; amr?: "pwd" | "saml"; sub?: string } = {},
+  ): Promise<string> {
+    const amr = over.amr ?? "pwd";
+    const signed = await t.deps.idTokens.sign({
+      sub: over.sub ?? USER,
+      email: EMAIL,
+      role: over.role ?? "COMPANY_EMPLOYEE",
+      amr,
+      ver: over.ver ?? 7,
+      ...(over.tid ? { tid: over.tid } : {}),
+      ...(amr === "saml" ? { sid: SID } : {}),
+    });
+    return signed.token;
+  }
+
+  /** A SAML idToken for `tid` with its live session (tokens.md §4.1 V10). */
+  async function samlIdToken(tid: string, role = "COMPANY_EMPLOYEE"): Promise<string> {
+    await t.store.set(keys.samlSession(SID), JSON.stringify({ userId: USER, tenantId: tid }));
+    return idToken({ tid, amr: "saml", role });
+  }
+
+  function exchange(body: Record<string, unknown>): Promise<Response> {
+    return t.call(EXCHANGE, { json: body });
+  }
+
+  /** The worker request of tokens.md §7 (example), with overrides. */
+  async function workerRequest(over: Record<string, unknown> = {}): Promise<Response> {
+    return exchange({
+      idToken: await idToken(),
+      audience: WORKER,
+      tenantId: T1,
+      scopes: ["codeq:claim", "codeq:result"],
+      eventTypes: ["render_video", "generate_master"],
+      ttlSeconds: 1800,
+      ...over,
+    });
+  }
+
+  async function expectError(
+    res: Response,
+    status: number,
+    code: string,
+    details?: Record<string, string>,
+  ): Promise<void> {
+    const body = (await res.json()) as { code: string; details?: Record<string, string> };
+    expect({ status: res.status, code: body.code }).toEqual({ status, code });
+    if (details) expect(body.details).toEqual(details);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+  }
+
+  /** The claims of an access token (signature checked by jose against the served JWKS). */
+  async function claimsOf(res: Response): Promise<Record<string, unknown>> {
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { accessToken: string };
+    const jwks = (await (await t.call("/.well-known/jwks.json")).json()) as JSONWebKeySet;
+    const { payload } = await jwtVerify(body.accessToken, createLocalJWKSet(jwks), {
+      issuer: TEST_ISSUER,
+      algorithms: ["RS256"],
+      currentDate: new Date(clock.now()),
+    });
+    return payload as Record<string, unknown>;
+  }
+
+  describe("happy path", () => {
+    it("issues the worker token of the tokens.md §7 example, verified against the JWKS", async () => {
+      await seed();
+      const res = await workerRequest();
+      expect(res.status).toBe(200);
+      expect(res.headers.get("cache-control")).toBe("no-store");
+      expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
+      const body = (await res.clone().json()) as Record<string, unknown>;
+      expect(Object.keys(body).sort()).toEqual(["accessToken", "expiresIn", "tokenType"]);
+      expect(body.tokenType).toBe("Bearer");
+      expect(body.expiresIn).toBe(1800);
+
+      expect(decodeProtectedHeader(body.accessToken as string)).toEqual({
+        alg: "RS256",
+        typ: "JWT",
+        kid: "test-key-1",
+      });
+      const claims = await claimsOf(res);
+      const iat = Math.floor(clock.now() / 1000);
+      expect(claims).toEqual({
+        iss: TEST_ISSUER,
+        aud: WORKER,
+        sub: USER,
+        email: EMAIL,
+        tid: T1,
+        scope: "codeq:claim codeq:result",
+        eventTypes: ["render_video", "generate_master"],
+        ver: 7,
+        iat,
+        exp: iat + 1800,
+        jti: expect.stringMatching(UUID_V4),
+      });
+      // Claim order of tokens.md §3.
+      expect(Object.keys(claims)).toEqual([
+        "iss",
+        "aud",
+        "sub",
+        "email",
+        "tid",
+        "scope",
+        "eventTypes",
+        "ver",
+        "iat",
+        "exp",
+        "jti",
+      ]);
+    });
+
+    it("is served under /v1 too", async () => {
+      await seed();
+      const res = await t.call(`/v1${EXCHANGE}`, {
+        json: {
+          idToken: await idToken(),
+          audience: WORKER,
+          tenantId: T1,
+          eventTypes: ["render_video"],
+        },
+      });
+      expect(res.status).toBe(200);
+    });
+
+    it("counts the exchange and writes a decision log without tokens or emails", async () => {
+      await seed();
+      const token = await idToken();
+      const res = await workerRequest({ idToken: token });
+      const accessToken = ((await res.json()) as { accessToken: string }).accessToken;
+      expect(t.deps.metrics.tokenExchange.get({ result: "success", code: "OK" })).toBe(1);
+      await exchange({ idToken: token, audience: "nope", tenantId: T1 });
+      expect(t.deps.metrics.tokenExchange.get({ result: "failure", code: "INVALID_AUDIENCE" })).toBe(1);
+
+      const decisions = logLines.filter((l) => l.msg === "token exchange");
+      expect(decisions).toHaveLength(2);
+      expect(decisions[0]).toMatchObject({
+        userId: USER,
+        tenantId: T1,
+        audience: WORKER,
+        scopes: ["codeq:claim", "codeq:result"],
+        result: "success",
+        code: "OK",
+        requestId: expect.any(String),
+      });
+      expect(decisions[1]).toMatchObject({
+        userId: USER,
+        tenantId: T1,
+        audience: "nope",
+        scopes: [],
+        result: "failure",
+        code: "INVALID_AUDIENCE",
+        reason: "client_not_found",
+      });
+      const all = JSON.stringify(logLines);
+      for (const secret of [token, accessToken, EMAIL, token.split(".")[2]!, accessToken.split(".")[2]!]) {
+        expect(all).not.toContain(secret);
+      }
+      expect((await t.call("/metrics")).status).toBe(200);
+      expect(await (await t.call("/metrics")).text()).toContain(
+        'tikti_token_exchange_total{code="OK",result="success"} 1',
+      );
+    });
+  });
+
+  describe("step 1: the body", () => {
+    it("empty idToken → 401 INVALID_TOKEN (before the audience check)", async () => {
+      await seed();
+      await expectError(await exchange({ idToken: "", audience: "" }), 401, "INVALID_TOKEN");
+      expect(t.deps.metrics.authFail.get({ route: EXCHANGE, code: "INVALID_TOKEN" })).toBe(1);
+    });
+
+    it("empty audience → 400 INVALID_AUDIENCE, reason missing", async () => {
+      await seed();
+      await expectError(await exchange({ idToken: await idToken(), audience: "" }), 400, "INVALID_AUDIENCE", {
+        reason: "missing",
+      });
+    });
+
+    it("missing fields and wrong types → 400 INVALID_REQUEST", async () => {
+      await seed();
+      const token = await idToken();
+      await expectError(await exchange({ audience: WORKER }), 400, "INVALID_REQUEST");
+      await expectError(await exchange({ idToken: token }), 400, "INVALID_REQUEST");
+      await expectError(
+        await exchange({ idToken: token, audience: WORKER, scopes: "a" }),
+        400,
+        "INVALID_REQUEST",
+      );
+      await expectError(
+        await exchange({ idToken: token, audience: WORKER, eventTypes: [1] }),
+        400,
+        "INVALID_REQUEST",
+      );
+      await expectError(await exchange({ idToken: 5, audience: WORKER }), 400, "INVALID_REQUEST");
+    });
+
+    it("grammar failures → 400 INVALID_ARGUMENT naming the field", async () => {
+      await seed();
+      const token = await idToken();
+      const res = await exchange({ idToken: token, audience: WORKER, scopes: ["codeq:claim", "bad scope"] });
+      const body = (await res.json()) as { code: string; details: Record<string, string> };
+      expect(res.status).toBe(400);
+      expect(body.code).toBe("INVALID_ARGUMENT");
+      expect(Object.keys(body.details)).toEqual(["scopes.1"]);
+      await expectError(
+        await exchange({
+          idToken: token,
+          audience: WORKER,
+          scopes: Array.from({ length: 101 }, (_, i) => `s${i}`),
+        }),
+        400,
+        "INVALID_ARGUMENT",
+      );
+      await expectError(await exchange({ idToken: token, audience: "a b" }), 400, "INVALID_ARGUMENT");
+      await expectError(
+        await exchange({ idToken: token, audience: WORKER, subject: "has space" }),
+        400,
+        "INVALID_ARGUMENT",
+      );
+      await expectError(
+        await exchange({ idToken: token, audience: WORKER, eventTypes: [" in side "] }),
+        400,
+        "INVALID_ARGUMENT",
+      );
+    });
+
+    it("null optional fields read as absent", async () => {
+      await seed();
+      const res = await exchange({
+        idToken: await idToken(),
+        audience: WORKER,
+        tenantId: null,
+        scopes: null,
+        eventTypes: ["render_video"],
+        ttlSeconds: null,
+        subject: null,
+      });
+      const claims = await claimsOf(res);
+      expect(claims.tid).toBe(T1); // the only membership
+      expect(claims.scope).toBe("codeq:claim codeq:result codeq:subscribe");
+    });
+  });
+
+  describe("step 2: procedure V", () => {
+    it("a bad token → 401 INVALID_TOKEN", async () => {
+      await seed();
+      const good = await idToken();
+      const [h, p, s] = good.split(".") as [string, string, string];
+      const tampered = `${h}.${p}.${s.slice(0, -2)}${s.endsWith("AA") ? "BB" : "AA"}`;
+      for (const bad of ["garbage", "a.b.c", tampered, await idToken({ ver: 6 })]) {
+        await expectError(await workerRequest({ idToken: bad }), 401, "INVALID_TOKEN");
+      }
+      const line = logLines.find((l) => l.msg === "token exchange");
+      expect(line).toMatchObject({ result: "failure", code: "INVALID_TOKEN", expectedIss: TEST_ISSUER });
+    });
+
+    it("an expired idToken → 401 INVALID_TOKEN", async () => {
+      await seed();
+      const token = await idToken();
+      clock.advance((3600 + 31) * 1000);
+      await expectError(await workerRequest({ idToken: token }), 401, "INVALID_TOKEN");
+    });
+
+    it("a verified token whose user is gone → 404 USER_NOT_FOUND", async () => {
+      await seed();
+      const token = await idToken();
+      await t.app.services.repos.users.delete(USER);
+      await expectError(await workerRequest({ idToken: token }), 404, "USER_NOT_FOUND");
+    });
+  });
+
+  describe("step 3: rate limit", () => {
+    it("exchangeUser limits per user after verification → 429 with Retry-After", async () => {
+      await build({ rateLimits: { exchangeUser: { limit: 2, windowSeconds: 60 } } });
+      await seed();
+      expect((await workerRequest()).status).toBe(200);
+      expect((await workerRequest()).status).toBe(200);
+      const limited = await workerRequest();
+      await expectError(limited, 429, "RATE_LIMITED");
+      expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      // Step 2 comes first: a bad token is still 401, and the limit holds even for a later failure.
+      await expectError(await workerRequest({ idToken: "x.y.z" }), 401, "INVALID_TOKEN");
+      await expectError(await workerRequest({ tenantId: "nope" }), 429, "RATE_LIMITED");
+    });
+  });
+
+  describe("step 4: choosing the tenant", () => {
+    it("no tenantId, no tid and no membership → 400 TENANT_REQUIRED", async () => {
+      await seed({ memberships: {} });
+      await expectError(
+        await exchange({ idToken: await idToken(), audience: WORKER, eventTypes: ["x"] }),
+        400,
+        "TENANT_REQUIRED",
+      );
+    });
+
+    it("no tenantId, no tid and two memberships → 400 TENANT_REQUIRED", async () => {
+      await seed({ memberships: { [T1]: ["COMPANY_EMPLOYEE"], [T2]: ["COMPANY_EMPLOYEE"] } });
+      await expectError(
+        await exchange({ idToken: await idToken(), audience: WORKER, eventTypes: ["x"] }),
+        400,
+        "TENANT_REQUIRED",
+      );
+    });
+
+    it("the token's tid is used when the body has none; the body tenantId wins over it", async () => {
+      await seed({ memberships: { [T1]: ["COMPANY_EMPLOYEE"], [T2]: ["COMPANY_EMPLOYEE"] } });
+      await t.app.services.repos.clients.create(T2, { clientId: WORKER, secretHash: "" });
+      const token = await idToken({ tid: T2 });
+      const viaTid = await claimsOf(await exchange({ idToken: token, audience: WORKER, eventTypes: ["x"] }));
+      expect(viaTid.tid).toBe(T2);
+      const viaBody = await claimsOf(
+        await exchange({ idToken: token, audience: WORKER, tenantId: T1, eventTypes: ["x"] }),
+      );
+      expect(viaBody.tid).toBe(T1);
+      const emptyBody = await claimsOf(
+        await exchange({ idToken: token, audience: WORKER, tenantId: "", eventTypes: ["x"] }),
+      );
+      expect(emptyBody.tid).toBe(T2);
+    });
+  });
+
+  describe("step 5: the tenant", () => {
+    it("a malformed tenant id → 400 INVALID_TENANT", async () => {
+      await seed();
+      await expectError(await workerRequest({ tenantId: "bad tenant!" }), 400, "INVALID_TENANT");
+      await expectError(await workerRequest({ tenantId: "x".repeat(129) }), 400, "INVALID_TENANT");
+    });
+
+    it("an absent tenant → 400 INVALID_TENANT", async () => {
+      await seed();
+      await expectError(await workerRequest({ tenantId: "tenant-9" }), 400, "INVALID_TENANT");
+    });
+
+    it("a DISABLED tenant → 400 INVALID_TENANT; as the token's tid → 401 INVALID_TOKEN", async () => {
+      await seed();
+      await t.app.services.repos.tenants.setStatus(T1, "DISABLED");
+      await expectError(await workerRequest(), 400, "INVALID_TENANT");
+      // api.md §2.11.4: a token whose tid names a DISABLED tenant is itself rejected.
+      await expectError(await workerRequest({ idToken: await idToken({ tid: T1 }) }), 401, "INVALID_TOKEN");
+    });
+  });
+
+  describe("step 6: SAML binding", () => {
+    it("a SAML token for another tenant → 403 TENANT_ACCESS_DENIED", async () => {
+      await seed({ memberships: { [T1]: ["COMPANY_EMPLOYEE"], [T2]: ["COMPANY_EMPLOYEE"] } });
+      const saml = await samlIdToken(T2);
+      await expectError(await workerRequest({ idToken: saml }), 403, "TENANT_ACCESS_DENIED");
+      // Its own tenant is fine (the client lives in tenant-1 only, so bind to tenant-1).
+      const own = await samlIdToken(T1);
+      expect((await workerRequest({ idToken: own })).status).toBe(200);
+      expect((await workerRequest({ idToken: own, tenantId: undefined })).status).toBe(200);
+    });
+  });
+
+  describe("step 7: membership", () => {
+    it("no membership → 403 TENANT_ACCESS_DENIED (COMPANY_ADMIN included)", async () => {
+      await seed({ memberships: { [T2]: ["COMPANY_EMPLOYEE"] } });
+      await expectError(await workerRequest(), 403, "TENANT_ACCESS_DENIED");
+      await t.app.services.repos.users.mutate(USER, (u) => ({ ...u, role: "COMPANY_ADMIN" }));
+      await expectError(await workerRequest(), 403, "TENANT_ACCESS_DENIED");
+    });
+
+    it("a global ADMIN needs no membership, but still meets the client ceiling", async () => {
+      await seed({ role: "ADMIN", memberships: {} });
+      const token = await idToken({ role: "ADMIN" });
+      const claims = await claimsOf(await workerRequest({ idToken: token, scopes: ["codeq:claim"] }));
+      expect(claims).toMatchObject({ tid: T1, scope: "codeq:claim" });
+      await expectError(
+        await workerRequest({ idToken: token, scopes: ["codeq:admin"] }),
+        403,
+        "UNAUTHORIZED_SCOPES",
+      );
+    });
+
+    it("the ADMIN exemption does not apply to a SAML token", async () => {
+      await seed({ role: "ADMIN", memberships: {} });
+      await expectError(
+        await workerRequest({ idToken: await samlIdToken(T1, "ADMIN") }),
+        403,
+        "TENANT_ACCESS_DENIED",
+      );
+    });
+  });
+
+  describe("step 8: the client", () => {
+    it("an unknown audience → 400 INVALID_AUDIENCE client_not_found", async () => {
+      await seed({ client: { tenantId: T2 } });
+      await expectError(await workerRequest(), 400, "INVALID_AUDIENCE", { reason: "client_not_found" });
+    });
+
+    it("an inactive client → 400 INVALID_AUDIENCE client_inactive", async () => {
+      await seed({ client: null });
+      await t.store.hset(
+        keys.clients(T1),
+        WORKER,
+        JSON.stringify({
+          clientId: WORKER,
+          tenantId: T1,
+          secretHash: "",
+          type: "SERVICE",
+          allowedGrantTypes: ["token_exchange"],
+          defaultScopes: [],
+          status: "DISABLED",
+        }),
+      );
+      await expectError(await workerRequest(), 400, "INVALID_AUDIENCE", { reason: "client_inactive" });
+    });
+
+    it("a client whose grant types lack token_exchange → 400 INVALID_AUDIENCE grant_not_allowed", async () => {
+      await seed({ client: { allowedGrantTypes: ["client_credentials"] } });
+      await expectError(await workerRequest(), 400, "INVALID_AUDIENCE", { reason: "grant_not_allowed" });
+    });
+
+    it("a Go-era client (no allowedGrantTypes, no defaultScopes) allows the exchange", async () => {
+      await seed({ client: null });
+      await t.store.hset(
+        keys.clients(T1),
+        WORKER,
+        JSON.stringify({ clientId: WORKER, tenantId: T1, secretHash: "", type: "service", status: "ACTIVE" }),
+      );
+      const claims = await claimsOf(await workerRequest());
+      expect(claims.scope).toBe("codeq:claim codeq:result");
+    });
+  });
+
+  describe("steps 9–11: scopes", () => {
+    it("no requested scopes → the client's defaultScopes", async () => {
+      await seed();
+      const claims = await claimsOf(await workerRequest({ scopes: [] }));
+      expect(claims.scope).toBe("codeq:claim codeq:result codeq:subscribe");
+    });
+
+    it("duplicates are removed keeping request order", async () => {
+      await seed();
+      const claims = await claimsOf(
+        await workerRequest({ scopes: ["codeq:result", "codeq:claim", "codeq:result"] }),
+      );
+      expect(claims.scope).toBe("codeq:result codeq:claim");
+    });
+
+    it("a scope above the client ceiling → 403 UNAUTHORIZED_SCOPES", async () => {
+      await seed();
+      // codeq:heartbeat is a COMPANY_EMPLOYEE permission but not in the client's defaultScopes.
+      await expectError(
+        await workerRequest({ scopes: ["codeq:claim", "codeq:heartbeat"] }),
+        403,
+        "UNAUTHORIZED_SCOPES",
+      );
+    });
+
+    it("an empty defaultScopes sets no ceiling, but the role permissions still bound the scopes", async () => {
+      await seed({ client: { defaultScopes: [] } });
+      const claims = await claimsOf(await workerRequest({ scopes: ["codeq:heartbeat"] }));
+      expect(claims.scope).toBe("codeq:heartbeat");
+      await expectError(await workerRequest({ scopes: ["billing:read"] }), 403, "UNAUTHORIZED_SCOPES");
+      // No scopes requested and none by default: a token without `scope`.
+      const none = await claimsOf(await workerRequest({ scopes: [] }));
+      expect(none).not.toHaveProperty("scope");
+    });
+
+    it("membership roles grant their stored permissions", async () => {
+      await seed({ memberships: { [T1]: ["billing"] }, client: { defaultScopes: [] } });
+      await expectError(await workerRequest({ scopes: ["billing:read"] }), 403, "UNAUTHORIZED_SCOPES");
+      await t.app.services.repos.roles.put(T1, { name: "billing", permissions: ["billing:read"] });
+      const claims = await claimsOf(await workerRequest({ scopes: ["billing:read", "codeq:claim"] }));
+      // codeq:claim comes from the global role COMPANY_EMPLOYEE's implicit permissions.
+      expect(claims.scope).toBe("billing:read codeq:claim");
+    });
+
+    it("the global role name grants its stored role too, but not for a SAML token", async () => {
+      await seed({ client: { defaultScopes: [] }, memberships: { [T1]: [] } });
+      await t.app.services.repos.roles.put(T1, { name: "COMPANY_EMPLOYEE", permissions: ["reports:read"] });
+      expect((await claimsOf(await workerRequest({ scopes: ["reports:read"] }))).scope).toBe("reports:read");
+      await expectError(
+        await workerRequest({ idToken: await samlIdToken(T1), scopes: ["reports:read"] }),
+        403,
+        "UNAUTHORIZED_SCOPES",
+      );
+      await expectError(
+        await workerRequest({ idToken: await samlIdToken(T1), scopes: ["codeq:claim"] }),
+        403,
+        "UNAUTHORIZED_SCOPES",
+      );
+    });
+
+    it("a SAML token gets the permissions of its membership roles", async () => {
+      await seed({ client: { defaultScopes: [] } });
+      // Membership role COMPANY_EMPLOYEE → implicit codeq permissions, even via SAML.
+      const claims = await claimsOf(
+        await workerRequest({ idToken: await samlIdToken(T1), scopes: ["codeq:nack"] }),
+      );
+      expect(claims.scope).toBe("codeq:nack");
+    });
+
+    it("implicitRolePermissions come from the configuration", async () => {
+      await build({ authorization: { implicitRolePermissions: { COMPANY_EMPLOYEE: ["jobs:run"] } } });
+      await seed({ client: { defaultScopes: [] } });
+      expect((await claimsOf(await workerRequest({ scopes: ["jobs:run"] }))).scope).toBe("jobs:run");
+      await expectError(await workerRequest({ scopes: ["codeq:claim"] }), 403, "UNAUTHORIZED_SCOPES");
+    });
+
+    it("a corrupt role grants nothing (no 500)", async () => {
+      await seed({ memberships: { [T1]: ["billing"] }, client: { defaultScopes: [] } });
+      await t.store.hset(keys.roles(T1), "billing", "{not json");
+      await expectError(await workerRequest({ scopes: ["billing:read"] }), 403, "UNAUTHORIZED_SCOPES");
+      expect((await workerRequest({ scopes: ["codeq:claim"] })).status).toBe(200);
+    });
+
+    it("a role named like an Object.prototype member grants nothing", async () => {
+      await seed({ memberships: { [T1]: ["constructor", "__proto__"] }, client: { defaultScopes: [] } });
+      await expectError(await workerRequest({ scopes: ["toString"] }), 403, "UNAUTHORIZED_SCOPES");
+    });
+
+    it("COMPANY_ADMIN (not via SAML) is permitted every scope within the client ceiling", async () => {
+      await seed({ role: "COMPANY_ADMIN", client: { defaultScopes: [] } });
+      const claims = await claimsOf(await workerRequest({ scopes: ["anything:at-all"] }));
+      expect(claims.scope).toBe("anything:at-all");
+    });
+  });
+
+  describe("step 12: event types", () => {
+    it("required for codeq-worker: none, or only blanks → 400 INVALID_ARGUMENT", async () => {
+      await seed();
+      await expectError(await workerRequest({ eventTypes: undefined }), 400, "INVALID_ARGUMENT");
+      await expectError(await workerRequest({ eventTypes: [] }), 400, "INVALID_ARGUMENT");
+      await expectError(await workerRequest({ eventTypes: ["", "   "] }), 400, "INVALID_ARGUMENT", {
+        eventTypes: "required for this audience",
+      });
+    });
+
+    it("not required for other audiences; entries trimmed, blanks dropped, duplicates removed", async () => {
+      await seed({ client: { clientId: "reports", defaultScopes: [] } });
+      const none = await claimsOf(await workerRequest({ audience: "reports", scopes: [], eventTypes: [] }));
+      expect(none).not.toHaveProperty("eventTypes");
+      expect(none.aud).toBe("reports");
+      const some = await claimsOf(
+        await workerRequest({ audience: "reports", scopes: [], eventTypes: [" a ", "", "b", "a", "\tb"] }),
+      );
+      expect(some.eventTypes).toEqual(["a", "b"]);
+    });
+
+    it("the required audiences come from the configuration", async () => {
+      await build({ authorization: { eventTypesRequiredAudiences: ["reports"] } });
+      await seed({ client: { clientId: "reports", defaultScopes: [] } });
+      await expectError(
+        await workerRequest({ audience: "reports", eventTypes: [] }),
+        400,
+        "INVALID_ARGUMENT",
+      );
+    });
+
+    it("an event type outside the client's allowedEventTypes → 403 UNAUTHORIZED_EVENT_TYPES", async () => {
+      await seed({ client: { allowedEventTypes: ["render_video"] } });
+      await expectError(await workerRequest(), 403, "UNAUTHORIZED_EVENT_TYPES");
+      const claims = await claimsOf(await workerRequest({ eventTypes: ["render_video"] }));
+      expect(claims.eventTypes).toEqual(["render_video"]);
+    });
+  });
+
+  describe("step 13: subject override", () => {
+    it("without tikti:tokens:delegate → 403 DELEGATION_DENIED", async () => {
+      await seed();
+      await expectError(await workerRequest({ subject: "service-account-9" }), 403, "DELEGATION_DENIED");
+    });
+
+    it("the caller's own id is not an override: no act, no permission needed", async () => {
+      await seed();
+      const claims = await claimsOf(await workerRequest({ subject: USER }));
+      expect(claims.sub).toBe(USER);
+      expect(claims).not.toHaveProperty("act");
+      const empty = await claimsOf(await workerRequest({ subject: "" }));
+      expect(empty.sub).toBe(USER);
+    });
+
+    it("with the permission: sub is the subject and act.sub the caller", async () => {
+      await seed({ memberships: { [T1]: ["COMPANY_EMPLOYEE", "delegator"] } });
+      await t.app.services.repos.roles.put(T1, { name: "delegator", permissions: ["tikti:tokens:delegate"] });
+      const claims = await claimsOf(await workerRequest({ subject: "service-account-9" }));
+      expect(claims).toMatchObject({ sub: "service-account-9", act: { sub: USER }, email: EMAIL });
+      expect(Object.keys(claims).slice(0, 5)).toEqual(["iss", "aud", "sub", "act", "email"]);
+      const line = logLines.filter((l) => l.msg === "token exchange").at(-1);
+      expect(line?.subject).toMatch(/^sha256:/);
+    });
+
+    it("a global ADMIN may delegate (every permission)", async () => {
+      await seed({ role: "ADMIN" });
+      const claims = await claimsOf(
+        await workerRequest({ idToken: await idToken({ role: "ADMIN" }), subject: "service-account-9" }),
+      );
+      expect(claims.act).toEqual({ sub: USER });
+    });
+  });
+
+  describe("step 14: TTL", () => {
+    async function ttlOf(over: Record<string, unknown>): Promise<number> {
+      const res = await workerRequest(over);
+      const body = (await res.clone().json()) as { expiresIn: number };
+      const claims = await claimsOf(res);
+      expect((claims.exp as number) - (claims.iat as number)).toBe(body.expiresIn);
+      return body.expiresIn;
+    }
+
+    it("absent, 0 or negative → accessTokenTtlSeconds", async () => {
+      await seed();
+      expect(await ttlOf({ ttlSeconds: undefined })).toBe(3600);
+      expect(await ttlOf({ ttlSeconds: 0 })).toBe(3600);
+      expect(await ttlOf({ ttlSeconds: -5 })).toBe(3600);
+    });
+
+    it("capped at maxAccessTokenTtlSeconds", async () => {
+      await build({ accessTokenTtlSeconds: 600, maxAccessTokenTtlSeconds: 7200 });
+      await seed();
+      expect(await ttlOf({ ttlSeconds: undefined })).toBe(600);
+      expect(await ttlOf({ ttlSeconds: 100_000 })).toBe(7200);
+      expect(await ttlOf({ ttlSeconds: 1e300 })).toBe(7200);
+    });
+
+    it("capped at the client's maxTtlSeconds", async () => {
+      await seed({ client: { maxTtlSeconds: 300 } });
+      expect(await ttlOf({ ttlSeconds: 1800 })).toBe(300);
+      expect(await ttlOf({ ttlSeconds: 120 })).toBe(120);
+      expect(await ttlOf({ ttlSeconds: undefined })).toBe(300);
+    });
+
+    it("a non-integer ttlSeconds → 400 INVALID_REQUEST", async () => {
+      await seed();
+      await expectError(await workerRequest({ ttlSeconds: 1.5 }), 400, "INVALID_REQUEST");
+      await expectError(await workerRequest({ ttlSeconds: "60" }), 400, "INVALID_REQUEST");
+    });
+  });
+
+  describe("concurrent reads keep the step order", () => {
+    it("an earlier step's failure wins over a later read's corruption", async () => {
+      await seed({ memberships: {}, client: null });
+      // Corrupt membership, client and role values: reading them alone would answer 500.
+      await t.store.hset(keys.memberships("tenant-9"), USER, "{bad");
+      await t.store.hset(keys.clients("tenant-9"), WORKER, "{bad");
+      await expectError(await workerRequest({ tenantId: "tenant-9" }), 400, "INVALID_TENANT");
+      await t.store.hset(keys.clients(T1), WORKER, "{bad");
+      await t.store.hset(keys.roles(T1), "COMPANY_EMPLOYEE", "{bad");
+      await expectError(await workerRequest(), 403, "TENANT_ACCESS_DENIED");
+      // With the membership in place the corrupt client is reached: 500 without details.
+      await t.app.services.repos.memberships.put(T1, USER, ["COMPANY_EMPLOYEE"]);
+      const res = await workerRequest();
+      expect(res.status).toBe(500);
+      expect(await res.json()).toEqual({ error: "internal error", code: "INTERNAL" });
+    });
+  });
+
+  describe("revocation", () => {
+    it("a tokenVersion bump stops the old idToken; a new one works", async () => {
+      await seed();
+      const old = await idToken();
+      expect((await workerRequest({ idToken: old })).status).toBe(200);
+      await t.app.services.repos.users.mutate(USER, withTokenVersionBump);
+      await expectError(await workerRequest({ idToken: old }), 401, "INVALID_TOKEN");
+      const fresh = await claimsOf(await workerRequest({ idToken: await idToken({ ver: 8 }) }));
+      expect(fresh.ver).toBe(8);
+    });
+
+    it("a suspended user cannot exchange", async () => {
+      await seed();
+      const token = await idToken();
+      await t.app.services.repos.users.mutate(USER, (u) => ({ ...u, status: "SUSPENDED" }));
+      await expectError(await workerRequest({ idToken: token }), 401, "INVALID_TOKEN");
+    });
+  });
+
+  it("needs the API key", async () => {
+    await seed();
+    const res = await t.call(EXCHANGE, { json: { idToken: "", audience: "" }, key: false });
+    await expectError(res, 401, "API_KEY_INVALID");
+  });
+});

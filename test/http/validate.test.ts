@@ -1,0 +1,321 @@
+/**
+ * POST /accounts/validate (api.md §6.3): tokens.md §4.3, one test per reason, and the revocation
+ * scenarios of tokens.md §5 across exchange and validate.
+ */
+import { createSign } from "node:crypto";
+import { beforeEach, describe, expect, it } from "vitest";
+import { createLogger } from "../../src/logger.ts";
+import { withTokenVersionBump } from "../../src/store/repos/users.ts";
+import {
+  buildTestApp,
+  forEachEngine,
+  manualClock,
+  TEST_ISSUER,
+  type TestApp,
+  testSigningPem,
+} from "../support/app.ts";
+import { generateRsaPem } from "../support/keys.ts";
+
+const VALIDATE = "/accounts/validate";
+const EXCHANGE = "/accounts/token/exchange";
+const T1 = "tenant-1";
+const USER = "user-1";
+const EMAIL = "worker@example.com";
+const WORKER = "codeq-worker";
+const KID = "test-key-1";
+
+const b64url = (s: string) => Buffer.from(s).toString("base64url");
+
+/** Any header and payload, signed with node:crypto (independent of the code under test). */
+function forge(header: object, payload: object, pem: string): string {
+  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
+  return `${input}.${createSign("RSA-SHA256").update(input).sign(pem, "base64url")}`;
+}
+
+forEachEngine("POST /accounts/validate", (engine) => {
+  let t: TestApp;
+  let clock: ReturnType<typeof manualClock>;
+  let pem: string;
+  let logLines: Record<string, unknown>[];
+  let now: number;
+
+  beforeEach(async () => {
+    clock = manualClock(Date.UTC(2026, 0, 1, 12));
+    now = Math.floor(clock.now() / 1000);
+    pem = await testSigningPem();
+    logLines = [];
+    t = await buildTestApp({
+      store: await engine.freshStore(),
+      clock,
+      extend: (deps) => ({
+        ...deps,
+        logger: createLogger((line) => logLines.push(JSON.parse(line)), "debug"),
+      }),
+    });
+    const { repos } = t.app.services;
+    await repos.users.create({ localId: USER, email: EMAIL, password: "", tokenVersion: 3 });
+    await repos.tenants.create({ id: T1, slug: T1, name: "Tenant 1" });
+    await repos.memberships.put(T1, USER, ["COMPANY_EMPLOYEE"]);
+    await repos.clients.create(T1, {
+      clientId: WORKER,
+      secretHash: "",
+      defaultScopes: ["codeq:claim", "codeq:result"],
+    });
+  });
+
+  /** Claims as the exchange would sign them, with overrides. */
+  function claims(over: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      iss: TEST_ISSUER,
+      aud: WORKER,
+      sub: USER,
+      email: EMAIL,
+      tid: T1,
+      scope: "codeq:claim",
+      ver: 3,
+      iat: now,
+      exp: now + 600,
+      jti: "4b1c0b8e-3f2a-4c55-9d1e-0a2b3c4d5e6f",
+      ...over,
+    };
+  }
+
+  function token(
+    over: Record<string, unknown> = {},
+    header: object = { alg: "RS256", typ: "JWT", kid: KID },
+  ) {
+    return forge(header, claims(over), pem);
+  }
+
+  function validate(tokenText: string, audience = WORKER): Promise<Response> {
+    return t.call(VALIDATE, { json: { token: tokenText, audience } });
+  }
+
+  async function expectReason(res: Response, reason: string): Promise<void> {
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({ error: "invalid token", code: "INVALID_TOKEN", details: { reason } });
+    expect(res.headers.get("cache-control")).toBe("no-store");
+  }
+
+  async function exchangeToken(idTokenVer = 3): Promise<{ idToken: string; accessToken: string }> {
+    const { token: idToken } = await t.deps.idTokens.sign({
+      sub: USER,
+      email: EMAIL,
+      role: "COMPANY_EMPLOYEE",
+      amr: "pwd",
+      ver: idTokenVer,
+    });
+    const res = await t.call(EXCHANGE, {
+      json: { idToken, audience: WORKER, tenantId: T1, eventTypes: ["render_video"] },
+    });
+    expect(res.status).toBe(200);
+    return { idToken, accessToken: ((await res.json()) as { accessToken: string }).accessToken };
+  }
+
+  describe("success", () => {
+    it("returns exactly the claims of an exchanged token", async () => {
+      const { accessToken } = await exchangeToken();
+      const res = await validate(accessToken);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("cache-control")).toBe("no-store");
+      const payload = JSON.parse(Buffer.from(accessToken.split(".")[1]!, "base64url").toString("utf8"));
+      const body = await res.json();
+      expect(body).toEqual(payload);
+      expect(Object.keys(body)).toEqual(Object.keys(payload));
+      expect(body).toMatchObject({ sub: USER, tid: T1, ver: 3, eventTypes: ["render_video"] });
+      const line = logLines.find((l) => l.msg === "token validate");
+      expect(line).toMatchObject({
+        userId: USER,
+        tenantId: T1,
+        audience: WORKER,
+        scopes: ["codeq:claim", "codeq:result"],
+        result: "success",
+        code: "OK",
+      });
+      const all = JSON.stringify(logLines);
+      expect(all).not.toContain(accessToken.split(".")[2]!);
+      expect(all).not.toContain(EMAIL);
+    });
+
+    it("an aud array containing the audience is accepted, extra claims included", async () => {
+      const forged = token({ aud: ["other", WORKER], extra: { nested: true } });
+      const res = await validate(forged);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual(claims({ aud: ["other", WORKER], extra: { nested: true } }));
+    });
+
+    it("a token without ver is version 0", async () => {
+      await t.app.services.repos.users.create({ localId: "user-0", email: "zero@example.com", password: "" });
+      const c = claims({ sub: "user-0", email: "zero@example.com" });
+      delete c.ver;
+      expect((await validate(forge({ alg: "RS256", typ: "JWT", kid: KID }, c, pem))).status).toBe(200);
+    });
+
+    it("a delegated token resolves its actor (act.sub)", async () => {
+      const res = await validate(token({ sub: "service-account-9", act: { sub: USER } }));
+      expect(res.status).toBe(200);
+      await expectReason(
+        await validate(token({ sub: USER, act: { sub: "someone-else" } })),
+        "user_not_found",
+      );
+    });
+
+    it("needs admin auth (the API key)", async () => {
+      const res = await t.call(VALIDATE, { json: { token: token(), audience: WORKER }, key: false });
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { code: string }).code).toBe("API_KEY_INVALID");
+    });
+
+    it("missing fields → 400 INVALID_REQUEST", async () => {
+      const res = await t.call(VALIDATE, { json: { token: token() } });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { code: string }).code).toBe("INVALID_REQUEST");
+    });
+  });
+
+  describe("steps 1–5 (crypto)", () => {
+    it("malformed", async () => {
+      await expectReason(await validate("not-a-jwt"), "malformed");
+      await expectReason(await validate(""), "malformed");
+      const [h, , s] = token().split(".") as [string, string, string];
+      await expectReason(await validate(`${h}.${b64url("[1]")}.${s}`), "malformed");
+    });
+
+    it("algorithm: HS256 → algorithm", async () => {
+      const hs = forge({ alg: "HS256", typ: "JWT", kid: KID }, claims(), pem);
+      await expectReason(await validate(hs), "algorithm");
+      const { idToken } = await exchangeToken();
+      await expectReason(await validate(idToken), "algorithm");
+    });
+
+    it("unknown_kid", async () => {
+      await expectReason(
+        await validate(token({}, { alg: "RS256", typ: "JWT", kid: "other-key" })),
+        "unknown_kid",
+      );
+      await expectReason(await validate(token({}, { alg: "RS256", typ: "JWT" })), "unknown_kid");
+    });
+
+    it("signature: tampered payload, or another key under our kid", async () => {
+      const [h, , s] = token().split(".") as [string, string, string];
+      const tampered = `${h}.${b64url(JSON.stringify(claims({ scope: "codeq:admin" })))}.${s}`;
+      await expectReason(await validate(tampered), "signature");
+      const stranger = forge({ alg: "RS256", typ: "JWT", kid: KID }, claims(), await generateRsaPem());
+      await expectReason(await validate(stranger), "signature");
+    });
+
+    it("issuer", async () => {
+      await expectReason(await validate(token({ iss: "https://evil.example" })), "issuer");
+      const line = logLines.find((l) => l.msg === "token validate");
+      expect(line).toMatchObject({
+        result: "failure",
+        code: "INVALID_TOKEN",
+        reason: "issuer",
+        expectedIss: TEST_ISSUER,
+        expectedAud: WORKER,
+      });
+      expect(t.deps.metrics.authFail.get({ route: VALIDATE, code: "INVALID_TOKEN" })).toBe(1);
+    });
+
+    it("audience", async () => {
+      await expectReason(await validate(token(), "reports"), "audience");
+      await expectReason(await validate(token({ aud: ["reports"] })), "audience");
+    });
+
+    it("expired (past exp + skew, moved by the clock)", async () => {
+      const { accessToken } = await exchangeToken();
+      clock.advance((3600 + 30) * 1000);
+      await expectReason(await validate(accessToken), "expired");
+      clock.set(Date.UTC(2026, 0, 1, 12) + (3600 + 29) * 1000);
+      expect((await validate(accessToken)).status).toBe(200);
+    });
+
+    it("not_yet_valid (iat beyond now + skew)", async () => {
+      await expectReason(await validate(token({ iat: now + 31, exp: now + 3600 })), "not_yet_valid");
+      expect((await validate(token({ iat: now + 30 }))).status).toBe(200);
+    });
+  });
+
+  describe("steps 6–9 (state)", () => {
+    it("user_not_found: the user was deleted", async () => {
+      const { accessToken } = await exchangeToken();
+      await t.app.services.repos.users.delete(USER);
+      await expectReason(await validate(accessToken), "user_not_found");
+    });
+
+    it("user_not_found: a new user with the same email does not inherit the token", async () => {
+      const { accessToken } = await exchangeToken();
+      await t.app.services.repos.users.delete(USER);
+      await t.app.services.repos.users.create({
+        localId: "user-2",
+        email: EMAIL,
+        password: "",
+        tokenVersion: 3,
+      });
+      await expectReason(await validate(accessToken), "user_not_found");
+    });
+
+    it("the email fallback finds a Go-era subject (sub = email)", async () => {
+      expect((await validate(token({ sub: EMAIL }))).status).toBe(200);
+    });
+
+    it("revoked: the user's version was bumped", async () => {
+      const { accessToken } = await exchangeToken();
+      await t.app.services.repos.users.mutate(USER, withTokenVersionBump);
+      await expectReason(await validate(accessToken), "revoked");
+      await expectReason(await validate(token({ ver: "3" })), "revoked");
+    });
+
+    it("user_inactive: SUSPENDED", async () => {
+      const { accessToken } = await exchangeToken();
+      // Status only, no bump, so that step 8 (not step 7) decides.
+      await t.app.services.repos.users.mutate(USER, (u) => ({ ...u, status: "SUSPENDED" }));
+      await expectReason(await validate(accessToken), "user_inactive");
+    });
+
+    it("tenant_inactive: DISABLED, absent or missing tid", async () => {
+      const { accessToken } = await exchangeToken();
+      await t.app.services.repos.tenants.setStatus(T1, "DISABLED");
+      await expectReason(await validate(accessToken), "tenant_inactive");
+      await expectReason(await validate(token({ tid: "tenant-9" })), "tenant_inactive");
+      const c = claims();
+      delete c.tid;
+      await expectReason(
+        await validate(forge({ alg: "RS256", typ: "JWT", kid: KID }, c, pem)),
+        "tenant_inactive",
+      );
+    });
+  });
+
+  describe("revocation across exchange and validate (tokens.md §5)", () => {
+    it("a version bump: the old idToken cannot be exchanged, the old access token is revoked", async () => {
+      const { idToken, accessToken } = await exchangeToken();
+      expect((await validate(accessToken)).status).toBe(200);
+      await t.app.services.repos.users.mutate(USER, withTokenVersionBump);
+      const res = await t.call(EXCHANGE, {
+        json: { idToken, audience: WORKER, tenantId: T1, eventTypes: ["render_video"] },
+      });
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { code: string }).code).toBe("INVALID_TOKEN");
+      await expectReason(await validate(accessToken), "revoked");
+      // Tokens issued after the bump work.
+      const fresh = await exchangeToken(4);
+      expect((await validate(fresh.accessToken)).status).toBe(200);
+    });
+
+    it("suspend (with its bump) then reactivate does not revive old tokens", async () => {
+      const { idToken, accessToken } = await exchangeToken();
+      const { repos } = t.app.services;
+      await repos.users.mutate(USER, (u) => withTokenVersionBump({ ...u, status: "SUSPENDED" }));
+      await expectReason(await validate(accessToken), "revoked");
+      await repos.users.mutate(USER, (u) => ({ ...u, status: "ACTIVE" }));
+      await expectReason(await validate(accessToken), "revoked");
+      const res = await t.call(EXCHANGE, {
+        json: { idToken, audience: WORKER, tenantId: T1, eventTypes: ["render_video"] },
+      });
+      expect(res.status).toBe(401);
+      const fresh = await exchangeToken(4);
+      expect((await validate(fresh.accessToken)).status).toBe(200);
+    });
+  });
+});
