@@ -15,7 +15,9 @@ import { observe } from "./http/middleware/observe.ts";
 import { requestId } from "./http/middleware/request-id.ts";
 import { buildOpenApi } from "./http/openapi.ts";
 import { type AuthGuards, mountRoutes, type RouteContext, type RouteSpec } from "./http/route.ts";
+import { adminAccountRoutes } from "./http/routes/admin-accounts.ts";
 import { healthRoutes } from "./http/routes/health.ts";
+import { tenantRoutes } from "./http/routes/tenants.ts";
 import { tokenRoutes } from "./http/routes/tokens.ts";
 import { wellKnownRoutes } from "./http/routes/well-known.ts";
 import { createServices, type Services } from "./services/index.ts";
@@ -31,7 +33,12 @@ const NO_STORE_PREFIXES = ["/accounts", "/tenants", "/admin"];
  * `(deps, services) => RouteSpec[]` in src/http/routes/<group>.ts; add new groups here.
  */
 function routeSpecs(ctx: RouteContext): RouteSpec[] {
-  return [...wellKnownRoutes(ctx), ...tokenRoutes(ctx)];
+  return [
+    ...wellKnownRoutes(ctx),
+    ...tokenRoutes(ctx),
+    ...adminAccountRoutes(ctx),
+    ...tenantRoutes(ctx),
+  ];
 }
 
 /**

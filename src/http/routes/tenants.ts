@@ -1,0 +1,453 @@
+/**
+ * Tenant administration routes (spec/api.md §7 tenants, §8 memberships, §9 roles, §10 clients),
+ * all `admin`. Bodies and queries are parsed for shape here (wrong types → `INVALID_REQUEST`); the
+ * rules (§2.10 grammars, limits, defaults, `INVALID_TENANT` for a malformed path tenant id) live in
+ * src/services/tenancy.ts. The `meta` of each field documents those rules in /openapi.json.
+ *
+ * Responses are built field by field: stored entities carry `raw` and secrets (`secretHash`,
+ * passwords, token versions) that must never leave the service.
+ *
+ * Route order matters where paths overlap: `GET /tenants/id/:tenantId` is mounted before
+ * `GET /tenants/:tenantId/{users,roles,clients}`, so `/tenants/id/users` reads tenant `users`
+ * (the tenant id `id` is reserved, api.md §1).
+ */
+import type { Context } from "hono";
+import { z } from "zod";
+import type { HonoEnv } from "../../deps.ts";
+import {
+  CLIENT_ID_PATTERN,
+  EVENT_TYPE_PATTERN,
+  NEW_TENANT_ID_PATTERN,
+  ROLE_NAME_PATTERN,
+  SCOPE_PATTERN,
+} from "../../domain/grammar.ts";
+import type { Client, Role, Tenant } from "../../domain/types.ts";
+import type { ErrorCode } from "../../errors.ts";
+import type { AdminAction } from "../../services/audit.ts";
+import {
+  CLIENT_GRANT_TYPES,
+  CLIENT_LIST_MAX,
+  CLIENT_TTL_MAX_SECONDS,
+  CLIENT_TTL_MIN_SECONDS,
+  createTenancyService,
+  MEMBERSHIP_ROLES_MAX,
+  ROLE_PERMISSIONS_MAX,
+  TENANT_NAME_MAX,
+} from "../../services/tenancy.ts";
+import {
+  checkPageSize,
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  type PageRequest,
+} from "../../store/repos/paging.ts";
+import { json } from "../json-response.ts";
+import { defineRoute, type RouteContext, type RouteSpec } from "../route.ts";
+import { optional } from "../schemas.ts";
+
+/** Failures every admin route can answer besides its own (api.md §2.3, §2.9). */
+export const ADMIN_ERRORS = [
+  "ADMIN_AUTH_REQUIRED",
+  "INVALID_TOKEN",
+  "FEDERATED_TOKEN_NOT_ALLOWED",
+  "ADMIN_REQUIRED",
+  "STORE_UNAVAILABLE",
+] as const satisfies readonly ErrorCode[];
+
+const TAG = "tenants";
+
+// ------------------------------------------------------------------ field schemas (shape + docs)
+
+const newTenantId = z.string().meta({
+  pattern: NEW_TENANT_ID_PATTERN.source,
+  description: 'New tenant id (DNS-label shaped, not "id"); default a UUID v4',
+});
+const slug = z
+  .string()
+  .meta({ pattern: NEW_TENANT_ID_PATTERN.source, description: "Same grammar as a tenant id" });
+const tenantName = z.string().meta({ description: `Trimmed, then 1-${TENANT_NAME_MAX} characters` });
+const email = z.string().meta({ description: "Email of an existing user (trimmed, case-insensitive)" });
+const roleName = z.string().meta({ pattern: ROLE_NAME_PATTERN.source });
+const scope = z.string().meta({ pattern: SCOPE_PATTERN.source });
+
+const pageQuery = z.object({
+  pageSize: optional(
+    z.string().meta({
+      pattern: "^[0-9]+$",
+      description: `1-${MAX_PAGE_SIZE}, default ${DEFAULT_PAGE_SIZE}`,
+    }),
+  ),
+  pageToken: optional(z.string().meta({ description: "Opaque token from the previous page" })),
+});
+
+// ------------------------------------------------------------------ request bodies
+
+const createTenantBody = z.object({ name: tenantName, slug, id: optional(newTenantId) });
+const tenantStatusBody = z.object({
+  status: z.string().meta({ description: "ACTIVE or DISABLED (case-insensitive)" }),
+});
+const membershipBody = z.object({
+  email,
+  roles: optional(
+    z.array(roleName).meta({ maxItems: MEMBERSHIP_ROLES_MAX, description: "Default []; duplicates dropped" }),
+  ),
+});
+const membershipRemoveBody = z.object({ email });
+const roleBody = z.object({
+  name: roleName.meta({
+    pattern: ROLE_NAME_PATTERN.source,
+    description: "ADMIN and COMPANY_ADMIN are refused (global roles)",
+  }),
+  permissions: z.array(scope).meta({
+    maxItems: ROLE_PERMISSIONS_MAX,
+    description: "De-duplicated keeping first occurrences",
+  }),
+});
+const clientBody = z.object({
+  clientId: z.string().meta({ pattern: CLIENT_ID_PATTERN.source }),
+  type: optional(
+    z.string().meta({ description: "CONFIDENTIAL, PUBLIC or SERVICE (case-insensitive); default SERVICE" }),
+  ),
+  allowedGrantTypes: optional(
+    z
+      .array(z.string().meta({ enum: [...CLIENT_GRANT_TYPES] }))
+      .meta({ description: 'Default ["token_exchange"]' }),
+  ),
+  defaultScopes: optional(
+    z.array(scope).meta({ maxItems: CLIENT_LIST_MAX, description: "Default scopes and scope ceiling" }),
+  ),
+  allowedEventTypes: optional(
+    z
+      .array(z.string().meta({ pattern: EVENT_TYPE_PATTERN.source }))
+      .meta({ maxItems: CLIENT_LIST_MAX, description: "When set, ceiling for eventTypes" }),
+  ),
+  maxTtlSeconds: optional(
+    z.number().meta({ type: "integer", minimum: CLIENT_TTL_MIN_SECONDS, maximum: CLIENT_TTL_MAX_SECONDS }),
+  ),
+});
+
+// ------------------------------------------------------------------ response schemas and shapes
+
+const tenantSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  slug: z.string(),
+  status: z.enum(["ACTIVE", "DISABLED"]),
+  createdAt: z.string(),
+});
+const tenantPageSchema = z.object({ tenants: z.array(tenantSchema), nextPageToken: z.string() });
+const membershipSchema = z.object({
+  id: z.string(),
+  tenantId: z.string(),
+  userId: z.string(),
+  email: z.string(),
+  roles: z.array(z.string()),
+  createdAt: z.string(),
+});
+const membershipRemovedSchema = z.object({
+  tenantId: z.string(),
+  userId: z.string(),
+  email: z.string(),
+  removedAt: z.string(),
+});
+const memberPageSchema = z.object({
+  users: z.array(
+    z.object({
+      id: z.string(),
+      email: z.string(),
+      roles: z.array(z.string()),
+      status: z.string(),
+      authSource: z.string(),
+      createdAt: z.string(),
+    }),
+  ),
+  nextPageToken: z.string(),
+});
+const roleSchema = z.object({
+  name: z.string(),
+  scope: z.literal("TENANT"),
+  tenantId: z.string(),
+  permissions: z.array(z.string()),
+});
+const clientSchema = z.object({
+  clientId: z.string(),
+  type: z.string(),
+  allowedGrantTypes: z.array(z.string()),
+  defaultScopes: z.array(z.string()),
+  allowedEventTypes: z.array(z.string()).optional(),
+  maxTtlSeconds: z.number().meta({ type: "integer" }).optional(),
+});
+const createdClientSchema = clientSchema.extend({
+  secret: z.string().meta({ description: "43 characters of base64url; shown once, only its hash is stored" }),
+});
+
+function tenantBody(t: Tenant) {
+  return { id: t.id, name: t.name, slug: t.slug, status: t.status, createdAt: t.createdAt };
+}
+
+function roleBodyOf(r: Role) {
+  return { name: r.name, scope: r.scope, tenantId: r.tenantId, permissions: r.permissions };
+}
+
+/** api.md §10, §2.11.8: never `secretHash`; optional fields only when set. */
+function clientBodyOf(client: Client) {
+  return {
+    clientId: client.clientId,
+    type: client.type.toUpperCase(),
+    allowedGrantTypes: client.allowedGrantTypes,
+    defaultScopes: client.defaultScopes,
+    ...(client.allowedEventTypes !== undefined ? { allowedEventTypes: client.allowedEventTypes } : {}),
+    ...(client.maxTtlSeconds !== undefined ? { maxTtlSeconds: client.maxTtlSeconds } : {}),
+  };
+}
+
+/** `pageSize` arrives as text: plain decimal digits only, then the range of the store layer. */
+export function pageRequest(query: {
+  pageSize?: string | undefined;
+  pageToken?: string | undefined;
+}): PageRequest {
+  const { pageSize, pageToken } = query;
+  if (pageSize === undefined || pageSize === "") return { pageToken };
+  return {
+    pageSize: checkPageSize(/^[0-9]{1,9}$/.test(pageSize) ? Number(pageSize) : Number.NaN),
+    pageToken,
+  };
+}
+
+/** Writes the admin audit record of operations.md §7 after a successful change. */
+export function auditAdmin(
+  ctx: RouteContext,
+  c: Context<HonoEnv>,
+  action: AdminAction,
+  tenantId: string,
+  targetId: string,
+): Promise<void> {
+  return ctx.services.audit.admin({
+    action,
+    actor: c.get("actor") ?? "apiKey",
+    tenantId,
+    targetId,
+    requestId: c.get("requestId"),
+  });
+}
+
+export function tenantRoutes(ctx: RouteContext): RouteSpec[] {
+  const tenancy = createTenancyService({
+    repos: ctx.services.repos,
+    metrics: ctx.deps.metrics,
+    clock: ctx.deps.clock,
+  });
+  const tenantIdOf = (c: Context<HonoEnv>) => c.req.param("tenantId") ?? "";
+  const PATH_TENANT = ["INVALID_TENANT", "TENANT_NOT_FOUND"] as const;
+
+  const getTenant = (path: string) =>
+    defineRoute({
+      method: "GET",
+      path,
+      auth: "admin",
+      tag: TAG,
+      summary: "Read one tenant",
+      success: { schema: tenantSchema },
+      errors: [...PATH_TENANT, ...ADMIN_ERRORS],
+      handler: async (c) => json(c, tenantBody(await tenancy.getTenant(tenantIdOf(c)))),
+    });
+
+  return [
+    defineRoute({
+      method: "POST",
+      path: "/tenants",
+      auth: "admin",
+      tag: TAG,
+      summary: "Create a tenant (status ACTIVE)",
+      body: createTenantBody,
+      success: { schema: tenantSchema },
+      errors: ["INVALID_ARGUMENT", "TENANT_EXISTS", ...ADMIN_ERRORS],
+      handler: async (c, { body }) => {
+        const tenant = await tenancy.createTenant(body);
+        await auditAdmin(ctx, c, "tenant.create", tenant.id, tenant.id);
+        return json(c, tenantBody(tenant));
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/tenants",
+      auth: "admin",
+      tag: TAG,
+      summary: "List tenants ordered by id, one page at a time",
+      query: pageQuery,
+      success: { schema: tenantPageSchema },
+      errors: ["INVALID_ARGUMENT", ...ADMIN_ERRORS],
+      handler: async (c, { query }) => {
+        const page = await tenancy.listTenants(pageRequest(query));
+        return json(c, { tenants: page.items.map(tenantBody), nextPageToken: page.nextPageToken });
+      },
+    }),
+    // Before every `/tenants/:tenantId/<segment>` GET route: see the module comment.
+    getTenant("/tenants/id/:tenantId"),
+    getTenant("/tenants/:tenantId"),
+    defineRoute({
+      method: "POST",
+      path: "/tenants/:tenantId/status",
+      auth: "admin",
+      tag: TAG,
+      summary: "Set a tenant's status (ACTIVE or DISABLED)",
+      body: tenantStatusBody,
+      success: { schema: tenantSchema },
+      errors: [...PATH_TENANT, "INVALID_ARGUMENT", "CONCURRENT_UPDATE", ...ADMIN_ERRORS],
+      handler: async (c, { body }) => {
+        const tenantId = tenantIdOf(c);
+        const change = await tenancy.setTenantStatus(tenantId, body.status);
+        await auditAdmin(ctx, c, "tenant.status", tenantId, tenantId);
+        return json(c, tenantBody(change.after));
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      path: "/tenants/:tenantId/users",
+      auth: "admin",
+      tag: TAG,
+      summary: "Add a user to a tenant or replace its roles there",
+      body: membershipBody,
+      success: { schema: membershipSchema },
+      errors: [...PATH_TENANT, "INVALID_ARGUMENT", "USER_NOT_FOUND", "CONCURRENT_UPDATE", ...ADMIN_ERRORS],
+      handler: async (c, { body }) => {
+        const tenantId = tenantIdOf(c);
+        const { membership, user } = await tenancy.putMembership(tenantId, body);
+        await auditAdmin(ctx, c, "membership.put", tenantId, user.localId);
+        return json(c, {
+          id: membership.id,
+          tenantId: membership.tenantId,
+          userId: membership.userId,
+          email: user.email,
+          roles: membership.roles,
+          createdAt: membership.createdAt,
+        });
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      path: "/tenants/:tenantId/users/remove",
+      auth: "admin",
+      tag: TAG,
+      summary: "Remove a user from a tenant (the user is kept, its tokens revoked)",
+      body: membershipRemoveBody,
+      success: { schema: membershipRemovedSchema },
+      errors: [
+        ...PATH_TENANT,
+        "INVALID_ARGUMENT",
+        "USER_NOT_FOUND",
+        "MEMBERSHIP_NOT_FOUND",
+        "CONCURRENT_UPDATE",
+        ...ADMIN_ERRORS,
+      ],
+      handler: async (c, { body }) => {
+        const tenantId = tenantIdOf(c);
+        const removal = await tenancy.removeMembership(tenantId, body.email);
+        await auditAdmin(ctx, c, "membership.remove", tenantId, removal.user.localId);
+        return json(c, {
+          tenantId,
+          userId: removal.user.localId,
+          email: removal.user.email,
+          removedAt: removal.removedAt,
+        });
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/tenants/:tenantId/users",
+      auth: "admin",
+      tag: TAG,
+      summary: "List a tenant's members ordered by user id, one page at a time",
+      query: pageQuery,
+      success: { schema: memberPageSchema },
+      errors: [...PATH_TENANT, "INVALID_ARGUMENT", ...ADMIN_ERRORS],
+      handler: async (c, { query }) => {
+        const page = await tenancy.listMembers(tenantIdOf(c), pageRequest(query));
+        return json(c, {
+          users: page.items.map(({ membership, user }) => ({
+            id: user.localId,
+            email: user.email,
+            roles: membership.roles,
+            status: user.status,
+            authSource: user.authSource,
+            createdAt: membership.createdAt,
+          })),
+          nextPageToken: page.nextPageToken,
+        });
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      path: "/tenants/:tenantId/roles",
+      auth: "admin",
+      tag: TAG,
+      summary: "Create or replace a tenant role",
+      body: roleBody,
+      success: { schema: roleSchema },
+      errors: [...PATH_TENANT, "INVALID_ARGUMENT", ...ADMIN_ERRORS],
+      handler: async (c, { body }) => {
+        const tenantId = tenantIdOf(c);
+        const role = await tenancy.putRole(tenantId, body);
+        await auditAdmin(ctx, c, "role.put", tenantId, role.name);
+        return json(c, roleBodyOf(role));
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/tenants/:tenantId/roles",
+      auth: "admin",
+      tag: TAG,
+      summary: "List a tenant's roles sorted by name",
+      success: { schema: z.array(roleSchema) },
+      errors: [...PATH_TENANT, "INTERNAL", ...ADMIN_ERRORS],
+      handler: async (c) => json(c, (await tenancy.listRoles(tenantIdOf(c))).map(roleBodyOf)),
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/tenants/:tenantId/roles/:roleName",
+      auth: "admin",
+      tag: TAG,
+      summary: "Read one tenant role",
+      success: { schema: roleSchema },
+      errors: [...PATH_TENANT, "ROLE_NOT_FOUND", "INTERNAL", ...ADMIN_ERRORS],
+      handler: async (c) =>
+        json(c, roleBodyOf(await tenancy.getRole(tenantIdOf(c), c.req.param("roleName") ?? ""))),
+    }),
+    defineRoute({
+      method: "POST",
+      path: "/tenants/:tenantId/clients",
+      auth: "admin",
+      tag: TAG,
+      summary: "Create a client (audience); its secret is returned once",
+      body: clientBody,
+      success: { schema: createdClientSchema },
+      errors: [...PATH_TENANT, "INVALID_ARGUMENT", "CLIENT_EXISTS", ...ADMIN_ERRORS],
+      handler: async (c, { body }) => {
+        const tenantId = tenantIdOf(c);
+        const { client, secret } = await tenancy.createClient(tenantId, body);
+        await auditAdmin(ctx, c, "client.create", tenantId, client.clientId);
+        return json(c, { ...clientBodyOf(client), secret });
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/tenants/:tenantId/clients",
+      auth: "admin",
+      tag: TAG,
+      summary: "List a tenant's clients sorted by client id (no secrets)",
+      success: { schema: z.array(clientSchema) },
+      errors: [...PATH_TENANT, "INTERNAL", ...ADMIN_ERRORS],
+      handler: async (c) => json(c, (await tenancy.listClients(tenantIdOf(c))).map(clientBodyOf)),
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/tenants/:tenantId/clients/:clientId",
+      auth: "admin",
+      tag: TAG,
+      summary: "Read one client (no secret)",
+      success: { schema: clientSchema },
+      errors: [...PATH_TENANT, "CLIENT_NOT_FOUND", "INTERNAL", ...ADMIN_ERRORS],
+      handler: async (c) =>
+        json(c, clientBodyOf(await tenancy.getClient(tenantIdOf(c), c.req.param("clientId") ?? ""))),
+    }),
+  ];
+}

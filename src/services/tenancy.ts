@@ -1,0 +1,436 @@
+/**
+ * Tenancy administration (spec/api.md §7–§10): tenants, memberships, tenant roles and clients.
+ * Every business rule of those routes lives here — argument rules (§2.10, §2.11.1), existence
+ * checks, defaults, the client secret and the token-version bumps of membership changes
+ * (tokens.md §5) — so the HTTP routes, the CLI-facing admin routes and migrations share one
+ * implementation. No HTTP here: failures are `TiktiError`s, the caller shapes the reply.
+ *
+ * Order of checks in every operation: the tenant id of the path (`400 INVALID_TENANT`), then the
+ * arguments (`400 INVALID_ARGUMENT`, every offending field in `details`), then existence (`404`),
+ * then the write.
+ */
+import { type ClientSecrets, portableClientSecrets } from "../crypto/client-secret.ts";
+import type { Clock } from "../deps.ts";
+import { isValidEmail, normaliseEmail } from "../domain/email.ts";
+import {
+  CLIENT_ID_PATTERN,
+  EVENT_TYPE_PATTERN,
+  isClientId,
+  isEventType,
+  isNewTenantId,
+  isPathTenantId,
+  isPermission,
+  isRoleName,
+  isScope,
+  isSlug,
+  NEW_TENANT_ID_PATTERN,
+  parseClientType,
+  parseTenantStatus,
+  RESERVED_TENANT_ID,
+  ROLE_NAME_PATTERN,
+  SCOPE_PATTERN,
+} from "../domain/grammar.ts";
+import type { Client, Membership, Role, Tenant, User } from "../domain/types.ts";
+import { TiktiError } from "../errors.ts";
+import type { Metrics } from "../metrics.ts";
+import type { Repos } from "../store/repos/index.ts";
+import type { MemberEntry } from "../store/repos/memberships.ts";
+import type { Page, PageRequest } from "../store/repos/paging.ts";
+import type { TenantChange } from "../store/repos/tenants.ts";
+
+/** api.md §7.1: `name` is trimmed, then 1–200 characters (Unicode code points). */
+export const TENANT_NAME_MAX = 200;
+/** api.md §8.1: 0–50 role names per membership. */
+export const MEMBERSHIP_ROLES_MAX = 50;
+/** api.md §9.1: 0–500 unique permissions per role. */
+export const ROLE_PERMISSIONS_MAX = 500;
+/** api.md §10.1: at most 500 default scopes and 500 allowed event types per client. */
+export const CLIENT_LIST_MAX = 500;
+export const CLIENT_TTL_MIN_SECONDS = 60;
+export const CLIENT_TTL_MAX_SECONDS = 86_400;
+/** api.md §10.1: the only grant type a client may allow, and the default. */
+export const CLIENT_GRANT_TYPES = ["token_exchange"] as const;
+/** api.md §9.1: global roles, refused as tenant role names (compared case-insensitively). */
+export const GLOBAL_ONLY_ROLE_NAMES = ["ADMIN", "COMPANY_ADMIN"] as const;
+
+/** The reason texts used in `details`, shared with the route documentation. */
+export const reasons = {
+  mustMatch: (re: RegExp) => `must match ${re.source}`,
+  blank: "must not be blank",
+  email: "must be a valid email address",
+  reservedTenantId: `"${RESERVED_TENANT_ID}" is reserved`,
+  tenantName: `must be 1-${TENANT_NAME_MAX} characters after trimming`,
+  tenantStatus: "must be ACTIVE or DISABLED",
+  clientType: "must be CONFIDENTIAL, PUBLIC or SERVICE",
+  grantType: `must be one of ${CLIENT_GRANT_TYPES.join(", ")}`,
+  globalRole: "is a global role and cannot be a tenant role",
+  tooMany: (max: number) => `must have at most ${max} unique entries`,
+  ttl: `must be an integer from ${CLIENT_TTL_MIN_SECONDS} to ${CLIENT_TTL_MAX_SECONDS}`,
+} as const;
+
+/** Collects per-field reasons; `throwIfAny` raises one `400 INVALID_ARGUMENT` with all of them. */
+export class ArgumentProblems {
+  readonly details: Record<string, string> = {};
+  add(field: string, reason: string): void {
+    if (!(field in this.details)) this.details[field] = reason;
+  }
+  throwIfAny(): void {
+    if (Object.keys(this.details).length > 0) {
+      throw new TiktiError("INVALID_ARGUMENT", { details: { ...this.details } });
+    }
+  }
+}
+
+/**
+ * An email argument of an admin route (api.md §2.10, §2.11.1): blank or malformed after
+ * normalisation → a problem on `field`. Returns the input untouched for `findByEmail`, which
+ * tries the normalised and the trimmed spellings (storage.md §5).
+ */
+export function checkEmailArgument(problems: ArgumentProblems, email: string, field = "email"): string {
+  const normalised = normaliseEmail(email);
+  if (normalised === "") problems.add(field, reasons.blank);
+  else if (!isValidEmail(normalised)) problems.add(field, reasons.email);
+  return email;
+}
+
+/** A tenant id taken from a path (api.md §2.10 "existing data"): malformed → `400 INVALID_TENANT`. */
+export function checkPathTenantId(tenantId: string): void {
+  if (!isPathTenantId(tenantId)) throw new TiktiError("INVALID_TENANT");
+}
+
+function codePoints(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+/**
+ * A list of identifiers: each entry must pass `valid` (problem on `field.<index>`), then the list
+ * is de-duplicated keeping first occurrences and must hold at most `max` entries.
+ */
+function checkList(
+  problems: ArgumentProblems,
+  field: string,
+  values: readonly string[],
+  valid: (v: string) => boolean,
+  reason: string,
+  max: number,
+): string[] {
+  values.forEach((v, i) => {
+    if (!valid(v)) problems.add(`${field}.${i}`, reason);
+  });
+  const unique = [...new Set(values)];
+  if (unique.length > max) problems.add(field, reasons.tooMany(max));
+  return unique;
+}
+
+export interface NewTenantInput {
+  name: string;
+  slug: string;
+  /** Default a UUID v4. */
+  id?: string | undefined;
+}
+
+export interface MembershipInput {
+  email: string;
+  /** Default `[]`. */
+  roles?: readonly string[] | undefined;
+}
+
+export interface MembershipResult {
+  membership: Membership;
+  user: User;
+  created: boolean;
+  tokenVersionBumped: boolean;
+}
+
+export interface MembershipRemovalResult {
+  tenantId: string;
+  user: User;
+  removedAt: string;
+  tokenVersionBumped: boolean;
+}
+
+export interface RoleInput {
+  name: string;
+  permissions: readonly string[];
+}
+
+export interface NewClientInput {
+  clientId: string;
+  type?: string | undefined;
+  allowedGrantTypes?: readonly string[] | undefined;
+  defaultScopes?: readonly string[] | undefined;
+  allowedEventTypes?: readonly string[] | undefined;
+  maxTtlSeconds?: number | undefined;
+}
+
+export interface CreatedClient {
+  client: Client;
+  /** The plain secret: returned to the caller once, never stored. */
+  secret: string;
+}
+
+export interface TenancyService {
+  /** api.md §7.1. Id taken → `409 TENANT_EXISTS`. */
+  createTenant(input: NewTenantInput): Promise<Tenant>;
+  /** api.md §7.2: ordered by id; bad `pageSize`/`pageToken` → `400 INVALID_ARGUMENT`. */
+  listTenants(page?: PageRequest): Promise<Page<Tenant>>;
+  /** api.md §7.3. */
+  getTenant(tenantId: string): Promise<Tenant>;
+  /** api.md §7.4: case-insensitive `ACTIVE` | `DISABLED`; the same status writes nothing. */
+  setTenantStatus(tenantId: string, status: string): Promise<TenantChange>;
+  /** api.md §8.1: create or replace; a removed role bumps the user's `tokenVersion`. */
+  putMembership(tenantId: string, input: MembershipInput): Promise<MembershipResult>;
+  /** api.md §8.2: the user is kept, its `tokenVersion` bumped. */
+  removeMembership(tenantId: string, email: string): Promise<MembershipRemovalResult>;
+  /** api.md §8.3: ordered by user id, members whose user is gone skipped. */
+  listMembers(tenantId: string, page?: PageRequest): Promise<Page<MemberEntry>>;
+  /** api.md §9.1: create or replace. */
+  putRole(tenantId: string, input: RoleInput): Promise<Role>;
+  /** api.md §9.2: sorted by name. */
+  listRoles(tenantId: string): Promise<Role[]>;
+  /** api.md §9.3. */
+  getRole(tenantId: string, name: string): Promise<Role>;
+  /** api.md §10.1: generates the secret and stores only its bcrypt hash. */
+  createClient(tenantId: string, input: NewClientInput): Promise<CreatedClient>;
+  /** api.md §10.2: sorted by client id. */
+  listClients(tenantId: string): Promise<Client[]>;
+  /** api.md §10.3. */
+  getClient(tenantId: string, clientId: string): Promise<Client>;
+}
+
+export interface TenancyDeps {
+  repos: Repos;
+  metrics: Metrics;
+  clock: Clock;
+  /** Default: the portable bcrypt (cost 10) of src/crypto/client-secret.ts. */
+  clientSecrets?: ClientSecrets;
+}
+
+export function createTenancyService(deps: TenancyDeps): TenancyService {
+  const { repos, metrics, clock } = deps;
+  const secrets = deps.clientSecrets ?? portableClientSecrets;
+
+  const countBump = (bumped: boolean) => {
+    if (bumped) metrics.tokenVersionBumps.inc({ cause: "membership" });
+  };
+
+  async function existingTenant(tenantId: string): Promise<Tenant> {
+    const tenant = await repos.tenants.get(tenantId);
+    if (!tenant) throw new TiktiError("TENANT_NOT_FOUND");
+    return tenant;
+  }
+
+  async function existingUser(email: string): Promise<User> {
+    const user = await repos.users.findByEmail(email);
+    if (!user) throw new TiktiError("USER_NOT_FOUND");
+    return user;
+  }
+
+  async function createTenant(input: NewTenantInput): Promise<Tenant> {
+    const problems = new ArgumentProblems();
+    const name = input.name.trim();
+    const nameLength = codePoints(name);
+    if (nameLength < 1 || nameLength > TENANT_NAME_MAX) problems.add("name", reasons.tenantName);
+    if (!isSlug(input.slug)) problems.add("slug", reasons.mustMatch(NEW_TENANT_ID_PATTERN));
+    if (input.id !== undefined && !isNewTenantId(input.id)) {
+      problems.add(
+        "id",
+        input.id === RESERVED_TENANT_ID ? reasons.reservedTenantId : reasons.mustMatch(NEW_TENANT_ID_PATTERN),
+      );
+    }
+    problems.throwIfAny();
+    return repos.tenants.create({
+      name,
+      slug: input.slug,
+      ...(input.id !== undefined ? { id: input.id } : {}),
+    });
+  }
+
+  async function getTenant(tenantId: string): Promise<Tenant> {
+    checkPathTenantId(tenantId);
+    return existingTenant(tenantId);
+  }
+
+  async function setTenantStatus(tenantId: string, status: string): Promise<TenantChange> {
+    checkPathTenantId(tenantId);
+    const parsed = parseTenantStatus(status);
+    if (!parsed) throw new TiktiError("INVALID_ARGUMENT", { details: { status: reasons.tenantStatus } });
+    return repos.tenants.setStatus(tenantId, parsed);
+  }
+
+  async function putMembership(tenantId: string, input: MembershipInput): Promise<MembershipResult> {
+    checkPathTenantId(tenantId);
+    const problems = new ArgumentProblems();
+    const email = checkEmailArgument(problems, input.email);
+    const roles = checkList(
+      problems,
+      "roles",
+      input.roles ?? [],
+      isRoleName,
+      reasons.mustMatch(ROLE_NAME_PATTERN),
+      MEMBERSHIP_ROLES_MAX,
+    );
+    problems.throwIfAny();
+    await existingTenant(tenantId);
+    const user = await existingUser(email);
+    const put = await repos.memberships.put(tenantId, user.localId, roles);
+    countBump(put.tokenVersionBumped);
+    return {
+      membership: put.membership,
+      user,
+      created: put.created,
+      tokenVersionBumped: put.tokenVersionBumped,
+    };
+  }
+
+  async function removeMembership(tenantId: string, emailInput: string): Promise<MembershipRemovalResult> {
+    checkPathTenantId(tenantId);
+    const problems = new ArgumentProblems();
+    const email = checkEmailArgument(problems, emailInput);
+    problems.throwIfAny();
+    await existingTenant(tenantId);
+    const user = await existingUser(email);
+    const removal = await repos.memberships.remove(tenantId, user.localId);
+    if (!removal.removed) throw new TiktiError("MEMBERSHIP_NOT_FOUND");
+    countBump(removal.tokenVersionBumped);
+    return {
+      tenantId,
+      user,
+      removedAt: new Date(clock.now()).toISOString(),
+      tokenVersionBumped: removal.tokenVersionBumped,
+    };
+  }
+
+  async function listMembers(tenantId: string, page: PageRequest = {}): Promise<Page<MemberEntry>> {
+    checkPathTenantId(tenantId);
+    await existingTenant(tenantId);
+    return repos.memberships.listForTenant(tenantId, page);
+  }
+
+  async function putRole(tenantId: string, input: RoleInput): Promise<Role> {
+    checkPathTenantId(tenantId);
+    const problems = new ArgumentProblems();
+    if (!isRoleName(input.name)) problems.add("name", reasons.mustMatch(ROLE_NAME_PATTERN));
+    else if ((GLOBAL_ONLY_ROLE_NAMES as readonly string[]).includes(input.name.toUpperCase())) {
+      problems.add("name", reasons.globalRole);
+    }
+    const permissions = checkList(
+      problems,
+      "permissions",
+      input.permissions,
+      isPermission,
+      reasons.mustMatch(SCOPE_PATTERN),
+      ROLE_PERMISSIONS_MAX,
+    );
+    problems.throwIfAny();
+    await existingTenant(tenantId);
+    return repos.roles.put(tenantId, { name: input.name, permissions });
+  }
+
+  async function listRoles(tenantId: string): Promise<Role[]> {
+    checkPathTenantId(tenantId);
+    await existingTenant(tenantId);
+    return repos.roles.list(tenantId);
+  }
+
+  async function getRole(tenantId: string, name: string): Promise<Role> {
+    checkPathTenantId(tenantId);
+    await existingTenant(tenantId);
+    // A name outside the grammar cannot have been created here; legacy data may still hold one.
+    const role = await repos.roles.get(tenantId, name);
+    if (!role) throw new TiktiError("ROLE_NOT_FOUND");
+    return role;
+  }
+
+  async function createClient(tenantId: string, input: NewClientInput): Promise<CreatedClient> {
+    checkPathTenantId(tenantId);
+    const problems = new ArgumentProblems();
+    if (!isClientId(input.clientId)) problems.add("clientId", reasons.mustMatch(CLIENT_ID_PATTERN));
+    const type = input.type === undefined ? "SERVICE" : parseClientType(input.type);
+    if (type === null) problems.add("type", reasons.clientType);
+    const grantTypes =
+      input.allowedGrantTypes === undefined
+        ? [...CLIENT_GRANT_TYPES]
+        : checkList(
+            problems,
+            "allowedGrantTypes",
+            input.allowedGrantTypes,
+            (v) => (CLIENT_GRANT_TYPES as readonly string[]).includes(v),
+            reasons.grantType,
+            CLIENT_LIST_MAX,
+          );
+    const defaultScopes = checkList(
+      problems,
+      "defaultScopes",
+      input.defaultScopes ?? [],
+      isScope,
+      reasons.mustMatch(SCOPE_PATTERN),
+      CLIENT_LIST_MAX,
+    );
+    const allowedEventTypes =
+      input.allowedEventTypes === undefined
+        ? undefined
+        : checkList(
+            problems,
+            "allowedEventTypes",
+            input.allowedEventTypes,
+            isEventType,
+            reasons.mustMatch(EVENT_TYPE_PATTERN),
+            CLIENT_LIST_MAX,
+          );
+    const ttl = input.maxTtlSeconds;
+    if (
+      ttl !== undefined &&
+      (!Number.isInteger(ttl) || ttl < CLIENT_TTL_MIN_SECONDS || ttl > CLIENT_TTL_MAX_SECONDS)
+    ) {
+      problems.add("maxTtlSeconds", reasons.ttl);
+    }
+    problems.throwIfAny();
+    await existingTenant(tenantId);
+    // Cheap early answer before the bcrypt work; HSETNX below stays the authority on races.
+    if (await repos.clients.get(tenantId, input.clientId)) throw new TiktiError("CLIENT_EXISTS");
+    const secret = secrets.generate();
+    const client = await repos.clients.create(tenantId, {
+      clientId: input.clientId,
+      secretHash: await secrets.hash(secret),
+      type: type as string,
+      allowedGrantTypes: grantTypes,
+      defaultScopes,
+      ...(allowedEventTypes !== undefined ? { allowedEventTypes } : {}),
+      ...(ttl !== undefined ? { maxTtlSeconds: ttl } : {}),
+    });
+    return { client, secret };
+  }
+
+  async function listClients(tenantId: string): Promise<Client[]> {
+    checkPathTenantId(tenantId);
+    await existingTenant(tenantId);
+    return repos.clients.list(tenantId);
+  }
+
+  async function getClient(tenantId: string, clientId: string): Promise<Client> {
+    checkPathTenantId(tenantId);
+    await existingTenant(tenantId);
+    const client = await repos.clients.get(tenantId, clientId);
+    if (!client) throw new TiktiError("CLIENT_NOT_FOUND");
+    return client;
+  }
+
+  return {
+    createTenant,
+    listTenants: (page = {}) => repos.tenants.list(page),
+    getTenant,
+    setTenantStatus,
+    putMembership,
+    removeMembership,
+    listMembers,
+    putRole,
+    listRoles,
+    getRole,
+    createClient,
+    listClients,
+    getClient,
+  };
+}
