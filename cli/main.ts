@@ -1,21 +1,13 @@
 #!/usr/bin/env bun
 /**
- * tikti-cli: administration and developer command line (spec/cli.md). Talks to the server over
- * HTTP only. Commands live one per file under cli/commands/<noun>/<verb>.ts and are imported
- * lazily, so `--help` and `--version` stay instant.
+ * tikti-cli: administration and developer command line (spec/cli.md Part A). Talks to the server
+ * over HTTP only. The command tree is cli/tree.ts (one file per command under cli/commands/,
+ * imported lazily); cli/run.ts runs one invocation and maps every failure to an exit code.
+ *
+ * This file always runs: it is the entry of the compiled binary, the npm bundle and `node cli/main.ts`
+ * (tests import cli/run.ts instead).
  */
-import { defineCommand, runMain } from "citty";
-import { VERSION } from "../src/version.ts";
+import { processIO } from "./io.ts";
+import { runCli } from "./run.ts";
 
-export const main = defineCommand({
-  meta: {
-    name: "tikti-cli",
-    version: `${VERSION.version} (${VERSION.commit})`,
-    description: "Administer a Tikti identity service and obtain tokens from it",
-  },
-  subCommands: {},
-});
-
-if (import.meta.main) {
-  runMain(main);
-}
+process.exitCode = await runCli(process.argv.slice(2), processIO());

@@ -15,6 +15,7 @@ import { observe } from "./http/middleware/observe.ts";
 import { requestId } from "./http/middleware/request-id.ts";
 import { buildOpenApi } from "./http/openapi.ts";
 import { type AuthGuards, mountRoutes, type RouteContext, type RouteSpec } from "./http/route.ts";
+import { accountRoutes } from "./http/routes/accounts.ts";
 import { adminAccountRoutes } from "./http/routes/admin-accounts.ts";
 import { healthRoutes } from "./http/routes/health.ts";
 import { tenantRoutes } from "./http/routes/tenants.ts";
@@ -35,6 +36,7 @@ const NO_STORE_PREFIXES = ["/accounts", "/tenants", "/admin"];
 function routeSpecs(ctx: RouteContext): RouteSpec[] {
   return [
     ...wellKnownRoutes(ctx),
+    ...accountRoutes(ctx),
     ...tokenRoutes(ctx),
     ...adminAccountRoutes(ctx),
     ...tenantRoutes(ctx),

@@ -38,6 +38,11 @@ export interface RouteSpec<
   /** Hono path syntax (`/tenants/:tenantId`), without the `/v1` prefix. */
   path: string;
   auth: RouteAuth;
+  /**
+   * Runs after the auth kind's guard and before the body is read, so that a `policy` route
+   * authenticates in the order of api.md §2.11.6 (API key 401 before 415/413/400).
+   */
+  guard?: MiddlewareHandler<HonoEnv>;
   /** One line for the OpenAPI summary. */
   summary: string;
   /** OpenAPI tag (e.g. "accounts", "tenants"). */
@@ -84,6 +89,7 @@ export function mountRoutes(app: Hono<HonoEnv>, specs: readonly RouteSpec[], gua
   for (const spec of specs) {
     const chain: MiddlewareHandler<HonoEnv>[] = [];
     if (spec.auth === "key" || spec.auth === "admin") chain.push(guards[spec.auth]);
+    if (spec.guard) chain.push(spec.guard);
     const handler: MiddlewareHandler<HonoEnv> = async (c) => {
       const body = spec.body
         ? parseOrThrow(spec.body, await readJsonObject(c, spec.bodyLimit ? { limit: spec.bodyLimit } : {}))

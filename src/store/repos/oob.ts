@@ -25,6 +25,20 @@ export interface OobRepo {
    * left in place (`WRONG_TYPE`); unknown or already used → `NONE`; past `expiresAt` → `EXPIRED`.
    */
   consume(code: string, requestType: OobRequestType): Promise<OobConsumeResult>;
+  /**
+   * Reads a code without consuming it (resetPassword checks the new password against the code's
+   * email before spending the code, api.md §4.8). `null` when absent, incomplete or past
+   * `expiresAt`. Only `consume` decides whether a code is used.
+   */
+  peek(code: string): Promise<PeekedOobCode | null>;
+}
+
+export interface PeekedOobCode {
+  email: string;
+  /** As stored; not necessarily one of the known types. */
+  requestType: string;
+  /** Unix seconds. */
+  expiresAt: number;
 }
 
 export function createOobRepo(deps: RepoDeps, options: { ttlSeconds: number }): OobRepo {
@@ -54,5 +68,17 @@ export function createOobRepo(deps: RepoDeps, options: { ttlSeconds: number }): 
     return kv.oobConsume(keys.oob(code), requestType, nowSeconds());
   }
 
-  return { issue, consume };
+  async function peek(code: string): Promise<PeekedOobCode | null> {
+    if (code === "") return null;
+    const fields = await kv.hgetall(keys.oob(code));
+    const email = fields.get("email");
+    const requestType = fields.get("reqType");
+    const expiresAt = Number(fields.get("expiresAt"));
+    if (!email || requestType === undefined || !Number.isFinite(expiresAt)) return null;
+    // Same rule as OOB_CONSUME: expired when `expiresAt` < now.
+    if (expiresAt < nowSeconds()) return null;
+    return { email, requestType, expiresAt };
+  }
+
+  return { issue, consume, peek };
 }

@@ -1,0 +1,23 @@
+import { command } from "../../command.ts";
+import { usage } from "../../errors.ts";
+import { revokeGlobal } from "../user/revoke.ts";
+
+/** Go-era alias of `user revoke`; anything but global revocation fails locally (cli.md §5.3). */
+export default command({
+  description: "Revoke every token of a user (alias of `user revoke`)",
+  args: {
+    email: { type: "string", required: true, valueHint: "email", description: "the user's email" },
+    scope: {
+      type: "string",
+      default: "global",
+      valueHint: "scope",
+      description: 'only "global" is supported',
+    },
+    tenant: { type: "string", valueHint: "id", description: "not supported (tenant-scoped revocation)" },
+  },
+  async run(args, ctx) {
+    if (args.scope !== "global" || args.tenant !== undefined)
+      throw usage("only global revocation is supported");
+    return revokeGlobal(ctx, args.email);
+  },
+});

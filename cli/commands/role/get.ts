@@ -1,0 +1,22 @@
+import { command, tenantArg } from "../../command.ts";
+import { seg } from "../../http.ts";
+import { result } from "../../output.ts";
+
+export default command({
+  description: "Show a role of a tenant",
+  args: {
+    ...tenantArg,
+    name: { type: "string", required: true, valueHint: "name", description: "role name" },
+  },
+  async run(args, ctx) {
+    const tenantId = await ctx.tenant(args.tenant);
+    const http = await ctx.http();
+    return result(
+      await http.send({
+        method: "GET",
+        path: `/tenants/${seg(tenantId)}/roles/${seg(args.name)}`,
+        auth: "admin",
+      }),
+    );
+  },
+});

@@ -1,0 +1,3 @@
+import { tenantStatusCommand } from "./status.ts";
+
+export default tenantStatusCommand("ACTIVE", "Enable a disabled tenant again");

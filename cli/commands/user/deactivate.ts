@@ -1,0 +1,3 @@
+import { statusCommand } from "./status.ts";
+
+export default statusCommand("INACTIVE", "Deactivate a user (their tokens stop working)");

@@ -1,0 +1,328 @@
+/**
+ * POST /accounts/signIn and /accounts/signInWithPassword (spec/api.md §4.2): one handler, the
+ * indistinguishable failures and their timing class, rate limits and lockout before hashing, the
+ * rehash upgrade (operations.md §2.5), and legacy `users` records.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { keys } from "../../src/store/keys.ts";
+import { forEachEngine, TEST_API_KEY } from "../support/app.ts";
+import {
+  type AccountsApp,
+  accountsApp,
+  countingHasher,
+  expectError,
+  expectRateLimited,
+  metric,
+  PASSWORD,
+  seedUser,
+  storedUser,
+  verifiedClaims,
+} from "./accounts-support.ts";
+
+/** `htpasswd -bnBC 4 "" 'correct horse battery staple'` (test/crypto/password.test.ts). */
+const BCRYPT_COST4 = "$2y$04$iSm77nsrJ8j0dicMStfxpemHzN/l1iLjJp2X7tT.PK3z0LWdK42Wy";
+/** `htpasswd -bnBC 10 "" password`. */
+const BCRYPT_GO = "$2y$10$uMB41ItiY/45YRtB0Jxure18hvq9NCxQj4VzURBy1Z2DJA7y5NT6S";
+
+forEachEngine("password sign-in", (engine) => {
+  describe("signIn / signInWithPassword", () => {
+    let t: AccountsApp;
+    let hasher: ReturnType<typeof countingHasher>;
+    beforeAll(async () => {
+      t = await accountsApp(engine, {
+        passwords: (real) => {
+          hasher = countingHasher(real);
+          return hasher;
+        },
+      });
+      await t.app.services.repos.tenants.create({ id: "acme", slug: "acme", name: "Acme" });
+    });
+
+    it("signs in with the normalised email and answers the documented body and idToken", async () => {
+      const user = await seedUser(t, "alice@example.com", { companyId: "acme", role: "COMPANY_ADMIN" });
+      const res = await t.post(
+        "/accounts/signIn",
+        { email: "  ALICE@example.com ", password: PASSWORD, returnSecureToken: true },
+        { key: false },
+      );
+      expect(res.status).toBe(200);
+      expect(res.headers.get("cache-control")).toBe("no-store");
+      const body = await res.json();
+      expect(Object.keys(body).sort()).toEqual(["email", "expiresIn", "idToken", "localId"]);
+      expect(body).toMatchObject({ email: "alice@example.com", localId: user.localId, expiresIn: 3600 });
+      await verifiedClaims(body.idToken, {
+        sub: user.localId,
+        email: "alice@example.com",
+        role: "COMPANY_ADMIN",
+        tid: "acme",
+        amr: "pwd",
+        ver: 0,
+      });
+      expect(await metric(t, "tikti_signin_total", { method: "password", result: "success" })).toBe(1);
+    });
+
+    it("signInWithPassword is the same handler behind the API key; signIn ignores a key", async () => {
+      await seedUser(t, "bob@example.com");
+      await expectError(
+        await t.post(
+          "/accounts/signInWithPassword",
+          { email: "bob@example.com", password: PASSWORD },
+          { key: false },
+        ),
+        "API_KEY_INVALID",
+      );
+      const keyed = await t.post("/accounts/signInWithPassword", {
+        email: "bob@example.com",
+        password: PASSWORD,
+      });
+      expect(keyed.status).toBe(200);
+      expect((await keyed.json()).email).toBe("bob@example.com");
+      const v1 = await t.post(`/v1/accounts/signInWithPassword?key=${TEST_API_KEY}`, {
+        email: "bob@example.com",
+        password: PASSWORD,
+      });
+      expect(v1.status).toBe(200);
+      // A public route ignores the key, even a wrong one.
+      const publicWithBadKey = await t.post(
+        "/accounts/signIn",
+        { email: "bob@example.com", password: PASSWORD },
+        { key: false, headers: { "x-api-key": "wrong" } },
+      );
+      expect(publicWithBadKey.status).toBe(200);
+    });
+
+    it("fails every case with the same 401 after the same hash work, and counts them", async () => {
+      await seedUser(t, "carol@example.com");
+      await seedUser(t, "inactive@example.com", { status: "INACTIVE" });
+      await seedUser(t, "suspended@example.com", { status: "SUSPENDED" });
+      await seedUser(t, "saml-only@example.com", { hash: "", authSource: "saml" });
+      const cases = [
+        ["wrong password", "carol@example.com", "wrong password!"],
+        ["unknown user", "nobody@example.com", PASSWORD],
+        ["SAML-only user", "saml-only@example.com", PASSWORD],
+        ["INACTIVE user, right password", "inactive@example.com", PASSWORD],
+        ["SUSPENDED user, right password", "suspended@example.com", PASSWORD],
+      ] as const;
+      const bodies = new Set<string>();
+      for (const [name, email, password] of cases) {
+        const before = hasher.calls.verify + hasher.calls.verifyDummy;
+        const res = await t.post("/accounts/signIn", { email, password }, { key: false });
+        expect(res.status, name).toBe(401);
+        bodies.add(await res.text());
+        // Exactly one (real or dummy) verification per attempt: no timing shortcut.
+        expect(hasher.calls.verify + hasher.calls.verifyDummy - before, name).toBe(1);
+      }
+      expect([...bodies]).toEqual([
+        JSON.stringify({ error: "invalid credentials", code: "INVALID_CREDENTIALS" }),
+      ]);
+      expect(await metric(t, "tikti_signin_total", { method: "password", result: "failure" })).toBe(5);
+      expect(
+        await metric(t, "tikti_auth_fail_total", { route: "/accounts/signIn", code: "INVALID_CREDENTIALS" }),
+      ).toBe(5);
+    });
+
+    it("validates the body: 400 INVALID_REQUEST for missing/wrong fields, INVALID_ARGUMENT for a blank email", async () => {
+      await expectError(
+        await t.post("/accounts/signIn", { email: "a@example.com" }, { key: false }),
+        "INVALID_REQUEST",
+        { password: expect.any(String) },
+      );
+      await expectError(
+        await t.post("/accounts/signIn", { email: ["a@example.com"], password: "x" }, { key: false }),
+        "INVALID_REQUEST",
+        { email: expect.any(String) },
+      );
+      await expectError(
+        await t.post("/accounts/signIn", { email: " ", password: "whatever" }, { key: false }),
+        "INVALID_ARGUMENT",
+        { email: "must not be blank" },
+      );
+    });
+
+    it("signs in a legacy Go user from the `users` hash and copies it forward", async () => {
+      await t.store.hset(
+        keys.legacyUsers(),
+        "Legacy.User@Example.com",
+        JSON.stringify({
+          Id: "legacy-user-1",
+          email: "Legacy.User@Example.com",
+          password: BCRYPT_GO,
+          role: "COMPANY_EMPLOYEE",
+          status: "ACTIVE",
+          companyId: "acme",
+          createdAt: "2023-05-01T12:00:00.123456789Z",
+        }),
+      );
+      const res = await t.post(
+        "/accounts/signIn",
+        { email: "Legacy.User@Example.com", password: "password" },
+        { key: false },
+      );
+      expect(res.status).toBe(200);
+      const body = await res.json();
+      expect(body).toMatchObject({ localId: "legacy-user-1", email: "Legacy.User@Example.com" });
+      await verifiedClaims(body.idToken, {
+        sub: "legacy-user-1",
+        email: "Legacy.User@Example.com",
+        role: "COMPANY_EMPLOYEE",
+        tid: "acme",
+        amr: "pwd",
+        ver: 0,
+      });
+      expect(await t.store.get(keys.userByEmail("legacy.user@example.com"))).toBe("legacy-user-1");
+      expect(await storedUser(t, "legacy-user-1")).toMatchObject({ localId: "legacy-user-1" });
+    });
+  });
+
+  describe("rate limits and lockout (api.md §2.8), all before any hashing", () => {
+    it("signInIp: the third attempt from one IP is 429 with Retry-After and spends no hash", async () => {
+      let hasher!: ReturnType<typeof countingHasher>;
+      const t = await accountsApp(engine, {
+        config: { rateLimits: { enabled: true, signInIp: { limit: 2, windowSeconds: 60 } } },
+        passwords: (real) => (hasher = countingHasher(real)),
+      });
+      await seedUser(t, "dora@example.com");
+      for (const email of ["dora@example.com", "someone@example.com"]) {
+        expect(
+          (await t.post("/accounts/signIn", { email, password: PASSWORD }, { key: false })).status,
+        ).not.toBe(429);
+      }
+      const verifies = hasher.calls.verify + hasher.calls.verifyDummy;
+      const limited = await t.post(
+        "/accounts/signIn",
+        { email: "dora@example.com", password: PASSWORD },
+        { key: false },
+      );
+      await expectRateLimited(limited, 60);
+      expect(hasher.calls.verify + hasher.calls.verifyDummy).toBe(verifies);
+      // signInWithPassword shares the bucket.
+      await expectRateLimited(
+        await t.post("/accounts/signInWithPassword", { email: "dora@example.com", password: PASSWORD }),
+        60,
+      );
+    });
+
+    it("signInEmail: limited per normalised email across addresses", async () => {
+      const t = await accountsApp(engine, {
+        config: {
+          http: { trustedProxies: ["192.0.2.0/24"] },
+          rateLimits: { enabled: true, signInEmail: { limit: 2, windowSeconds: 60 } },
+        },
+      });
+      await seedUser(t, "erin@example.com");
+      const from = (ip: string, email: string) =>
+        t.post(
+          "/accounts/signIn",
+          { email, password: PASSWORD },
+          { key: false, headers: { "X-Forwarded-For": ip } },
+        );
+      expect((await from("198.51.100.1", "erin@example.com")).status).toBe(200);
+      expect((await from("198.51.100.2", "ERIN@example.com")).status).toBe(200);
+      await expectRateLimited(await from("198.51.100.3", " Erin@Example.com"), 60);
+      expect((await from("198.51.100.3", "other@example.com")).status).toBe(401);
+    });
+
+    it("lockout: after maxFailures failures even the right password is 429 until the window ends", async () => {
+      let hasher!: ReturnType<typeof countingHasher>;
+      const t = await accountsApp(engine, {
+        config: { rateLimits: { enabled: true, lockout: { maxFailures: 3, windowSeconds: 900 } } },
+        passwords: (real) => (hasher = countingHasher(real)),
+      });
+      await seedUser(t, "frank@example.com");
+      for (let i = 0; i < 3; i++) {
+        await expectError(
+          await t.post(
+            "/accounts/signIn",
+            { email: "frank@example.com", password: "nope-nope" },
+            { key: false },
+          ),
+          "INVALID_CREDENTIALS",
+        );
+      }
+      const verifies = hasher.calls.verify;
+      const locked = await t.post(
+        "/accounts/signIn",
+        { email: "Frank@example.com", password: PASSWORD },
+        { key: false },
+      );
+      await expectRateLimited(locked, 900);
+      expect(hasher.calls.verify).toBe(verifies);
+      // Unknown emails lock out too (failures count whether or not the user exists).
+      for (let i = 0; i < 3; i++) {
+        await t.post(
+          "/accounts/signIn",
+          { email: "ghost@example.com", password: "nope-nope" },
+          { key: false },
+        );
+      }
+      await expectRateLimited(
+        await t.post(
+          "/accounts/signIn",
+          { email: "ghost@example.com", password: "nope-nope" },
+          { key: false },
+        ),
+        900,
+      );
+    });
+
+    it("lockout: a success clears the failures", async () => {
+      const t = await accountsApp(engine, {
+        config: { rateLimits: { enabled: true, lockout: { maxFailures: 3, windowSeconds: 900 } } },
+      });
+      await seedUser(t, "gina@example.com");
+      const attempt = (password: string) =>
+        t.post("/accounts/signIn", { email: "gina@example.com", password }, { key: false });
+      expect((await attempt("nope-nope")).status).toBe(401);
+      expect((await attempt("nope-nope")).status).toBe(401);
+      expect((await attempt(PASSWORD)).status).toBe(200);
+      expect((await attempt("nope-nope")).status).toBe(401);
+      expect((await attempt("nope-nope")).status).toBe(401);
+      expect(await t.app.services.rateLimiter.isLockedOut("gina@example.com")).toBe(false);
+    });
+  });
+
+  describe("rehash upgrade (operations.md §2.5)", () => {
+    it("replaces a bcrypt hash with argon2id after a successful sign-in; the new hash verifies", async () => {
+      const t = await accountsApp(engine, { config: { accounts: { passwordHash: { scheme: "argon2id" } } } });
+      const user = await seedUser(t, "hank@example.com", { hash: BCRYPT_COST4 });
+      const first = await t.post(
+        "/accounts/signIn",
+        { email: "hank@example.com", password: PASSWORD },
+        { key: false },
+      );
+      expect(first.status).toBe(200);
+      const upgraded = String((await storedUser(t, user.localId))?.password);
+      expect(upgraded).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+      expect(await t.deps.passwords.verify(PASSWORD, upgraded)).toBe(true);
+      expect(t.deps.passwords.needsRehash(upgraded)).toBe(false);
+      // Nothing else changed: no version bump, same record otherwise.
+      expect(await storedUser(t, user.localId)).toMatchObject({ tokenVersion: 0, email: "hank@example.com" });
+      const second = await t.post(
+        "/accounts/signIn",
+        { email: "hank@example.com", password: PASSWORD },
+        { key: false },
+      );
+      expect(second.status).toBe(200);
+      expect(String((await storedUser(t, user.localId))?.password)).toBe(upgraded);
+    });
+
+    it("a failed upgrade is logged and never fails the sign-in", async () => {
+      const t = await accountsApp(engine, {
+        passwords: (real) => ({
+          ...real,
+          hash: async () => {
+            throw new Error("hasher down");
+          },
+        }),
+      });
+      const user = await seedUser(t, "ivy@example.com", { hash: BCRYPT_COST4 });
+      const res = await t.post(
+        "/accounts/signIn",
+        { email: "ivy@example.com", password: PASSWORD },
+        { key: false },
+      );
+      expect(res.status).toBe(200);
+      expect((await storedUser(t, user.localId))?.password).toBe(BCRYPT_COST4);
+    });
+  });
+});
