@@ -1,0 +1,229 @@
+{{/*
+Names, labels, the rendered tikti.yaml and the render-time checks (spec/operations.md §9).
+Numbers from values.yaml arrive as floats and from --set as integers: compare them through `int`.
+*/}}
+
+{{- define "tikti.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "tikti.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "tikti.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "tikti.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "tikti.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "tikti.labels" -}}
+helm.sh/chart: {{ include "tikti.chart" . }}
+{{ include "tikti.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "tikti.imageTag" . | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "tikti.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "tikti.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "tikti.imageTag" -}}
+{{- default .Chart.AppVersion (toString .Values.image.tag) -}}
+{{- end -}}
+
+{{- define "tikti.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (include "tikti.imageTag" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name of the Secret with jwtSecret, apiKey, jwksPrivateKey (and redisPassword). */}}
+{{- define "tikti.secretName" -}}
+{{- default (include "tikti.fullname" .) .Values.secrets.existingSecret -}}
+{{- end -}}
+
+{{/* "true" when a Redis password is configured (non-empty output = true). */}}
+{{- define "tikti.hasRedisPassword" -}}
+{{- if .Values.secrets.existingSecret -}}
+{{- if .Values.secrets.existingSecretHasRedisPassword }}true{{ end -}}
+{{- else if .Values.secrets.redisPassword -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{- define "tikti.samlSecretName" -}}
+{{- default (printf "%s-saml" (include "tikti.fullname" .)) .Values.saml.existingSecret -}}
+{{- end -}}
+
+{{- define "tikti.samlSigningKey" -}}
+{{- default .Values.secrets.samlSpPrivateKey .Values.secrets.samlSigningKey -}}
+{{- end -}}
+
+{{- define "tikti.samlSigningCert" -}}
+{{- default .Values.secrets.samlSpCertificate .Values.secrets.samlSigningCert -}}
+{{- end -}}
+
+{{- define "tikti.kvrocksName" -}}
+{{- printf "%s-kvrocks" (include "tikti.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Replicas of the Deployment when autoscaling is off. */}}
+{{- define "tikti.replicas" -}}
+{{- if .Values.embedded.enabled }}1{{ else }}{{ int .Values.replicaCount }}{{ end -}}
+{{- end -}}
+
+{{/*
+issuerBaseUrl: config.issuerBaseUrl, else https://<first ingress host>, else the in-cluster
+Service name (an https URL the server accepts; NOTES.txt asks to set the real one).
+*/}}
+{{- define "tikti.issuerBaseUrl" -}}
+{{- if .Values.config.issuerBaseUrl -}}
+{{- .Values.config.issuerBaseUrl -}}
+{{- else if and .Values.ingress.enabled .Values.ingress.hosts -}}
+{{- printf "https://%s" (index .Values.ingress.hosts 0).host -}}
+{{- else -}}
+{{- printf "https://%s.%s.svc" (include "tikti.fullname" .) .Release.Namespace -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The server's tikti.yaml: config.*, the derived keys, and the saml block. Used by the ConfigMap,
+the migrate hook's ConfigMap and the checksum annotation, so all three always agree.
+*/}}
+{{- define "tikti.configYaml" -}}
+{{- include "tikti.configYamlFor" (dict "root" . "saml" true) -}}
+{{- end -}}
+
+{{/* The migrate hook's copy: SAML off (the hook has no SAML key files and needs none). */}}
+{{- define "tikti.migrateConfigYaml" -}}
+{{- include "tikti.configYamlFor" (dict "root" . "saml" false) -}}
+{{- end -}}
+
+{{- define "tikti.configYamlFor" -}}
+{{- $root := .root -}}
+{{- with $root -}}
+{{- $cfg := deepCopy .Values.config -}}
+{{- $_ := set $cfg "issuerBaseUrl" (include "tikti.issuerBaseUrl" .) -}}
+{{- if .Values.kvrocks.enabled -}}
+{{- $_ := set $cfg "redisAddr" (printf "%s:%d" (include "tikti.kvrocksName" .) (int .Values.kvrocks.port)) -}}
+{{- end -}}
+{{- if .Values.embedded.enabled -}}
+{{- $_ := set $cfg "dataDir" "/var/lib/tikti" -}}
+{{- end -}}
+{{- $sp := deepCopy .Values.saml.sp -}}
+{{- if and .Values.saml.enabled (not .Values.saml.existingSecret) .Values.secrets.samlEncryptionKey -}}
+{{- if not (hasKey $sp "encryptionKeyPath") -}}
+{{- $_ := set $sp "encryptionKeyPath" "/etc/tikti/saml/enc.key" -}}
+{{- end -}}
+{{- if not (hasKey $sp "encryptionCertPath") -}}
+{{- $_ := set $sp "encryptionCertPath" "/etc/tikti/saml/enc.crt" -}}
+{{- end -}}
+{{- end -}}
+{{- $saml := dict "enabled" .Values.saml.enabled "sp" $sp "acs" .Values.saml.acs "idp" .Values.saml.idp "discover" .Values.saml.discover "metrics" .Values.saml.metrics -}}
+{{- if not $.saml -}}
+{{- $saml = dict "enabled" false -}}
+{{- end -}}
+{{- $_ := set $cfg "saml" $saml -}}
+{{- toYaml $cfg -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Data of the chart-managed main Secret (base64), also hashed into the pod annotation. */}}
+{{- define "tikti.secretData" -}}
+jwtSecret: {{ .Values.secrets.jwtSecret | b64enc | quote }}
+apiKey: {{ .Values.secrets.apiKey | b64enc | quote }}
+jwksPrivateKey: {{ .Values.secrets.jwksPrivateKey | b64enc | quote }}
+{{- if .Values.secrets.redisPassword }}
+redisPassword: {{ .Values.secrets.redisPassword | b64enc | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Render-time refusals: every one names the value to fix. */}}
+{{- define "tikti.validate" -}}
+{{- if not .Values.image.repository -}}
+{{- fail "image.repository is required: --set image.repository=<registry>/tikti (the image built from deploy/Dockerfile)" -}}
+{{- end -}}
+{{- $stores := list -}}
+{{- if .Values.config.redisAddr }}{{ $stores = append $stores "config.redisAddr" }}{{ end -}}
+{{- if .Values.config.redisUrl }}{{ $stores = append $stores "config.redisUrl" }}{{ end -}}
+{{- if .Values.config.redisCluster }}{{ $stores = append $stores "config.redisCluster" }}{{ end -}}
+{{- if .Values.kvrocks.enabled }}{{ $stores = append $stores "kvrocks.enabled" }}{{ end -}}
+{{- if .Values.embedded.enabled }}{{ $stores = append $stores "embedded.enabled" }}{{ end -}}
+{{- if eq (len $stores) 0 -}}
+{{- fail "no storage chosen: set config.redisAddr, config.redisUrl or config.redisCluster (an existing Redis/KVRocks), or kvrocks.enabled=true, or embedded.enabled=true (single replica)" -}}
+{{- end -}}
+{{- if gt (len $stores) 1 -}}
+{{- fail (printf "choose exactly one storage, not %s" (join ", " $stores)) -}}
+{{- end -}}
+{{- if .Values.embedded.enabled -}}
+{{- if .Values.autoscaling.enabled -}}
+{{- fail "embedded.enabled cannot be combined with autoscaling.enabled: the embedded store serves a single replica (use Redis or kvrocks.enabled to scale)" -}}
+{{- end -}}
+{{- if gt (int .Values.replicaCount) 1 -}}
+{{- fail (printf "embedded.enabled needs replicaCount=1 (got %d): the embedded store serves a single replica (use Redis or kvrocks.enabled to scale)" (int .Values.replicaCount)) -}}
+{{- end -}}
+{{- if .Values.migrate.job.enabled -}}
+{{- fail "migrate.job.enabled cannot be used with embedded.enabled: the embedded store is locked by the running server; scale to 0 and run tikti-migrate --data-dir /var/lib/tikti" -}}
+{{- end -}}
+{{- end -}}
+{{- if and (not .Values.secrets.enabled) (not .Values.secrets.existingSecret) -}}
+{{- fail "secrets.enabled=false needs secrets.existingSecret: the name of a Secret with keys jwtSecret, apiKey, jwksPrivateKey (and redisPassword)" -}}
+{{- end -}}
+{{- if not .Values.secrets.existingSecret -}}
+{{- range $key := list "jwtSecret" "apiKey" "jwksPrivateKey" -}}
+{{- if not (index $.Values.secrets $key) -}}
+{{- fail (printf "secrets.%s is required (or secrets.existingSecret): --set-string secrets.%s=..." $key $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if .Values.saml.enabled -}}
+{{- if not .Values.saml.existingSecret -}}
+{{- if not (and (include "tikti.samlSigningKey" .) (include "tikti.samlSigningCert" .)) -}}
+{{- fail "saml.enabled=true needs an SP signing pair: --set-file secrets.samlSigningKey=sp.key --set-file secrets.samlSigningCert=sp.crt (or saml.existingSecret)" -}}
+{{- end -}}
+{{- if ne (empty .Values.secrets.samlNextSigningKey) (empty .Values.secrets.samlNextSigningCert) -}}
+{{- fail "secrets.samlNextSigningKey and secrets.samlNextSigningCert must be set together" -}}
+{{- end -}}
+{{- if ne (empty .Values.secrets.samlEncryptionKey) (empty .Values.secrets.samlEncryptionCert) -}}
+{{- fail "secrets.samlEncryptionKey and secrets.samlEncryptionCert must be set together" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if .Values.config.devMode -}}
+{{- fail "config.devMode=true binds to 127.0.0.1 only and cannot serve a Service or probes; leave it false" -}}
+{{- end -}}
+{{- if ne (int .Values.config.port) (int .Values.service.targetPort) -}}
+{{- fail (printf "service.targetPort (%d) must equal config.port (%d)" (int .Values.service.targetPort) (int .Values.config.port)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Timing fields of a probe value (the path is rendered by the caller). */}}
+{{- define "tikti.probeTiming" -}}
+{{- range $field := list "initialDelaySeconds" "periodSeconds" "timeoutSeconds" "failureThreshold" "successThreshold" }}
+{{- if hasKey $ $field }}
+{{ $field }}: {{ int (index $ $field) }}
+{{- end }}
+{{- end }}
+{{- end -}}
