@@ -17,6 +17,7 @@ import {
   at,
   byKind,
   chartDir,
+  chartMeta,
   chartValues,
   coalesce,
   oneOfKind,
@@ -114,6 +115,20 @@ describe("values.schema.json", () => {
     expect(schemaErrors(issueSeed())).toEqual([]);
     expect(schemaErrors(specSeed())).toEqual([]);
     expect(schemaErrors([...specSeed(), ...samlSeed])).toEqual([]);
+  });
+
+  it("closes every object whose keys it knows (additionalProperties: false)", () => {
+    const open: string[] = [];
+    const walk = (node: unknown, path: string) => {
+      if (Array.isArray(node)) node.forEach((n, i) => walk(n, `${path}[${i}]`));
+      else if (node && typeof node === "object") {
+        const o = node as Obj;
+        if (o.properties && o.additionalProperties !== false) open.push(path || "/");
+        for (const [k, v] of Object.entries(o)) walk(v, `${path}/${k}`);
+      }
+    };
+    walk(valuesSchema(), "");
+    expect(open).toEqual([]);
   });
 
   it.each([
@@ -266,6 +281,15 @@ describe("values.schema.json", () => {
       expect(at(v, `secrets.${k}`), k).toBe("");
     for (const k of ["sp", "acs", "idp", "discover", "metrics"]) expect(at(v, `saml.${k}`), k).toEqual({});
     expect(at(v, "kvrocks.image.tag")).toMatch(/^\d+\.\d+\.\d+$/); // pinned
+  });
+});
+
+describe("Chart.yaml", () => {
+  it("is a v2 application chart whose appVersion (the default image tag) is the package version", () => {
+    const meta = chartMeta();
+    expect(meta).toMatchObject({ apiVersion: "v2", name: "tikti", type: "application" });
+    expect(meta.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(meta.appVersion).toBe(JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).version);
   });
 });
 
