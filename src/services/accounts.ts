@@ -373,8 +373,12 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
     return counted(
       (result) => metrics.lookup.inc({ result }),
       async () => {
-        // api.md §4.3 and tokens.md §4.2: every failure, an unknown user included, is 401.
-        const { user, claims, saml } = await deps.verifyIdToken(idToken, { checkTenant: true });
+        // api.md §2.11.3 (binding clarification, names lookup): a verified token whose user no
+        // longer exists is 404 USER_NOT_FOUND; every other failure is 401 (§4.3, tokens.md §4.2).
+        const { user, claims, saml } = await deps.verifyIdToken(idToken, {
+          checkTenant: true,
+          missingUserIs404: true,
+        });
         let tenantId: string | undefined;
         if (saml) tenantId = claims.tid;
         else tenantId = (await repos.memberships.tenantsOfUser(user.localId))[0]?.tenantId ?? user.companyId;

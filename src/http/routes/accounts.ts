@@ -246,7 +246,7 @@ export function accountRoutes(ctx: RouteContext): RouteSpec[] {
       summary: "The user of an idToken",
       body: idTokenBody,
       success: { schema: lookupResponse },
-      errors: ["INVALID_TOKEN", "STORE_UNAVAILABLE"],
+      errors: ["INVALID_TOKEN", "USER_NOT_FOUND", "STORE_UNAVAILABLE"],
       handler: (c, { body }) =>
         lookupObserved(async () => json(c, { users: [await accounts.lookup(body.idToken)] })),
     }),
