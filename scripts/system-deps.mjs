@@ -6,6 +6,8 @@ import { spawnSync } from "node:child_process";
 const required = [
   { command: "redis-server", pkg: "redis-server" },
   { command: "redis-cli", pkg: "redis-tools" },
+  // bcrypt hashes made independently of Tikti's code for the Go-compatibility fixtures (test/migrate/).
+  { command: "htpasswd", pkg: "apache2-utils" },
 ];
 
 function has(command) {
