@@ -65,7 +65,6 @@ function promptVisible(question: string): Promise<string> {
 /** Raw-mode read with no echo; Ctrl-C cancels, backspace edits, Enter ends. */
 function promptHidden(question: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(question);
   return new Promise((resolve, reject) => {
     let value = "";
     const finish = (error?: Error) => {
@@ -84,7 +83,9 @@ function promptHidden(question: string): Promise<string> {
         else value += ch;
       }
     };
+    // Echo goes off before the question appears, so nothing typed after it is ever shown.
     stdin.setRawMode(true);
+    process.stderr.write(question);
     stdin.setEncoding("utf8");
     stdin.on("data", onData);
     stdin.resume();

@@ -1,0 +1,221 @@
+// End to end: the compiled dist/tikti-cli drives the compiled dist/tikti through the walkthrough of
+// docs/cli.md — init, auth login, tenant create, client create, membership add, role create,
+// token exchange, token show, membership remove, jwks — and the tokens it stores verify against the
+// server's JWKS. HOME is a temp dir, so the profile lands in ~/.tikti/config.yaml for real.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { repoRoot, startTikti, type TiktiProcess } from "../support/tikti-process.ts";
+
+const CLI = join(repoRoot, "dist", "tikti-cli");
+const ADMIN = "admin@example.com";
+const DEV = "dev@example.com";
+const PASSWORD = "correct horse battery";
+
+let server: TiktiProcess;
+let home: string;
+
+function cli(args: string[], options: { stdin?: string } = {}) {
+  const r = spawnSync(CLI, args, {
+    env: { PATH: process.env.PATH ?? "", HOME: home, NO_COLOR: "1" },
+    input: options.stdin ?? "",
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  return {
+    code: r.status,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    json: <T = Record<string, unknown>>() => JSON.parse(r.stdout) as T,
+  };
+}
+
+function ok(args: string[], options: { stdin?: string } = {}) {
+  const r = cli(args, options);
+  expect(r.code, `${args.join(" ")}\n${r.stderr}`).toBe(0);
+  return r;
+}
+
+const configFile = () => join(home, ".tikti", "config.yaml");
+const profile = () => parse(readFileSync(configFile(), "utf8")).profiles.default as Record<string, string>;
+
+beforeAll(async () => {
+  // `npm run compile`: the same script users, the Dockerfile and the release use.
+  const build = spawnSync(process.execPath, [join(repoRoot, "scripts/compile.mjs")], {
+    cwd: repoRoot,
+    encoding: "utf8",
+  });
+  expect(build.status, build.stderr).toBe(0);
+  server = await startTikti({ runtime: "binary" });
+  home = mkdtempSync(join(tmpdir(), "tikti-cli-e2e-"));
+}, 240_000);
+
+afterAll(async () => {
+  await server?.stop("SIGKILL");
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+describe("the walkthrough against a running server", () => {
+  it("init writes ~/.tikti/config.yaml (0600 in a 0700 directory)", () => {
+    const r = ok(["init", "--host", server.baseUrl, "--api-key", server.apiKey, "--no-prompt"]);
+    expect(r.stdout).toBe(`profile     default\nconfigPath  ${configFile()}\n`);
+    expect(statSync(configFile()).mode & 0o777).toBe(0o600);
+    expect(statSync(join(home, ".tikti")).mode & 0o777).toBe(0o700);
+    expect(profile()).toEqual({ baseUrl: server.baseUrl, apiKey: server.apiKey });
+  });
+
+  it("user create (an administrator and a developer) and auth login", () => {
+    ok(["user", "create", "--email", ADMIN, "--role", "ADMIN", "--password-stdin"], { stdin: PASSWORD });
+    const dev = ok(["user", "create", "--email", DEV, "--password-stdin", "--json"], {
+      stdin: `${PASSWORD}\n`,
+    });
+    expect(dev.json()).toEqual({ localId: expect.any(String), email: DEV, createdAt: expect.any(String) });
+    const login = ok(["auth", "login", "--user", ADMIN, "--password-stdin", "--json"], { stdin: PASSWORD });
+    expect(login.json()).toMatchObject({ email: ADMIN, token: "stored", expiresIn: 3600 });
+    expect(decodeJwt(profile().idToken!)).toMatchObject({ email: ADMIN, role: "ADMIN" });
+  });
+
+  it("tenant create, client create, membership add, role create", () => {
+    const tenant = ok([
+      "tenant",
+      "create",
+      "--name",
+      "Acme Corp",
+      "--slug",
+      "acme",
+      "--id",
+      "acme",
+      "--json",
+    ]);
+    expect(tenant.json()).toMatchObject({ id: "acme", status: "ACTIVE" });
+    ok(["config", "set", "--tenant", "acme"]);
+    const client = ok([
+      "client",
+      "create",
+      "--client-id",
+      "codeq-worker",
+      "--scopes",
+      "codeq:claim,codeq:result",
+      "--event-types",
+      "render_video,generate_master",
+    ]);
+    expect(client.stdout).toMatch(/^secret\s+[A-Za-z0-9_-]{43}$/m);
+    expect(client.stderr).toContain("cannot be shown again");
+    ok(["client", "create", "--client-id", "reports-api", "--scopes", "reports:read", "--json"]);
+    const role = ok(["role", "create", "--name", "reporter", "--permissions", "reports:read", "--json"]);
+    expect(role.json()).toMatchObject({ name: "reporter", tenantId: "acme", permissions: ["reports:read"] });
+    const member = ok([
+      "membership",
+      "add",
+      "--email",
+      DEV,
+      "--roles",
+      "COMPANY_EMPLOYEE,reporter",
+      "--json",
+    ]);
+    expect(member.json()).toMatchObject({
+      tenantId: "acme",
+      email: DEV,
+      roles: ["COMPANY_EMPLOYEE", "reporter"],
+    });
+    const list = ok(["membership", "list"]);
+    expect(list.stdout).toMatch(
+      /^USER ID\s+EMAIL\s+ROLES\s+STATUS\s+AUTH SOURCE\s+CREATED\n\S+\s+dev@example\.com\s+COMPANY_EMPLOYEE,reporter\s+ACTIVE\s+password\s+\d{4}-/,
+    );
+  });
+
+  it("the developer exchanges tokens; stored tokens verify against the server's JWKS", async () => {
+    ok(["auth", "login", "--email", DEV, "--password-stdin"], { stdin: PASSWORD });
+    const worker = ok(["token", "exchange", "--audience", "codeq-worker", "--event-types", "render_video"]);
+    expect(worker.stdout).toMatch(/^storedAs\s+workerToken$/m);
+    const access = ok(["token", "exchange", "--aud", "reports-api", "--scope", "reports:read", "--json"]);
+    expect(access.json()).toMatchObject({
+      audience: "reports-api",
+      tenantId: "acme",
+      storedAs: "accessToken",
+    });
+
+    const shown = ok(["token", "show", "--type", "worker"]).stdout.trim();
+    expect(shown).toBe(profile().workerToken);
+    const jwksDoc = ok(["jwks", "--json"]).json();
+    const served = await (await fetch(`${server.baseUrl}/.well-known/jwks.json`)).json();
+    expect(jwksDoc).toEqual(served);
+    const jwks = createLocalJWKSet(served);
+    const w = await jwtVerify(shown, jwks, { audience: "codeq-worker", issuer: server.baseUrl });
+    expect(w.payload).toMatchObject({
+      email: DEV,
+      tid: "acme",
+      scope: "codeq:claim codeq:result",
+      eventTypes: ["render_video"],
+    });
+    const a = await jwtVerify(profile().accessToken!, jwks, {
+      audience: "reports-api",
+      issuer: server.baseUrl,
+    });
+    expect(a.payload).toMatchObject({ tid: "acme", scope: "reports:read" });
+    const showJson = ok(["token", "show", "--type", "worker", "--json"]).json<{ expiresAt: string }>();
+    expect(Date.parse(showJson.expiresAt)).toBe((w.payload.exp as number) * 1000);
+  });
+
+  it("membership remove revokes the developer's tokens; jwks prints the key table", () => {
+    const validBefore = ok([
+      "token",
+      "validate",
+      "--token",
+      profile().workerToken!,
+      "--audience",
+      "codeq-worker",
+    ]);
+    expect(validBefore.stdout).toMatch(/^tid\s+acme$/m);
+    const removed = ok(["membership", "remove", "--email", DEV, "--json"]);
+    expect(removed.json()).toMatchObject({ tenantId: "acme", email: DEV, removedAt: expect.any(String) });
+    const stale = cli(["token", "validate", "--token", profile().workerToken!, "--audience", "codeq-worker"]);
+    expect(stale.code).toBe(2);
+    expect(stale.stderr).toMatch(
+      /^error \(401\): invalid token \[INVALID_TOKEN\] \(request [0-9a-f-]{36}\)\n {2}reason: revoked\n$/,
+    );
+    const denied = cli(["token", "exchange", "--audience", "codeq-worker", "--event-types", "render_video"]);
+    expect(denied.code).toBe(2);
+    const jwks = ok(["jwks"]);
+    expect(jwks.stdout).toBe("KID         ALG    USE  BITS\ntest-key-1  RS256  sig  2048\n");
+  });
+
+  it("errors from the binary: exit codes and one line on stderr", () => {
+    const missing = cli(["tenant", "get", "--tenant", "nope"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(
+      /^error \(404\): tenant not found \[TENANT_NOT_FOUND\] \(request [0-9a-f-]{36}\)\n$/,
+    );
+    const noProfile = cli(["tenant", "list", "--profile", "other"]);
+    expect(noProfile.code).toBe(3);
+    expect(cli(["--version"]).stdout).toMatch(/^tikti-cli \d+\.\d+\.\d+ \(([0-9a-f]{12}|unknown)\)\n$/);
+  });
+
+  it("prompts for the password without echo on a real terminal", async () => {
+    // script(1) gives the binary a pseudo-terminal; the password is typed only once the prompt
+    // is shown, which is after echo was turned off.
+    const child = spawn("script", ["-qec", `${CLI} auth login --email ${DEV}`, "/dev/null"], {
+      env: { PATH: process.env.PATH ?? "", HOME: home, NO_COLOR: "1", TERM: "dumb" },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let seen = "";
+    const typed = new Promise<void>((resolve) => {
+      child.stdout.setEncoding("utf8").on("data", (d: string) => {
+        seen += d;
+        if (seen.includes("Password: ")) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    await typed;
+    child.stdin.write(`${PASSWORD}\r`);
+    const code = await exited;
+    expect(code).toBe(0);
+    expect(seen).toMatch(/token\s+stored/);
+    expect(seen).not.toContain(PASSWORD);
+    expect(decodeJwt(profile().idToken!)).toMatchObject({ email: DEV });
+  }, 30_000);
+});
