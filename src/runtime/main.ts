@@ -189,12 +189,6 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
     await store.close().catch(() => {});
     exitWith(1);
   }
-  logger.info("tikti listening", {
-    version: VERSION.version,
-    address: `${config.bindAddress}:${servers[0]!.port}`,
-    store: store.engine,
-  });
-
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -214,4 +208,11 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("unhandledRejection", (error) => logger.error("unhandled rejection", { error }));
+  // Announced only now: Node installs its OS-level SIGTERM handler when the first listener is
+  // added, so a signal that arrived between "listening" and process.on() would kill the process.
+  logger.info("tikti listening", {
+    version: VERSION.version,
+    address: `${config.bindAddress}:${servers[0]!.port}`,
+    store: store.engine,
+  });
 }
