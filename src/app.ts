@@ -18,6 +18,8 @@ import { type AuthGuards, mountRoutes, type RouteContext, type RouteSpec } from 
 import { accountRoutes } from "./http/routes/accounts.ts";
 import { adminAccountRoutes } from "./http/routes/admin-accounts.ts";
 import { healthRoutes } from "./http/routes/health.ts";
+import { samlAdminRoutes } from "./http/routes/saml-admin.ts";
+import { samlBrowserMetaRoutes } from "./http/routes/saml-browser-meta.ts";
 import { tenantRoutes } from "./http/routes/tenants.ts";
 import { tokenRoutes } from "./http/routes/tokens.ts";
 import { wellKnownRoutes } from "./http/routes/well-known.ts";
@@ -40,6 +42,7 @@ function routeSpecs(ctx: RouteContext): RouteSpec[] {
     ...tokenRoutes(ctx),
     ...adminAccountRoutes(ctx),
     ...tenantRoutes(ctx),
+    ...samlAdminRoutes(ctx),
   ];
 }
 
@@ -94,6 +97,7 @@ export function createApp(deps: AppDeps): App {
   app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedResponse }));
 
   app.route("/", healthRoutes(deps));
+  app.route("/", samlBrowserMetaRoutes(deps, services));
   const api = jsonApi(specs, guards, openApiBody);
   app.route("/", api);
   app.route("/v1", api);

@@ -11,6 +11,7 @@ import { type KeyRing, loadKeyRing } from "../crypto/keyring.ts";
 import type { AppDeps, Lifecycle } from "../deps.ts";
 import { metricsResponse } from "../http/routes/health.ts";
 import { createLogger, type Logger } from "../logger.ts";
+import { validateSamlKeyFiles } from "../saml/sp-keys.ts";
 import type { KV } from "../store/kv.ts";
 import { createRedisStore } from "../store/redis.ts";
 import { VERSION } from "../version.ts";
@@ -19,6 +20,7 @@ import { createAuditSink } from "./audit-sink.ts";
 import { createConfigIO } from "./config-io.ts";
 import { openEmbeddedStore } from "./embedded-open.ts";
 import { processMetrics } from "./process-metrics.ts";
+import { startSamlRuntime } from "./saml-runtime.ts";
 
 const USAGE = `Usage: tikti [-f|--config <file>] [--check] [--version]
 
@@ -93,7 +95,8 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
   const io = createConfigIO();
   let loaded: Awaited<ReturnType<typeof loadConfig>>;
   try {
-    loaded = await loadConfig(io, { configPath: args.configPath });
+    // SAML key files are checked here too, so --check and startup refuse bad ones (operations.md §4).
+    loaded = await loadConfig(io, { configPath: args.configPath }, { validateSamlKeyFiles });
   } catch (e) {
     if (e instanceof ConfigError) exitWith(2, e.message);
     exitWith(2, `config: ${(e as Error).message}`);
@@ -157,6 +160,8 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
   });
   // Worker threads and WASM engines start before the first request, not during it.
   await passwords.warmUp();
+  // SP keys loaded, SIGHUP and reload/refresh timers started; registers the /readyz `saml` check.
+  const saml = await startSamlRuntime(deps);
   const app = createApp(deps);
   const http = config.http;
   const serveOptions = {
@@ -202,6 +207,7 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
     await store.close().catch((error) => logger.warn("store close failed", { error }));
     await passwords.close().catch(() => {});
     await audit.close().catch(() => {});
+    saml.stop();
     logger.info("tikti stopped");
     process.exit(0);
   };

@@ -1,0 +1,87 @@
+/**
+ * SAML at run time (spec/saml.md §12.4, §13; operations.md §1): attaches the SAML context with real
+ * key files and network, loads the SP key pairs, and keeps them current — every
+ * `saml.sp.keyReloadSeconds` and on `SIGHUP` (key files and the rotation state) — and runs the hourly
+ * IdP metadata pass (expiry gauges, background refresh). Timers are unref'd so they never keep the
+ * process alive.
+ */
+import process from "node:process";
+import type { AppDeps } from "../deps.ts";
+import { attachSaml, type SamlContext } from "../saml/context.ts";
+import type { MetadataTransport } from "../saml/metadata.ts";
+import { refreshTick } from "../saml/refresh.ts";
+import type { KeyFileReader } from "../saml/sp-keys.ts";
+import { createMetadataTransport } from "./saml-fetch.ts";
+import { readSamlKeyFile } from "./saml-keys.ts";
+
+const REFRESH_PERIOD_MS = 3_600_000;
+/** The first metadata pass runs shortly after start, spread over replicas. */
+const FIRST_PASS_MAX_DELAY_MS = 60_000;
+
+export interface SamlRuntime {
+  context: SamlContext;
+  /** Re-reads key files and the rotation state now (what SIGHUP does). */
+  reload(): Promise<void>;
+  /** Stops timers and the SIGHUP handler. */
+  stop(): void;
+}
+
+function unref(timer: ReturnType<typeof setTimeout>): void {
+  (timer as { unref?: () => void }).unref?.();
+}
+
+export async function startSamlRuntime(
+  deps: AppDeps,
+  options: { transport?: MetadataTransport; readKeyFile?: KeyFileReader; signals?: boolean } = {},
+): Promise<SamlRuntime> {
+  const context = attachSaml(deps, {
+    readKeyFile: options.readKeyFile ?? readSamlKeyFile,
+    transport: options.transport ?? createMetadataTransport(),
+  });
+  const { config } = deps;
+  const logger = deps.logger.child({ component: "saml" });
+  const reload = async () => {
+    await context.keys.reload();
+    await context.rotation.refresh().catch((error) => logger.warn("SP rotation state unreadable", { error }));
+  };
+  // The IdP admin routes work with SAML disabled; keys, signals and timers only when enabled.
+  if (!config.saml.enabled) return { context, reload, stop() {} };
+
+  await reload();
+  const timers: Array<ReturnType<typeof setTimeout>> = [];
+  const keyTimer = setInterval(() => void reload(), config.saml.sp.keyReloadSeconds * 1000);
+  unref(keyTimer);
+  timers.push(keyTimer);
+
+  const pass = () =>
+    void refreshTick(context).then((r) => {
+      if (r.updated.length + r.failed.length > 0) logger.info("IdP metadata pass", { ...r });
+    });
+  const first = setTimeout(
+    () => {
+      pass();
+      const hourly = setInterval(pass, REFRESH_PERIOD_MS);
+      unref(hourly);
+      timers.push(hourly);
+    },
+    Math.floor(Math.random() * FIRST_PASS_MAX_DELAY_MS),
+  );
+  unref(first);
+  timers.push(first);
+
+  const onHangup = () => {
+    logger.info("SIGHUP: re-reading SAML key files and the rotation state");
+    void reload();
+  };
+  const signals = options.signals ?? true;
+  if (signals) process.on("SIGHUP", onHangup);
+
+  return {
+    context,
+    reload,
+    stop() {
+      for (const t of timers) clearTimeout(t);
+      if (signals) process.off("SIGHUP", onHangup);
+    },
+  };
+}

@@ -1,0 +1,381 @@
+/**
+ * Test support for SAML metadata, IdP records and SP keys: RSA keys and self-signed X.509
+ * certificates built with WebCrypto and a small DER writer (any validity window, key size or
+ * subject), IdP metadata documents, a loopback HTTP server, and an app with SAML enabled whose SP
+ * key files live in a temp dir.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { toPem } from "../../../src/crypto/pem.ts";
+import type { Clock } from "../../../src/deps.ts";
+import { createMetadataTransport } from "../../../src/runtime/saml-fetch.ts";
+import { readSamlKeyFile } from "../../../src/runtime/saml-keys.ts";
+import { attachSaml, type SamlContext } from "../../../src/saml/context.ts";
+import type { MetadataTransport } from "../../../src/saml/metadata.ts";
+import type { KV } from "../../../src/store/kv.ts";
+import { buildTestApp, TEST_ISSUER, type TestApp } from "../../support/app.ts";
+
+// ------------------------------------------------------------------------------------ DER writer
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function derLen(n: number): Uint8Array {
+  if (n < 0x80) return new Uint8Array([n]);
+  const bytes: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  return new Uint8Array([0x80 | bytes.length, ...bytes]);
+}
+
+export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
+  const content = concat(parts);
+  return concat([new Uint8Array([tag]), derLen(content.length), content]);
+}
+
+const seq = (...p: Uint8Array[]) => tlv(0x30, ...p);
+const set = (...p: Uint8Array[]) => tlv(0x31, ...p);
+
+function oid(dotted: string): Uint8Array {
+  const [a, b, ...rest] = dotted.split(".").map(Number);
+  const out = [40 * a! + b!];
+  for (const n of rest) {
+    const chunk: number[] = [n & 0x7f];
+    for (let v = Math.floor(n / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift((v & 0x7f) | 0x80);
+    out.push(...chunk);
+  }
+  return tlv(0x06, new Uint8Array(out));
+}
+
+function time(ms: number): Uint8Array {
+  const d = new Date(ms);
+  const p = (n: number, w = 2) => String(n).padStart(w, "0");
+  const rest = `${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
+  const y = d.getUTCFullYear();
+  if (y >= 1950 && y < 2050) return tlv(0x17, new TextEncoder().encode(`${p(y % 100)}${rest}`));
+  return tlv(0x18, new TextEncoder().encode(`${p(y, 4)}${rest}`));
+}
+
+function name(rdns: Array<[string, string]>): Uint8Array {
+  return seq(...rdns.map(([type, value]) => set(seq(oid(type), tlv(0x0c, new TextEncoder().encode(value))))));
+}
+
+// ------------------------------------------------------------------------------------ keys, certs
+
+export interface TestKey {
+  privateKey: CryptoKey;
+  spki: Uint8Array;
+  /** PKCS#8 PEM. */
+  pem: string;
+  bits: number;
+}
+
+const keyCache = new Map<string, Promise<TestKey>>();
+
+/** An RSA key, cached by `label` so tests of one process share generation cost. */
+export function rsaKey(label = "default", bits = 2048): Promise<TestKey> {
+  const cacheKey = `${label}:${bits}`;
+  let key = keyCache.get(cacheKey);
+  if (!key) {
+    key = (async () => {
+      const pair = (await crypto.subtle.generateKey(
+        {
+          name: "RSASSA-PKCS1-v1_5",
+          modulusLength: bits,
+          publicExponent: new Uint8Array([1, 0, 1]),
+          hash: "SHA-256",
+        },
+        true,
+        ["sign", "verify"],
+      )) as CryptoKeyPair;
+      const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
+      return {
+        privateKey: pair.privateKey,
+        spki: new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey)),
+        pem: toPem(pkcs8, "PRIVATE KEY"),
+        bits,
+      };
+    })();
+    keyCache.set(cacheKey, key);
+  }
+  return key;
+}
+
+export interface TestCert {
+  der: Uint8Array;
+  pem: string;
+  /** Base64 DER (as in `ds:X509Certificate`). */
+  b64: string;
+  sha256: string;
+  notAfter: number;
+  key: TestKey;
+  subject: string;
+}
+
+const DAY = 86_400_000;
+let serial = 1;
+
+/** A self-signed RSA certificate (sha256WithRSAEncryption). */
+export async function makeCert(
+  options: {
+    key?: TestKey;
+    cn?: string;
+    org?: string;
+    notBefore?: number;
+    notAfter?: number;
+    spki?: Uint8Array;
+  } = {},
+): Promise<TestCert> {
+  const key = options.key ?? (await rsaKey());
+  const cn = options.cn ?? "idp.test";
+  const rdns: Array<[string, string]> = options.org
+    ? [
+        ["2.5.4.10", options.org],
+        ["2.5.4.3", cn],
+      ]
+    : [["2.5.4.3", cn]];
+  const subject = name(rdns);
+  const sigAlg = seq(oid("1.2.840.113549.1.1.11"), tlv(0x05));
+  const notBefore = options.notBefore ?? Date.now() - 30 * DAY;
+  const notAfter = options.notAfter ?? Date.now() + 3650 * DAY;
+  const tbs = seq(
+    tlv(0xa0, tlv(0x02, new Uint8Array([2]))),
+    tlv(0x02, new Uint8Array([serial++ & 0x7f])),
+    sigAlg,
+    subject,
+    seq(time(notBefore), time(notAfter)),
+    subject,
+    options.spki ?? key.spki,
+  );
+  const sig = new Uint8Array(
+    await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key.privateKey, tbs as BufferSource),
+  );
+  const der = seq(tbs, sigAlg, tlv(0x03, new Uint8Array([0]), sig));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", der as BufferSource));
+  return {
+    der,
+    pem: toPem(der, "CERTIFICATE"),
+    b64: Buffer.from(der).toString("base64"),
+    sha256: Buffer.from(digest).toString("hex"),
+    notAfter: Math.floor(notAfter / 1000) * 1000,
+    key,
+    subject: options.org ? `CN=${cn},O=${options.org}` : `CN=${cn}`,
+  };
+}
+
+// ------------------------------------------------------------------------------------ metadata
+
+export interface IdpMetadataOptions {
+  entityId?: string;
+  ssoUrl?: string;
+  ssoBinding?: string;
+  /** `[binding, location, responseLocation?]` */
+  slo?: Array<[string, string, string?]>;
+  signing?: TestCert[];
+  /** Certificates in a KeyDescriptor without `use`. */
+  both?: TestCert[];
+  encryption?: TestCert[];
+  nameIdFormats?: string[];
+  /** Wrap in an EntitiesDescriptor with these extra (non-IdP) entity ids. */
+  wrapWithSp?: string[];
+  prefix?: string;
+}
+
+export const REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+export const POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
+
+export function idpMetadata(o: IdpMetadataOptions): string {
+  const md = o.prefix ?? "md";
+  const kd = (use: string | null, c: TestCert) =>
+    `<${md}:KeyDescriptor${use ? ` use="${use}"` : ""}><ds:KeyInfo><ds:X509Data><ds:X509Certificate>\n${c.b64
+      .match(/.{1,64}/g)!
+      .join("\n")}\n</ds:X509Certificate></ds:X509Data></ds:KeyInfo></${md}:KeyDescriptor>`;
+  const entity = `<${md}:EntityDescriptor xmlns:${md}="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="${
+    o.entityId ?? "https://idp.example.com/metadata"
+  }"><${md}:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">${[
+    ...(o.signing ?? []).map((c) => kd("signing", c)),
+    ...(o.both ?? []).map((c) => kd(null, c)),
+    ...(o.encryption ?? []).map((c) => kd("encryption", c)),
+  ].join("")}${(o.slo ?? [])
+    .map(
+      ([b, l, r]) =>
+        `<${md}:SingleLogoutService Binding="${b}" Location="${l}"${r ? ` ResponseLocation="${r}"` : ""}/>`,
+    )
+    .join(
+      "",
+    )}${(o.nameIdFormats ?? []).map((f) => `<${md}:NameIDFormat>${f}</${md}:NameIDFormat>`).join("")}<${md}:SingleSignOnService Binding="${
+    o.ssoBinding ?? REDIRECT
+  }" Location="${o.ssoUrl ?? "https://idp.example.com/sso"}"/></${md}:IDPSSODescriptor></${md}:EntityDescriptor>`;
+  if (!o.wrapWithSp) return `<?xml version="1.0" encoding="UTF-8"?>\n${entity}`;
+  const sps = o.wrapWithSp
+    .map(
+      (id) =>
+        `<${md}:EntityDescriptor entityID="${id}"><${md}:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"/></${md}:EntityDescriptor>`,
+    )
+    .join("");
+  return `<${md}:EntitiesDescriptor xmlns:${md}="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#">${sps}${entity.replace(
+    ` xmlns:${md}="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#"`,
+    "",
+  )}</${md}:EntitiesDescriptor>`;
+}
+
+// ------------------------------------------------------------------------------------ HTTP server
+
+export interface TestServer {
+  origin: string;
+  port: number;
+  /** Requests seen (method, url, host header). */
+  seen: Array<{ url: string; host: string | undefined }>;
+  handle(path: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void;
+  close(): Promise<void>;
+}
+
+/** A loopback HTTP server whose routes tests set per path; unknown paths answer 404. */
+export async function startTestServer(): Promise<TestServer> {
+  const routes = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
+  const seen: TestServer["seen"] = [];
+  const server = createServer((req, res) => {
+    seen.push({ url: req.url ?? "", host: req.headers.host });
+    const route = routes.get((req.url ?? "").split("?")[0]!);
+    if (route) route(req, res);
+    else {
+      res.statusCode = 404;
+      res.end("not found");
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    port,
+    seen,
+    handle: (path, handler) => routes.set(path, handler),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Serves a fixed body at `path`. */
+export function serve(
+  server: TestServer,
+  path: string,
+  body: string,
+  contentType = "application/samlmetadata+xml",
+) {
+  server.handle(path, (_req, res) => {
+    res.setHeader("content-type", contentType);
+    res.end(body);
+  });
+}
+
+// ------------------------------------------------------------------------------------ SAML app
+
+export interface SpFiles {
+  dir: string;
+  current: { key: string; cert: string };
+  next: { key: string; cert: string };
+  encryption: { key: string; cert: string };
+  /** Writes a pair's files (cert PEM and key PEM). */
+  install(slot: "current" | "next" | "encryption", cert: TestCert): Promise<void>;
+  remove(slot: "current" | "next" | "encryption"): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+export async function spFiles(dir?: string): Promise<SpFiles> {
+  const d = dir ?? (await mkdtemp(join(tmpdir(), "tikti-sp-keys-")));
+  const paths = (base: string) => ({ key: join(d, `${base}.key`), cert: join(d, `${base}.crt`) });
+  const all = { current: paths("sp"), next: paths("sp-next"), encryption: paths("enc") };
+  return {
+    dir: d,
+    ...all,
+    async install(slot, cert) {
+      await writeFile(all[slot].key, cert.key.pem, { mode: 0o600 });
+      await writeFile(all[slot].cert, cert.pem);
+    },
+    async remove(slot) {
+      await rm(all[slot].key, { force: true });
+      await rm(all[slot].cert, { force: true });
+    },
+    cleanup: () => rm(d, { recursive: true, force: true }),
+  };
+}
+
+export const SP_ENTITY_ID = `${TEST_ISSUER}/saml`;
+export const SP_ACS_URL = `${TEST_ISSUER}/saml/acs`;
+export const SP_SLO_URL = `${TEST_ISSUER}/saml/slo`;
+
+/** The `saml` config block of a test app (explicit SP URLs: the test config skips `${issuerBaseUrl}`). */
+export function samlConfig(files: SpFiles, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const sp = (extra.sp ?? {}) as Record<string, unknown>;
+  return {
+    enabled: true,
+    ...extra,
+    sp: {
+      entityID: SP_ENTITY_ID,
+      acsURL: SP_ACS_URL,
+      sloURL: SP_SLO_URL,
+      signingKeyPath: files.current.key,
+      signingCertPath: files.current.cert,
+      nextSigningKeyPath: files.next.key,
+      nextSigningCertPath: files.next.cert,
+      ...sp,
+    },
+  };
+}
+
+export interface SamlTestApp extends TestApp {
+  saml: SamlContext;
+}
+
+/**
+ * The real app with SAML enabled (unless `config.saml.enabled` says otherwise), dev mode on (loopback
+ * metadata URLs), the real key-file reader and metadata transport; SP keys loaded before returning.
+ */
+export async function buildSamlTestApp(options: {
+  store: KV;
+  files: SpFiles;
+  config?: Record<string, unknown>;
+  saml?: Record<string, unknown>;
+  clock?: Clock;
+  transport?: MetadataTransport;
+  replicaId?: string;
+}): Promise<SamlTestApp> {
+  let ctx: SamlContext | undefined;
+  const t = await buildTestApp({
+    store: options.store,
+    config: {
+      devMode: true,
+      rateLimits: { enabled: false },
+      ...options.config,
+      saml: samlConfig(options.files, options.saml),
+    },
+    ...(options.clock ? { clock: options.clock } : {}),
+    extend: (deps) => {
+      const d = options.replicaId ? { ...deps, replicaId: options.replicaId } : deps;
+      ctx = attachSaml(d, {
+        readKeyFile: readSamlKeyFile,
+        transport: options.transport ?? createMetadataTransport(),
+      });
+      return d;
+    },
+  });
+  await ctx!.keys.reload();
+  return Object.assign(t, { saml: ctx! });
+}
+
+/** A tenant through the admin API. */
+export async function createTenant(t: TestApp, id: string): Promise<void> {
+  const res = await t.call("/tenants", { json: { id, name: `Tenant ${id}`, slug: id } });
+  if (res.status !== 200) throw new Error(`tenant ${id}: ${res.status} ${await res.text()}`);
+}
