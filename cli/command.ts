@@ -7,7 +7,8 @@
 import { type ArgsDef, type CommandDef, defineCommand, type ParsedArgs, type SubCommandsDef } from "citty";
 import type { Ctx } from "./context.ts";
 import { usage } from "./errors.ts";
-import type { CommandResult } from "./output.ts";
+import type { HttpRequest } from "./http.ts";
+import { type CommandResult, result } from "./output.ts";
 
 export function command<const A extends ArgsDef>(def: {
   description: string;
@@ -55,6 +56,27 @@ export const passwordArgs = {
   },
   "password-stdin": { type: "boolean", description: "read the password from standard input" },
 } as const;
+
+/** A command that mirrors a route (cli.md §3): one request, the server's body printed unchanged. */
+export async function mirror(ctx: Ctx, request: HttpRequest): Promise<CommandResult> {
+  const http = await ctx.http();
+  return result(await http.send(request));
+}
+
+/** The password of a command that spreads `passwordArgs`: stdin, argv (with a warning) or a hidden prompt. */
+export function readPassword(
+  ctx: Ctx,
+  args: { password?: string | undefined; "password-stdin"?: boolean | undefined },
+  options: { confirm?: boolean } = {},
+): Promise<string> {
+  return readSecret(ctx, {
+    value: args.password,
+    fromStdin: args["password-stdin"],
+    flag: "password",
+    label: "password",
+    confirm: options.confirm ?? false,
+  });
+}
 
 /** CSV flags (cli.md §5): commas or whitespace separate values; blanks are dropped. */
 export function list(value: string | undefined): string[] | undefined {

@@ -3,7 +3,7 @@
 // token exchange, token show, membership remove, jwks — and the tokens it stores verify against the
 // server's JWKS. HOME is a temp dir, so the profile lands in ~/.tikti/config.yaml for real.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
@@ -193,6 +193,19 @@ describe("the walkthrough against a running server", () => {
     const noProfile = cli(["tenant", "list", "--profile", "other"]);
     expect(noProfile.code).toBe(3);
     expect(cli(["--version"]).stdout).toMatch(/^tikti-cli \d+\.\d+\.\d+ \(([0-9a-f]{12}|unknown)\)\n$/);
+  });
+
+  it("works under the name tikti (a symlink), which only changes the help text", () => {
+    const link = join(home, "tikti");
+    symlinkSync(CLI, link);
+    const r = spawnSync(link, ["tenant", "--help"], {
+      env: { PATH: "", HOME: home, NO_COLOR: "1" },
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("(tikti tenant)");
+    const list = spawnSync(link, ["tenant", "list", "--json"], { env: { HOME: home }, encoding: "utf8" });
+    expect(JSON.parse(list.stdout).tenants.map((t: { id: string }) => t.id)).toEqual(["acme"]);
   });
 
   it("prompts for the password without echo on a real terminal", async () => {

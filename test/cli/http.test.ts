@@ -58,6 +58,44 @@ describe("headers", () => {
   });
 });
 
+describe("pretty output", () => {
+  const tenants = async () =>
+    json(200, {
+      tenants: [
+        { id: "acme", name: "Acme Corp", slug: "acme", status: "ACTIVE", createdAt: "2026-01-01T00:00:00Z" },
+        { id: "b", name: "B", slug: "b", status: "DISABLED", createdAt: "2026-01-02T00:00:00Z" },
+      ],
+      nextPageToken: "",
+    });
+
+  it("aligns columns under upper-case headers; colour only on a terminal and never with NO_COLOR", async () => {
+    const plain = await h.run(["tenant", "list"], { fetch: tenants });
+    expect(plain.stdout).toBe(
+      [
+        "ID    NAME       SLUG  STATUS    CREATED",
+        "acme  Acme Corp  acme  ACTIVE    2026-01-01T00:00:00Z",
+        "b     B          b     DISABLED  2026-01-02T00:00:00Z",
+        "",
+      ].join("\n"),
+    );
+    const tty = await h.run(["tenant", "list"], {
+      fetch: tenants,
+      stdoutIsTTY: true,
+      env: { NO_COLOR: undefined },
+    });
+    expect(tty.stdout).toContain("\u001b[1mID  \u001b[0m  \u001b[1mNAME");
+    const noColor = await h.run(["tenant", "list"], {
+      fetch: tenants,
+      stdoutIsTTY: true,
+      env: { NO_COLOR: "1" },
+    });
+    expect(noColor.stdout).toBe(plain.stdout);
+    const json = await h.run(["tenant", "list", "--json"], { fetch: tenants, stdoutIsTTY: true });
+    expect(json.stdout).not.toContain("\u001b[");
+    expect(JSON.parse(json.stdout).tenants).toHaveLength(2);
+  });
+});
+
 describe("failures", () => {
   it("redirects are not followed: exit 1 naming the location", async () => {
     const r = await h.run(["tenant", "list"], {

@@ -1,4 +1,4 @@
-import { command, passwordArgs, readSecret } from "../../command.ts";
+import { command, passwordArgs, readPassword } from "../../command.ts";
 import { result } from "../../output.ts";
 
 interface SignInResponse {
@@ -23,12 +23,7 @@ export default command({
   },
   async run(args, ctx) {
     const http = await ctx.http();
-    const password = await readSecret(ctx, {
-      value: args.password,
-      fromStdin: args["password-stdin"],
-      flag: "password",
-      label: "password",
-    });
+    const password = await readPassword(ctx, args);
     // Without an API key the public route does the same sign-in (api.md §4.2).
     const r = await http.send<SignInResponse>({
       method: "POST",

@@ -1,6 +1,5 @@
-import { command, tenantArg } from "../../command.ts";
+import { command, mirror, tenantArg } from "../../command.ts";
 import { seg } from "../../http.ts";
-import { result } from "../../output.ts";
 
 export default command({
   description: "Show a client of a tenant",
@@ -8,15 +7,10 @@ export default command({
     ...tenantArg,
     "client-id": { type: "string", required: true, valueHint: "id", description: "client id" },
   },
-  async run(args, ctx) {
-    const tenantId = await ctx.tenant(args.tenant);
-    const http = await ctx.http();
-    return result(
-      await http.send({
-        method: "GET",
-        path: `/tenants/${seg(tenantId)}/clients/${seg(args["client-id"])}`,
-        auth: "admin",
-      }),
-    );
-  },
+  run: async (args, ctx) =>
+    mirror(ctx, {
+      method: "GET",
+      path: `/tenants/${seg(await ctx.tenant(args.tenant))}/clients/${seg(args["client-id"])}`,
+      auth: "admin",
+    }),
 });

@@ -1,6 +1,5 @@
-import { command, tenantArg } from "../../command.ts";
+import { command, mirror, tenantArg } from "../../command.ts";
 import { seg } from "../../http.ts";
-import { result } from "../../output.ts";
 
 export default command({
   description: "Remove a user from a tenant (the user record is kept)",
@@ -8,16 +7,11 @@ export default command({
     ...tenantArg,
     email: { type: "string", required: true, valueHint: "email", description: "the user's email" },
   },
-  async run(args, ctx) {
-    const tenantId = await ctx.tenant(args.tenant);
-    const http = await ctx.http();
-    return result(
-      await http.send({
-        method: "POST",
-        path: `/tenants/${seg(tenantId)}/users/remove`,
-        auth: "admin",
-        body: { email: args.email },
-      }),
-    );
-  },
+  run: async (args, ctx) =>
+    mirror(ctx, {
+      method: "POST",
+      path: `/tenants/${seg(await ctx.tenant(args.tenant))}/users/remove`,
+      auth: "admin",
+      body: { email: args.email },
+    }),
 });

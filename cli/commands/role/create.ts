@@ -1,6 +1,5 @@
-import { command, list, tenantArg } from "../../command.ts";
+import { command, list, mirror, tenantArg } from "../../command.ts";
 import { seg } from "../../http.ts";
-import { result } from "../../output.ts";
 
 export default command({
   description: "Create or replace a role of a tenant",
@@ -13,16 +12,11 @@ export default command({
       description: "permissions (comma-separated; default none)",
     },
   },
-  async run(args, ctx) {
-    const tenantId = await ctx.tenant(args.tenant);
-    const http = await ctx.http();
-    return result(
-      await http.send({
-        method: "POST",
-        path: `/tenants/${seg(tenantId)}/roles`,
-        auth: "admin",
-        body: { name: args.name, permissions: list(args.permissions) ?? [] },
-      }),
-    );
-  },
+  run: async (args, ctx) =>
+    mirror(ctx, {
+      method: "POST",
+      path: `/tenants/${seg(await ctx.tenant(args.tenant))}/roles`,
+      auth: "admin",
+      body: { name: args.name, permissions: list(args.permissions) ?? [] },
+    }),
 });

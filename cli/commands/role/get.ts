@@ -1,6 +1,5 @@
-import { command, tenantArg } from "../../command.ts";
+import { command, mirror, tenantArg } from "../../command.ts";
 import { seg } from "../../http.ts";
-import { result } from "../../output.ts";
 
 export default command({
   description: "Show a role of a tenant",
@@ -8,15 +7,10 @@ export default command({
     ...tenantArg,
     name: { type: "string", required: true, valueHint: "name", description: "role name" },
   },
-  async run(args, ctx) {
-    const tenantId = await ctx.tenant(args.tenant);
-    const http = await ctx.http();
-    return result(
-      await http.send({
-        method: "GET",
-        path: `/tenants/${seg(tenantId)}/roles/${seg(args.name)}`,
-        auth: "admin",
-      }),
-    );
-  },
+  run: async (args, ctx) =>
+    mirror(ctx, {
+      method: "GET",
+      path: `/tenants/${seg(await ctx.tenant(args.tenant))}/roles/${seg(args.name)}`,
+      auth: "admin",
+    }),
 });

@@ -1,5 +1,4 @@
-import { command } from "../../command.ts";
-import { result } from "../../output.ts";
+import { command, mirror } from "../../command.ts";
 
 export default command({
   description: "Create a tenant",
@@ -8,15 +7,11 @@ export default command({
     slug: { type: "string", required: true, valueHint: "slug", description: "slug ([a-z0-9-])" },
     id: { type: "string", valueHint: "id", description: "tenant id (default: a UUID chosen by the server)" },
   },
-  async run(args, ctx) {
-    const http = await ctx.http();
-    return result(
-      await http.send({
-        method: "POST",
-        path: "/tenants",
-        auth: "admin",
-        body: { name: args.name, slug: args.slug, id: args.id },
-      }),
-    );
-  },
+  run: (args, ctx) =>
+    mirror(ctx, {
+      method: "POST",
+      path: "/tenants",
+      auth: "admin",
+      body: { name: args.name, slug: args.slug, id: args.id },
+    }),
 });

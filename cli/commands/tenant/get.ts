@@ -1,13 +1,9 @@
-import { command, tenantArg } from "../../command.ts";
+import { command, mirror, tenantArg } from "../../command.ts";
 import { seg } from "../../http.ts";
-import { result } from "../../output.ts";
 
 export default command({
   description: "Show a tenant",
   args: { ...tenantArg },
-  async run(args, ctx) {
-    const tenantId = await ctx.tenant(args.tenant);
-    const http = await ctx.http();
-    return result(await http.send({ method: "GET", path: `/tenants/${seg(tenantId)}`, auth: "admin" }));
-  },
+  run: async (args, ctx) =>
+    mirror(ctx, { method: "GET", path: `/tenants/${seg(await ctx.tenant(args.tenant))}`, auth: "admin" }),
 });

@@ -1,5 +1,4 @@
-import { command } from "../../command.ts";
-import { result } from "../../output.ts";
+import { command, mirror } from "../../command.ts";
 
 export default command({
   description: "Verify an access token on the server and print its claims",
@@ -17,15 +16,11 @@ export default command({
       description: "expected audience",
     },
   },
-  async run(args, ctx) {
-    const token = args.token ?? (await ctx.storedToken("accessToken"));
-    const http = await ctx.http();
-    const claims = await http.send({
+  run: async (args, ctx) =>
+    mirror(ctx, {
       method: "POST",
       path: "/accounts/validate",
       auth: "admin",
-      body: { token, audience: args.audience },
-    });
-    return result(claims);
-  },
+      body: { token: args.token ?? (await ctx.storedToken("accessToken")), audience: args.audience },
+    }),
 });

@@ -1,4 +1,4 @@
-import { command, passwordArgs, readSecret } from "../../command.ts";
+import { command, passwordArgs, readPassword } from "../../command.ts";
 import { result } from "../../output.ts";
 
 interface SignUpResponse {
@@ -21,13 +21,7 @@ export default command({
   },
   async run(args, ctx) {
     const http = await ctx.http();
-    const password = await readSecret(ctx, {
-      value: args.password,
-      fromStdin: args["password-stdin"],
-      flag: "password",
-      label: "password",
-      confirm: true,
-    });
+    const password = await readPassword(ctx, args, { confirm: true });
     // "admin": the API key makes the caller privileged, the bearer satisfies accounts.signUp=admin (api.md §4.1).
     const r = await http.send<SignUpResponse>({
       method: "POST",

@@ -1,18 +1,15 @@
-import { command } from "../../command.ts";
+import { command, mirror } from "../../command.ts";
 import type { Ctx } from "../../context.ts";
-import { type CommandResult, result } from "../../output.ts";
+import type { CommandResult } from "../../output.ts";
 
-/** `POST /accounts/revoke` with the only supported scope (api.md §6.2). */
-export async function revokeGlobal(ctx: Ctx, email: string): Promise<CommandResult> {
-  const http = await ctx.http();
-  return result(
-    await http.send({
-      method: "POST",
-      path: "/accounts/revoke",
-      auth: "admin",
-      body: { email, scope: "global" },
-    }),
-  );
+/** `POST /accounts/revoke` with the only supported scope (api.md §6.2); shared with `revoke tokens`. */
+export function revokeGlobal(ctx: Ctx, email: string): Promise<CommandResult> {
+  return mirror(ctx, {
+    method: "POST",
+    path: "/accounts/revoke",
+    auth: "admin",
+    body: { email, scope: "global" },
+  });
 }
 
 export default command({
