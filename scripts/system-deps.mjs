@@ -6,6 +6,8 @@ import { spawnSync } from "node:child_process";
 const required = [
   { command: "redis-server", pkg: "redis-server" },
   { command: "redis-cli", pkg: "redis-tools" },
+  // Independent XML-DSig signer/verifier for the SAML cross-check tests (test/saml/).
+  { command: "xmlsec1", pkg: "xmlsec1" },
   // bcrypt hashes made independently of Tikti's code for the Go-compatibility fixtures (test/migrate/).
   { command: "htpasswd", pkg: "apache2-utils" },
 ];

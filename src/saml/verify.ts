@@ -37,6 +37,7 @@ import {
 } from "./algorithms.ts";
 import {
   attrOf,
+  descendants,
   elementChildren,
   isNamed,
   isTextOnly,
@@ -153,7 +154,7 @@ function checkAlgorithms(
   const signedInfos = elementChildren(signature).filter((e) => isNamed(e, NS.ds, "SignedInfo"));
   if (signedInfos.length === 0) return "no_signed_info";
   for (const si of signedInfos) {
-    for (const el of descendantElements(si)) {
+    for (const el of descendants(si)) {
       if (el.namespaceURI !== NS.ds) continue;
       const alg = attrOf(el, "Algorithm");
       switch (el.localName) {
@@ -175,18 +176,6 @@ function checkAlgorithms(
     }
   }
   return { signatureMethod, digestMethod };
-}
-
-function descendantElements(root: Element): Element[] {
-  const out: Element[] = [];
-  const walk = (e: Element) => {
-    for (const c of elementChildren(e)) {
-      out.push(c);
-      walk(c);
-    }
-  };
-  walk(root);
-  return out;
 }
 
 /** Only whitespace text between the elements of `el` (no comment, PI or text). */
@@ -227,7 +216,7 @@ function checkProfile(signature: Element, element: Element): string | null {
 
   // No comment or PI anywhere in SignedInfo: canonicalisation would drop them and a digest or an
   // algorithm could then be read differently from what was signed.
-  for (const el of [signedInfo, ...descendantElements(signedInfo)]) {
+  for (const el of [signedInfo, ...descendants(signedInfo)]) {
     for (const n of Array.from(el.childNodes)) {
       if (n.nodeType !== 1 && n.nodeType !== 3 && n.nodeType !== 4) return "signed_info_markup";
     }

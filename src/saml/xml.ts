@@ -186,6 +186,11 @@ export interface ParseOptions {
 }
 
 const WRAPPER = "tikti-plaintext-wrapper";
+/**
+ * Element nesting limit. Genuine SAML messages nest about 10 deep; the limit keeps every later
+ * tree walk (ours and xml-crypto's recursive canonicalisation) far from the call-stack limit.
+ */
+export const MAX_DEPTH = 64;
 // XML 1.0 `Char`: C0 controls other than tab, LF and CR, and U+FFFE/U+FFFF never appear in a
 // well-formed document, including through character references (xmldom lets `&#0;` through).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
@@ -266,16 +271,17 @@ function checkTree(doc: Document): void {
       throw new SamlInputError("markup", `unexpected node type ${node.nodeType} at document level`);
     }
   });
-  const stack: Node[] = top.filter((n) => n.nodeType !== PI);
+  const stack: Array<[Node, number]> = top.filter((n) => n.nodeType !== PI).map((n) => [n, 1]);
   while (stack.length > 0) {
-    const node = stack.pop()!;
+    const [node, depth] = stack.pop()!;
     switch (node.nodeType) {
       case ELEMENT: {
+        if (depth > MAX_DEPTH) throw new SamlInputError("parse", "elements nested too deeply");
         const el = node as Element;
         for (const a of Array.from(el.attributes)) {
           if (NON_XML_CHAR.test(a.value)) throw new SamlInputError("parse", "attribute character");
         }
-        for (const c of Array.from(el.childNodes)) stack.push(c);
+        for (const c of Array.from(el.childNodes)) stack.push([c, depth + 1]);
         break;
       }
       case TEXT:
@@ -329,15 +335,14 @@ export function singleChild(parent: Node, ns: string, localName: string): Elemen
 /** Every element below `root` (root excluded) in document order. */
 export function descendants(root: Node): Element[] {
   const out: Element[] = [];
-  const walk = (n: Node) => {
-    for (const c of Array.from(n.childNodes)) {
-      if (isElement(c)) {
-        out.push(c);
-        walk(c);
-      }
-    }
-  };
-  walk(root);
+  const stack: Node[] = Array.from(root.childNodes).reverse();
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (!isElement(n)) continue;
+    out.push(n);
+    const kids = n.childNodes;
+    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!);
+  }
   return out;
 }
 
