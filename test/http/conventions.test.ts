@@ -3,7 +3,7 @@
  * them), so a new route cannot forget the API key forms, the /v1 alias, the body checks or the
  * cache headers.
  */
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import type { RouteSpec } from "../../src/http/route.ts";
 import { buildTestApp, forEachEngine, TEST_API_KEY, type TestApp } from "../support/app.ts";
 
