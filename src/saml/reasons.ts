@@ -59,10 +59,26 @@ export interface SamlRejection {
   reason: SamlReason;
   /** Never contains message content (NameID, email, attribute values): safe to log and audit. */
   detail: string;
+  /** For `internal_error` from an unexpected exception: the error, to log (never to show). */
+  cause?: unknown;
 }
 
 export function reject(reason: SamlReason, detail: string): SamlRejection {
   return { ok: false, reason, detail };
+}
+
+/**
+ * Runs a validator so that an unexpected exception (a bug, a library failure) becomes
+ * `internal_error` with the error as `cause`, instead of escaping into the route.
+ */
+export async function failClosed<T extends { ok: boolean }>(
+  run: () => Promise<T> | T,
+): Promise<T | SamlRejection> {
+  try {
+    return await run();
+  } catch (cause) {
+    return { ok: false, reason: "internal_error", detail: "unexpected_exception", cause };
+  }
 }
 
 export function isSamlReason(value: string): value is SamlReason {

@@ -27,7 +27,7 @@
  */
 import type { Element } from "@xmldom/xmldom";
 import { signatureAllowlist } from "./algorithms.ts";
-import { reject, type SamlRejection } from "./reasons.ts";
+import { failClosed, reject, type SamlRejection } from "./reasons.ts";
 import { inputRejection, parseInstant, type ResponsePolicy, STATUS_SUCCESS } from "./response.ts";
 import {
   type PinnedCertificate,
@@ -86,10 +86,11 @@ const ROOT_NAME: Record<LogoutKind, string> = {
 };
 
 /** §9.3 step 1 / §9.4 step 1. */
-export async function prepareLogoutMessage(
-  input: LogoutInput,
-  expected: LogoutKind,
-): Promise<PrepareLogoutResult> {
+export function prepareLogoutMessage(input: LogoutInput, expected: LogoutKind): Promise<PrepareLogoutResult> {
+  return failClosed(() => prepareLogoutSteps(input, expected));
+}
+
+async function prepareLogoutSteps(input: LogoutInput, expected: LogoutKind): Promise<PrepareLogoutResult> {
   let bytes: Uint8Array;
   let redirect: RedirectQuery | null = null;
   try {
@@ -211,7 +212,14 @@ export interface LogoutFacts {
 export type LogoutVerification = { ok: true; facts: LogoutFacts } | SamlRejection;
 
 /** §9.3 steps 3–4 / §9.4 steps 2–4 for one candidate tenant. */
-export async function verifyLogoutMessage(
+export function verifyLogoutMessage(
+  prepared: PreparedLogoutMessage,
+  ctx: LogoutContext,
+): Promise<LogoutVerification> {
+  return failClosed(() => verifyLogoutSteps(prepared, ctx));
+}
+
+async function verifyLogoutSteps(
   prepared: PreparedLogoutMessage,
   ctx: LogoutContext,
 ): Promise<LogoutVerification> {

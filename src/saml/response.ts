@@ -36,7 +36,7 @@ import type { Element } from "@xmldom/xmldom";
 import type { SamlConfig } from "../config/schema.ts";
 import { signatureAllowlist } from "./algorithms.ts";
 import { type DecryptionKey, decryptEncryptedAssertion } from "./decrypt.ts";
-import { reject, type SamlReason, type SamlRejection } from "./reasons.ts";
+import { failClosed, reject, type SamlReason, type SamlRejection } from "./reasons.ts";
 import {
   type PinnedCertificate,
   type SignatureCheck,
@@ -91,6 +91,14 @@ export type PrepareResult = { ok: true; response: PreparedResponse } | SamlRejec
 
 /** §6.3 P1–P4 on the posted `SAMLResponse` form value. */
 export function prepareSamlResponse(samlResponse: string): PrepareResult {
+  try {
+    return prepareSteps(samlResponse);
+  } catch (cause) {
+    return { ok: false, reason: "internal_error", detail: "unexpected_exception", cause };
+  }
+}
+
+function prepareSteps(samlResponse: string): PrepareResult {
   let bytes: Uint8Array;
   try {
     bytes = decodeBase64Strict(samlResponse);
@@ -338,10 +346,14 @@ export interface ValidatedAssertion {
 export type ResponseValidation = { ok: true; assertion: ValidatedAssertion } | SamlRejection;
 
 /** §6.3 steps 2–11 (see the file header for the caller's steps in between). */
-export async function validateSamlResponse(
+export function validateSamlResponse(
   prepared: PreparedResponse,
   ctx: ResponseContext,
 ): Promise<ResponseValidation> {
+  return failClosed(() => validateSteps(prepared, ctx));
+}
+
+async function validateSteps(prepared: PreparedResponse, ctx: ResponseContext): Promise<ResponseValidation> {
   const message = prepared.message;
   const root = message.root;
   const skewMs = ctx.policy.clockSkewSeconds * 1000;

@@ -136,6 +136,15 @@ describe("validateSamlResponse facts", () => {
     expect(out.reason).toBe("issuer_mismatch");
   });
 
+  it("fails closed: an unexpected exception is internal_error with its cause, never a throw", async () => {
+    const pre = prepareSamlResponse(b64(text(BASE)));
+    if (!pre.ok) throw new Error("prepare");
+    const ctx = { ...responseContext(settingsFor(caseOf(BASE))), policy: undefined as never };
+    const r = await validateSamlResponse(pre.response, ctx);
+    expect(r).toMatchObject({ ok: false, reason: "internal_error", detail: "unexpected_exception" });
+    expect(!r.ok && r.cause).toBeInstanceOf(TypeError);
+  });
+
   it("does not mutate or reuse state between calls (same input, same verdict)", async () => {
     const pre = prepareSamlResponse(b64(text(BASE)));
     if (!pre.ok) throw new Error("prepare");
