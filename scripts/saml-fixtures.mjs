@@ -1267,6 +1267,29 @@ add(
     ),
   ),
 );
+add(
+  "invalid/encrypted-unsolicited-with-in-response-to.xml",
+  "request_not_found",
+  "unsolicited post whose encrypted assertion carries an InResponseTo (seen only after decryption)",
+  encryptedResponse("enc-unsolicited-irt", (p) => nodeEncrypt(p, { content: ALG.aes256gcm }), {
+    response: { irt: null, destination: ACS_TID },
+    assertion: { scd: { recipient: ACS_TID } },
+  }),
+  { overrides: { requestId: null, acsUrl: ACS_TID } },
+);
+{
+  const name = "valid/response.encrypted.unsolicited.xml";
+  add(
+    name,
+    "ok",
+    "unsolicited response with an encrypted assertion",
+    encryptedResponse(name, (p) => nodeEncrypt(p, { content: ALG.aes128gcm }), {
+      response: { irt: null, destination: ACS_TID },
+      assertion: { scd: { irt: null, recipient: ACS_TID } },
+    }),
+    { overrides: { requestId: null, acsUrl: ACS_TID }, expect: okExpect },
+  );
+}
 again(baseName, "decrypt_failed", "plaintext Assertion while requireEncryptedAssertion (config)", {
   overrides: { policy: { requireEncryptedAssertion: true } },
 });
