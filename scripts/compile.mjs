@@ -17,8 +17,9 @@ const target = opt("--target");
 const outdir = opt("--outdir") ?? join(root, "dist");
 const suffix = target?.includes("windows") ? ".exe" : "";
 
+// TIKTI_COMMIT wins (container builds have no .git in their context); else ask git.
 const git = spawnSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: root, encoding: "utf8" });
-const commit = git.status === 0 ? git.stdout.trim() : "unknown";
+const commit = process.env.TIKTI_COMMIT || (git.status === 0 ? git.stdout.trim() : "unknown");
 
 const programs = [
   { name: "tikti", entry: "src/runtime/bun.ts" },
