@@ -1,23 +1,29 @@
-// End to end: the compiled dist/tikti-cli drives the compiled dist/tikti through the walkthrough of
+// End to end: the compiled tikti-cli drives the compiled tikti server through the walkthrough of
 // docs/cli.md — init, auth login, tenant create, client create, membership add, role create,
 // token exchange, token show, membership remove, jwks — and the tokens it stores verify against the
 // server's JWKS. HOME is a temp dir, so the profile lands in ~/.tikti/config.yaml for real.
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
+//
+// The binaries are built by `scripts/compile.mjs` (what `npm run compile` runs) into a directory of
+// this file's own rather than dist/: other test files rebuild dist/ in parallel, and executing a file
+// while Bun rewrites it fails with ETXTBSY now and then.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { repoRoot, startTikti, type TiktiProcess } from "../support/tikti-process.ts";
+import { freePort } from "../support/ports.ts";
+import { repoRoot, writeTestConfig } from "../support/tikti-process.ts";
 
-const CLI = join(repoRoot, "dist", "tikti-cli");
 const ADMIN = "admin@example.com";
 const DEV = "dev@example.com";
 const PASSWORD = "correct horse battery";
 
-let server: TiktiProcess;
+let work: string;
+let CLI: string;
 let home: string;
+let server: { baseUrl: string; apiKey: string; child: ChildProcess };
 
 function cli(args: string[], options: { stdin?: string } = {}) {
   const r = spawnSync(CLI, args, {
@@ -43,20 +49,48 @@ function ok(args: string[], options: { stdin?: string } = {}) {
 const configFile = () => join(home, ".tikti", "config.yaml");
 const profile = () => parse(readFileSync(configFile(), "utf8")).profiles.default as Record<string, string>;
 
+/** The compiled server with a generated config (as startTikti does), waiting for its listening line. */
+async function startServer(bin: string, dir: string) {
+  const port = await freePort();
+  const { configFile: file, apiKey } = await writeTestConfig(dir, port);
+  const child = spawn(bin, ["-f", file], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? "", HOME: dir, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  await new Promise<void>((ready, fail) => {
+    const timer = setTimeout(() => fail(new Error(`server did not start:\n${out}`)), 30_000);
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => {
+      out += d;
+      if (out.includes('"msg":"tikti listening"')) {
+        clearTimeout(timer);
+        ready();
+      }
+    });
+    child.on("exit", (code) => fail(new Error(`server exited with ${code}:\n${out}`)));
+  });
+  return { baseUrl: `http://127.0.0.1:${port}`, apiKey, child };
+}
+
 beforeAll(async () => {
-  // `npm run compile`: the same script users, the Dockerfile and the release use.
-  const build = spawnSync(process.execPath, [join(repoRoot, "scripts/compile.mjs")], {
+  work = mkdtempSync(join(tmpdir(), "tikti-cli-e2e-"));
+  const bins = join(work, "bin");
+  const build = spawnSync(process.execPath, [join(repoRoot, "scripts/compile.mjs"), "--outdir", bins], {
     cwd: repoRoot,
     encoding: "utf8",
   });
   expect(build.status, build.stderr).toBe(0);
-  server = await startTikti({ runtime: "binary" });
-  home = mkdtempSync(join(tmpdir(), "tikti-cli-e2e-"));
+  CLI = join(bins, "tikti-cli");
+  home = join(work, "home");
+  mkdirSync(home);
+  mkdirSync(join(work, "server"));
+  server = await startServer(join(bins, "tikti"), join(work, "server"));
 }, 240_000);
 
-afterAll(async () => {
-  await server?.stop("SIGKILL");
-  if (home) rmSync(home, { recursive: true, force: true });
+afterAll(() => {
+  server?.child.kill("SIGKILL");
+  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 describe("the walkthrough against a running server", () => {
