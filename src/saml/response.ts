@@ -442,6 +442,13 @@ async function validateSteps(prepared: PreparedResponse, ctx: ResponseContext): 
   if (assertionId === null || assertionId === "" || (!encrypted && assertionId !== attrOf(received, "ID"))) {
     return reject("signature_wrapping_detected", "assertion_id");
   }
+  if (responseSigned && !encrypted) {
+    // Both signatures must be about the same assertion: the one inside the signed Response bytes.
+    const inSigned = elementChildren(response).find((e) => isNamed(e, NS.assertion, "Assertion"));
+    if (!inSigned || attrOf(inSigned, "ID") !== assertionId) {
+      return reject("signature_wrapping_detected", "signed_response_assertion_id");
+    }
+  }
 
   // Step 7: issuer.
   const issuer = issuerCheck(claims, response, ctx.idp.entityId);

@@ -111,11 +111,6 @@ export function signatureChildren(element: Element): Element[] {
   return elementChildren(element).filter((e) => isNamed(e, NS.ds, "Signature"));
 }
 
-/** The ID attribute SAML uses on Response, Assertion, LogoutRequest and LogoutResponse. */
-export function idOf(element: Element): string | null {
-  return attrOf(element, "ID");
-}
-
 /** Verifies the enveloped signature of `element` (a node of `message.doc`); see the file header. */
 export function verifyEnvelopedSignature(
   message: ParsedXml,

@@ -325,13 +325,6 @@ export function childrenNamed(parent: Node, ns: string, localName: string): Elem
   return Array.from(parent.childNodes).filter((n): n is Element => isNamed(n, ns, localName));
 }
 
-/** The only child with that name, or `null` when there is none; `undefined` when there are several. */
-export function singleChild(parent: Node, ns: string, localName: string): Element | null | undefined {
-  const list = childrenNamed(parent, ns, localName);
-  if (list.length > 1) return undefined;
-  return list[0] ?? null;
-}
-
 /** Every element below `root` (root excluded) in document order. */
 export function descendants(root: Node): Element[] {
   const out: Element[] = [];
