@@ -2,7 +2,7 @@
 // `npm run compile`: the three self-contained binaries with `bun build --compile`.
 //   node scripts/compile.mjs [--target bun-linux-arm64] [--outdir dist]
 import { spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runtimeBinary } from "./rt.mjs";
@@ -31,6 +31,10 @@ mkdirSync(outdir, { recursive: true });
 const bun = runtimeBinary("bun");
 for (const p of programs) {
   const out = join(outdir, `${p.name}${suffix}`);
+  // Build next to the target and rename into place: a binary that is running (another test, a
+  // developer's server) is never rewritten in place ("Text file busy"), and readers never see half
+  // a file.
+  const tmp = `${out}.tmp-${process.pid}`;
   const args = [
     "build",
     "--compile",
@@ -40,14 +44,16 @@ for (const p of programs) {
     `__TIKTI_COMMIT__=${JSON.stringify(commit)}`,
     join(root, p.entry),
     "--outfile",
-    out,
+    tmp,
   ];
   if (target) args.push(`--target=${target}`);
   const started = Date.now();
   const r = spawnSync(bun, args, { stdio: ["ignore", "ignore", "inherit"], cwd: root });
   if (r.status !== 0) {
+    rmSync(tmp, { force: true });
     console.error(`compile: ${p.name} failed`);
     process.exit(r.status ?? 1);
   }
+  renameSync(tmp, out);
   console.error(`compile: ${out} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
 }
