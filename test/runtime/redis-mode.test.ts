@@ -42,7 +42,27 @@ describe("server with redisAddr on a real redis-server", () => {
   });
 
   it("reports not ready while Redis is down and heals by itself when it returns", async () => {
+    const signUp = () =>
+      fetch(`${server.baseUrl}/accounts/signUp`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          email: `u${Math.random().toString(36).slice(2)}@example.com`,
+          password: "long enough pw",
+        }),
+      });
+    const tenants = () => fetch(`${server.baseUrl}/tenants`, { headers: { "X-API-Key": server.apiKey } });
+    expect((await signUp()).status).toBe(200);
+
     await redis.kill();
+    // Routes that need the store answer 503 STORE_UNAVAILABLE with Retry-After, fast (no queueing).
+    const started = Date.now();
+    for (const res of [await signUp(), await tenants()]) {
+      expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("5");
+      expect(await res.json()).toEqual({ error: "service unavailable", code: "STORE_UNAVAILABLE" });
+    }
+    expect(Date.now() - started).toBeLessThan(10_000);
     const down = await readyzUntil(server, 503);
     expect(down.status).toBe(503);
     expect(down.body.status).toBe("not_ready");
@@ -53,6 +73,9 @@ describe("server with redisAddr on a real redis-server", () => {
     await redis.restart();
     const up = await readyzUntil(server, 200);
     expect(up.body).toMatchObject({ status: "ready", checks: { store: "ok" } });
+    // The same process serves store-backed routes again, without a restart.
+    expect((await signUp()).status).toBe(200);
+    expect((await tenants()).status).toBe(200);
   });
 });
 
