@@ -2,7 +2,7 @@
 // as root on a fresh machine). Runs on the machine's Node 20; no dependencies.
 import { spawnSync } from "node:child_process";
 
-/** command on PATH → Debian package providing it */
+/** command on PATH (or a shell `check` that must succeed) → Debian package providing it */
 const required = [
   { command: "redis-server", pkg: "redis-server" },
   { command: "redis-cli", pkg: "redis-tools" },
@@ -10,6 +10,9 @@ const required = [
   { command: "xmlsec1", pkg: "xmlsec1" },
   // bcrypt hashes made independently of Tikti's code for the Go-compatibility fixtures (test/migrate/).
   { command: "htpasswd", pkg: "apache2-utils" },
+  // The real IdP of the SAML end-to-end tests (test/saml/e2e/): Debian's pysaml2, importable only by
+  // the system interpreter (a pyenv/venv python3 earlier on PATH does not see it).
+  { check: '/usr/bin/python3 -c "import saml2"', pkg: "python3-pysaml2" },
 ];
 
 function has(command) {
@@ -17,7 +20,9 @@ function has(command) {
 }
 
 export function ensureSystemDeps(log = console.error) {
-  const missing = [...new Set(required.filter((r) => !has(r.command)).map((r) => r.pkg))];
+  const present = (r) =>
+    r.check ? spawnSync("sh", ["-c", r.check], { stdio: "ignore" }).status === 0 : has(r.command);
+  const missing = [...new Set(required.filter((r) => !present(r)).map((r) => r.pkg))];
   if (missing.length === 0) return;
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   const sudo = isRoot ? [] : has("sudo") ? ["sudo", "-n"] : null;
