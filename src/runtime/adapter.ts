@@ -15,6 +15,11 @@ export interface ServeOptions {
   requestTimeoutSeconds: number;
   keepAliveTimeoutSeconds: number;
   maxHeaderBytes: number;
+  /**
+   * Bind with SO_REUSEPORT so several processes share the port and the kernel spreads connections
+   * (multi-core serving, src/runtime/workers.ts). Linux only; Deno needs `--unstable-net`.
+   */
+  reusePort?: boolean;
 }
 
 export interface RunningServer {

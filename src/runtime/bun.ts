@@ -13,6 +13,7 @@ export const bunAdapter: RuntimeAdapter = {
     const server = Bun.serve({
       hostname: options.hostname,
       port: options.port,
+      reusePort: options.reusePort ?? false,
       // Bun has one idle timeout (seconds, max 255) for both slow headers and idle keep-alive.
       idleTimeout: Math.min(255, Math.max(options.headersTimeoutSeconds, options.keepAliveTimeoutSeconds)),
       fetch(req, srv) {

@@ -12,7 +12,7 @@ interface DenoServer {
 }
 declare const Deno: {
   serve(
-    options: { hostname: string; port: number; onListen?: () => void },
+    options: { hostname: string; port: number; reusePort?: boolean; onListen?: () => void },
     handler: (req: Request, info: { remoteAddr: { hostname: string } }) => Response | Promise<Response>,
   ): DenoServer;
   args: string[];
@@ -24,7 +24,13 @@ export const denoAdapter: RuntimeAdapter = {
   createPasswordHasher: (policy) => createPooledPasswordHasher(policy),
   async serve(options) {
     const server = Deno.serve(
-      { hostname: options.hostname, port: options.port, onListen() {} },
+      {
+        hostname: options.hostname,
+        port: options.port,
+        // Only when asked: Deno refuses the option without --unstable-net.
+        ...(options.reusePort ? { reusePort: true } : {}),
+        onListen() {},
+      },
       (req, info) => options.fetch(req, { remoteAddr: info.remoteAddr.hostname }),
     );
     return {

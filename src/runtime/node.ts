@@ -25,9 +25,10 @@ export const nodeAdapter: RuntimeAdapter = {
       },
       listener,
     );
+    const listen = { port: options.port, host: options.hostname, reusePort: options.reusePort ?? false };
     return new Promise((resolve, reject) => {
       server.once("error", reject);
-      server.listen(options.port, options.hostname, () => {
+      server.listen(listen, () => {
         server.off("error", reject);
         resolve({
           port: (server.address() as AddressInfo).port,

@@ -1,0 +1,181 @@
+/**
+ * Same-run baselines, executed by the runtime being measured (Bun, Node or Deno) — started by
+ * test/bench/run.ts, never by the tests:
+ *
+ *   <runtime> test/bench/baseline.ts crypto --redis 127.0.0.1:6379 --seconds 1.5
+ *       → one JSON line: raw RS256 signs/s (crypto.subtle, node:crypto), one password verify time
+ *         with the server's own hasher, a Redis GET round trip through the server's KV engine.
+ *   <runtime> test/bench/baseline.ts hello --port P [--reuse-port]
+ *       → Hono hello-world served by the same runtime adapter the server uses.
+ *   <runtime> test/bench/baseline.ts read --port P (--redis addr | --data-dir dir) [--reuse-port]
+ *       → the "HTTP + one store read" model: GET /read?i=N answers the `users_v2` record of bench
+ *         user N read with one `HGET` through the real KV engine.
+ */
+import { createPrivateKey, sign as nodeSign } from "node:crypto";
+import { Hono } from "hono";
+import { BENCH_PASSWORD, benchUserId, seedPasswordHash } from "../../scripts/seed.ts";
+import type { PasswordHashPolicy } from "../../src/crypto/password.ts";
+import { silentLogger } from "../../src/logger.ts";
+import type { RuntimeAdapter } from "../../src/runtime/adapter.ts";
+import { keys } from "../../src/store/keys.ts";
+import type { KV } from "../../src/store/kv.ts";
+import { createRedisStore } from "../../src/store/redis.ts";
+import { generateRsaPem } from "../support/keys.ts";
+
+declare const Deno: { args: string[] } | undefined;
+
+const argv: string[] = typeof Deno !== "undefined" ? Deno.args : process.argv.slice(2);
+const mode = argv[0];
+const opt = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+
+async function loadAdapter(): Promise<RuntimeAdapter> {
+  if (typeof Deno !== "undefined") return (await import("../../src/runtime/deno.ts")).denoAdapter;
+  if (typeof Bun !== "undefined") return (await import("../../src/runtime/bun.ts")).bunAdapter;
+  return (await import("../../src/runtime/node.ts")).nodeAdapter;
+}
+
+const POLICY: PasswordHashPolicy = {
+  scheme: "argon2id",
+  bcryptCost: 10,
+  scrypt: { ln: 15, r: 8, p: 1 },
+  argon2id: { m: 19_456, t: 2, p: 1 },
+};
+
+/** Operations per second of `op` run one at a time for `seconds` (after a short warm-up). */
+async function rate(seconds: number, op: () => unknown): Promise<number> {
+  const warm = performance.now();
+  while (performance.now() - warm < 200) await op();
+  let n = 0;
+  const start = performance.now();
+  while (performance.now() - start < seconds * 1000) {
+    await op();
+    n++;
+  }
+  return n / ((performance.now() - start) / 1000);
+}
+
+async function openRedis(addr: string): Promise<KV> {
+  const kv = createRedisStore({ addr, logger: silentLogger });
+  for (let i = 0; ; i++) {
+    try {
+      await kv.ping();
+      return kv;
+    } catch (e) {
+      if (i > 400) throw e;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+async function cryptoBaselines(): Promise<void> {
+  const seconds = Number(opt("seconds") ?? "1.5");
+  const pem = await generateRsaPem();
+  const der = Uint8Array.from(atob(pem.replace(/-----[^-]+-----|\s/g, "")), (c) => c.charCodeAt(0));
+  const subtleKey = await crypto.subtle.importKey(
+    "pkcs8",
+    der,
+    { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const keyObject = createPrivateKey(pem);
+  // A signing input of an access token's size (header + claims, ~420 bytes).
+  const data = new TextEncoder().encode("e".repeat(420));
+  const subtleSign = () => crypto.subtle.sign("RSASSA-PKCS1-v1_5", subtleKey, data);
+  const out: Record<string, number> = {};
+  out.subtleSignsPerSec = await rate(seconds, subtleSign);
+  out.nodeCryptoSignsPerSec = await rate(seconds, () => nodeSign("sha256", data, keyObject));
+  // 16 in flight: what the runtime's asynchronous WebCrypto reaches with its own threads.
+  out.subtleSignsPerSec16 =
+    16 * (await rate(seconds, () => Promise.all(Array.from({ length: 16 }, subtleSign))));
+
+  const adapter = await loadAdapter();
+  const hasher = adapter.createPasswordHasher(POLICY);
+  await hasher.warmUp();
+  const stored = await seedPasswordHash(BENCH_PASSWORD);
+  const times: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const t = performance.now();
+    if (!(await hasher.verify(BENCH_PASSWORD, stored))) throw new Error("verify failed");
+    times.push(performance.now() - t);
+  }
+  await hasher.close();
+  times.sort((a, b) => a - b);
+  out.passwordVerifyMs = times[3]!;
+
+  const addr = opt("redis");
+  if (addr) {
+    const kv = await openRedis(addr);
+    await kv.set("bench:get", "x".repeat(400));
+    const rtts: number[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const t = performance.now();
+      await kv.get("bench:get");
+      rtts.push((performance.now() - t) * 1000);
+    }
+    rtts.sort((a, b) => a - b);
+    out.redisGetP50Us = rtts[Math.floor(rtts.length / 2)]!;
+    out.redisGetP99Us = rtts[Math.floor(rtts.length * 0.99)]!;
+    await kv.del("bench:get");
+    await kv.close();
+  }
+  console.log(JSON.stringify(out));
+  process.exit(0);
+}
+
+async function serveApp(app: Hono): Promise<void> {
+  const adapter = await loadAdapter();
+  const server = await adapter.serve({
+    fetch: (req) => app.fetch(req),
+    hostname: "127.0.0.1",
+    port: Number(opt("port")),
+    reusePort: argv.includes("--reuse-port"),
+    headersTimeoutSeconds: 10,
+    requestTimeoutSeconds: 30,
+    keepAliveTimeoutSeconds: 60,
+    maxHeaderBytes: 16_384,
+  });
+  process.on("SIGTERM", () => {
+    void server.stop(500).then(() => process.exit(0));
+  });
+  console.log("ready");
+}
+
+async function main(): Promise<void> {
+  if (mode === "crypto") return cryptoBaselines();
+  if (mode === "hello") {
+    const app = new Hono();
+    app.get("/", (c) => c.text("Hello Hono!"));
+    return serveApp(app);
+  }
+  if (mode === "read") {
+    let kv: KV;
+    const redis = opt("redis");
+    if (redis) kv = await openRedis(redis);
+    else {
+      const adapter = await loadAdapter();
+      const { openEmbeddedStore } = await import("../../src/runtime/embedded-open.ts");
+      kv = await openEmbeddedStore({
+        dataDir: opt("data-dir")!,
+        logger: silentLogger,
+        openSqlite: adapter.openSqlite,
+      });
+    }
+    const users = keys.users();
+    const app = new Hono();
+    app.get("/read", async (c) => {
+      const text = await kv.hget(users, benchUserId(Number(c.req.query("i"))));
+      return text === null ? c.json({ error: "not found" }, 404) : c.json({ user: text });
+    });
+    return serveApp(app);
+  }
+  throw new Error(`unknown mode ${mode}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

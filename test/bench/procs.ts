@@ -1,0 +1,156 @@
+/**
+ * Processes of the benchmark: the real server (from a generated tikti.yaml, ready when /readyz
+ * answers 200) and the baseline servers of test/bench/baseline.ts, each on the runtime measured.
+ * Everything is stopped by PID; an exit hook SIGKILLs what is left if the bench dies.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify } from "yaml";
+// @ts-expect-error plain ESM helper without types
+import { runtimeBinary } from "../../scripts/rt.mjs";
+import { commandFor, type RuntimeName } from "../support/tikti-process.ts";
+
+export type BenchRuntime = Exclude<RuntimeName, "binary">;
+
+const live = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const c of live) c.kill("SIGKILL");
+});
+
+export function bin(runtime: BenchRuntime): string {
+  return runtimeBinary(runtime) as string;
+}
+
+/** `<runtime> <file> args` with the permissions Deno needs. */
+export function scriptCommand(runtime: BenchRuntime, file: string, args: string[]) {
+  if (runtime === "deno") {
+    return { cmd: bin("deno"), args: ["run", "--allow-all", "--unstable-net", "--quiet", file, ...args] };
+  }
+  return { cmd: bin(runtime), args: [file, ...args] };
+}
+
+export interface Proc {
+  pid: number;
+  /** Resolves with the exit code. */
+  exited: Promise<number>;
+  stop(): Promise<number>;
+  /** The process's output so far (stdout and stderr are written to a file). */
+  output(): string;
+}
+
+function track(child: ChildProcess, logFile: string): Proc {
+  live.add(child);
+  const exited = new Promise<number>((resolve) => {
+    child.on("exit", (code, signal) => {
+      live.delete(child);
+      resolve(code ?? (signal === "SIGKILL" ? 137 : 143));
+    });
+  });
+  return {
+    pid: child.pid ?? -1,
+    exited,
+    output: () => readFileSync(logFile, "utf8"),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+function spawnLogged(cmd: string, args: string[], cwd: string, logFile: string): ChildProcess {
+  // Output goes to a file: the bench process does not spend CPU reading the access log.
+  const fd = openSync(logFile, "w");
+  const child = spawn(cmd, args, { cwd, stdio: ["ignore", fd, fd], env: { ...process.env, NO_COLOR: "1" } });
+  closeSync(fd);
+  return child;
+}
+
+async function waitUntil(what: string, probe: () => Promise<boolean>, proc: Proc, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probe().catch(() => false)) return;
+    if (Date.now() > deadline) {
+      await proc.stop();
+      throw new Error(`bench: ${what} not ready within ${timeoutMs} ms:\n${proc.output().slice(-4000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The server with `config` (YAML shape), ready when `/readyz` answers 200. */
+export async function startServer(
+  runtime: BenchRuntime,
+  dir: string,
+  name: string,
+  config: Record<string, unknown> & { port: number },
+): Promise<Proc> {
+  const configFile = join(dir, `${name}.yaml`);
+  writeFileSync(configFile, stringify(config), { mode: 0o600 });
+  const { cmd, args } = commandFor(runtime, ["-f", configFile]);
+  const child = spawnLogged(cmd, args, dir, join(dir, `${name}.log`));
+  const proc = track(child, join(dir, `${name}.log`));
+  let exitedEarly = false;
+  child.once("exit", () => {
+    exitedEarly = true;
+  });
+  await waitUntil(
+    `${runtime} server`,
+    async () => {
+      if (exitedEarly) throw new Error(`server exited:\n${proc.output().slice(-4000)}`);
+      const r = await fetch(`http://127.0.0.1:${config.port}/readyz`);
+      await r.arrayBuffer();
+      return r.status === 200;
+    },
+    proc,
+  );
+  return proc;
+}
+
+/** `count` baseline servers (test/bench/baseline.ts `mode`) sharing `port` with SO_REUSEPORT. */
+export async function startBaseline(
+  runtime: BenchRuntime,
+  dir: string,
+  mode: "hello" | "read",
+  port: number,
+  count: number,
+  extra: string[] = [],
+): Promise<{ stop(): Promise<void> }> {
+  const file = join(import.meta.dirname, "baseline.ts");
+  const procs: Proc[] = [];
+  for (let i = 0; i < count; i++) {
+    const args = [mode, "--port", String(port), ...(count > 1 ? ["--reuse-port"] : []), ...extra];
+    const { cmd, args: full } = scriptCommand(runtime, file, args);
+    const log = join(dir, `baseline-${mode}-${i}.log`);
+    const proc = track(spawnLogged(cmd, full, dir, log), log);
+    procs.push(proc);
+    await waitUntil(`baseline ${mode}`, async () => proc.output().includes("ready"), proc);
+  }
+  return {
+    async stop() {
+      await Promise.all(procs.map((p) => p.stop()));
+    },
+  };
+}
+
+/** Runs test/bench/baseline.ts `crypto` and returns its JSON line. */
+export async function runCryptoBaselines(
+  runtime: BenchRuntime,
+  dir: string,
+  redisAddr: string,
+): Promise<Record<string, number>> {
+  const file = join(import.meta.dirname, "baseline.ts");
+  const { cmd, args } = scriptCommand(runtime, file, ["crypto", "--redis", redisAddr, "--seconds", "1.5"]);
+  const log = join(dir, `baseline-crypto-${runtime}.log`);
+  const proc = track(spawnLogged(cmd, args, dir, log), log);
+  const timer = setTimeout(() => void proc.stop(), 120_000);
+  const code = await proc.exited;
+  clearTimeout(timer);
+  const out = proc.output();
+  const line = out.split("\n").find((l) => l.startsWith("{"));
+  if (code !== 0 || !line) throw new Error(`bench: crypto baselines failed on ${runtime}:\n${out}`);
+  return JSON.parse(line) as Record<string, number>;
+}

@@ -1,0 +1,269 @@
+/**
+ * The benchmark's result types, the targets of issue 8 as ratios to same-run baselines, and the
+ * rendering of docs/benchmarks.md. The hand-written analysis (what paid, gaps and how to close
+ * them, the 10 M run) is test/bench/notes.md, appended as is.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { LoadResult } from "./wrk.ts";
+
+export interface StoreReport {
+  workers: number;
+  hello?: LoadResult;
+  read?: LoadResult;
+  jwks?: LoadResult;
+  lookupUnloaded?: LoadResult;
+  lookup?: LoadResult;
+  exchangeUnloaded?: LoadResult;
+  exchange?: LoadResult;
+  exchangeHalf?: LoadResult;
+  exchangeDuringSignIn?: LoadResult;
+  signInBurst?: LoadResult;
+  signIn?: LoadResult;
+}
+
+export interface RuntimeReport {
+  runtime: string;
+  version: string;
+  /** subtleSignsPerSec, nodeCryptoSignsPerSec, subtleSignsPerSec16, passwordVerifyMs, redisGetP50Us, redisGetP99Us */
+  baselines: Record<string, number>;
+  stores: { redis?: StoreReport; embedded?: StoreReport };
+}
+
+export interface ScaleStoreReport extends Omit<StoreReport, "hello" | "read"> {
+  seedSeconds: number;
+  bytesPerUser: number;
+  measure: string;
+}
+
+export interface ScaleReport {
+  runtime: string;
+  users: number;
+  stores: { redis?: ScaleStoreReport; embedded?: ScaleStoreReport };
+}
+
+export interface BenchReport {
+  date: string;
+  machine: { cpu: string; cores: number; memoryGiB: number; os: string };
+  tools: { wrk: string; redis: string };
+  settings: {
+    secondsPerPoint: number;
+    users: number;
+    tenants: number;
+    tokens: number;
+    maxConnections: number;
+    halfLoadConnections: number;
+    workersKey: boolean;
+  };
+  runtimes: RuntimeReport[];
+  scale?: ScaleReport;
+  totalSeconds: number;
+}
+
+export interface TargetResult {
+  target: string;
+  measured: string;
+  met: boolean;
+  reason: string;
+}
+
+const f0 = (n: number | undefined) => (n === undefined ? "–" : Math.round(n).toLocaleString("en-US"));
+const f2 = (n: number | undefined) => (n === undefined ? "–" : n.toFixed(2));
+const pct = (n: number) => `${n.toFixed(2)}×`;
+
+/** Best one-at-a-time RS256 rate of the runtime (one core). */
+export function rawSignRate(b: Record<string, number>): number {
+  return Math.max(b.subtleSignsPerSec ?? 0, b.nodeCryptoSignsPerSec ?? 0);
+}
+
+/** The targets of issue 8 for one runtime on one store. */
+export function evaluateTargets(r: RuntimeReport, s: StoreReport, cores: number): TargetResult[] {
+  const b = r.baselines;
+  const out: TargetResult[] = [];
+  const raw = rawSignRate(b);
+  const perReqUs = (rps: number, procs: number) => (1e6 * procs) / rps;
+  if (s.exchange) {
+    const want = 0.8 * raw * s.workers;
+    const ratio = s.exchange.rps / (raw * s.workers);
+    out.push({
+      target: `exchange ≥ 0.8 × raw RS256 × cores used (${s.workers})`,
+      measured: `${f0(s.exchange.rps)} req/s = ${pct(ratio)} of ${f0(raw)}/s × ${s.workers}`,
+      met: s.exchange.rps >= want,
+      reason:
+        s.exchange.rps >= want
+          ? "signing dominates; the rest of the request fits in the remaining 20 %"
+          : `one exchange costs ${f0(perReqUs(s.exchange.rps, s.workers))} µs of a serving process vs ` +
+            `${f0(1e6 / raw)} µs for the RS256 signature alone; the load generator shares the ${cores} cores`,
+    });
+  }
+  if (s.exchangeHalf) {
+    const p99 = s.exchangeHalf.p99Ms;
+    out.push({
+      target: "exchange p99 ≤ 10 ms at half of max load",
+      measured: `p99 ${f2(p99)} ms at ${f0(s.exchangeHalf.rps)} req/s`,
+      met: p99 <= 10,
+      reason: p99 <= 10 ? "–" : "queueing behind RS256 signatures on the event loop",
+    });
+  }
+  if (s.lookup && s.read) {
+    const ratio = s.lookup.rps / s.read.rps;
+    out.push({
+      target: "lookup ≥ 0.75 × (HTTP + one store read)",
+      measured: `${f0(s.lookup.rps)} req/s = ${pct(ratio)} of ${f0(s.read.rps)}`,
+      met: ratio >= 0.75,
+      reason:
+        ratio >= 0.75
+          ? "–"
+          : `lookup costs ${f0(perReqUs(s.lookup.rps, s.workers))} µs/request vs ${f0(perReqUs(s.read.rps, s.workers))} µs ` +
+            "for the model: API key, JSON body validation, HS256 verify, tenant check, access log and metrics",
+    });
+  }
+  if (s.lookupUnloaded) {
+    const p99 = s.lookupUnloaded.p99Ms;
+    out.push({
+      target: "lookup p99 < 1 ms unloaded",
+      measured: `p99 ${f2(p99)} ms (p50 ${f2(s.lookupUnloaded.p50Ms)})`,
+      met: p99 < 1,
+      reason: p99 < 1 ? "–" : "tail of GC pauses / timer wake-ups on a shared 2-core VM",
+    });
+  }
+  if (s.signIn && b.passwordVerifyMs) {
+    const model = (cores * 1000) / b.passwordVerifyMs;
+    const ratio = s.signIn.rps / model;
+    out.push({
+      target: "signIn ≥ 0.9 × cores / hash time",
+      measured: `${f0(s.signIn.rps)} req/s = ${pct(ratio)} of ${cores} / ${f2(b.passwordVerifyMs)} ms = ${f0(model)}`,
+      met: ratio >= 0.9,
+      reason:
+        ratio >= 0.9
+          ? "–"
+          : "hashing threads per process (pool size) × processes < cores, or the hash threads share cores with the event loops and wrk",
+    });
+  }
+  if (s.exchangeDuringSignIn && s.exchangeHalf) {
+    const p99 = s.exchangeDuringSignIn.p99Ms;
+    out.push({
+      target: "exchange p99 holds (≤ 10 ms) during a signIn burst",
+      measured: `p99 ${f2(p99)} ms during, ${f2(s.exchangeHalf.p99Ms)} ms before`,
+      met: p99 <= 10,
+      reason:
+        p99 <= 10
+          ? "hashing runs off the event loop"
+          : "hash threads compete with the event loop for the cores",
+    });
+  }
+  if (s.jwks && s.hello) {
+    const ratio = s.jwks.rps / s.hello.rps;
+    out.push({
+      target: "JWKS ≥ 0.85 × hello-world",
+      measured: `${f0(s.jwks.rps)} req/s = ${pct(ratio)} of ${f0(s.hello.rps)}`,
+      met: ratio >= 0.85,
+      reason:
+        ratio >= 0.85
+          ? "body pre-serialised at start-up"
+          : "the app's middleware (request id, access log, metrics, CORS/405 checks) on every request",
+    });
+  }
+  return out;
+}
+
+function loadRow(name: string, r: LoadResult | undefined, baseline?: { label: string; rps: number }): string {
+  if (!r) return "";
+  const ratio = baseline ? `${pct(r.rps / baseline.rps)} of ${baseline.label}` : "";
+  const err = r.errors ? ` (**${r.errors} errors**)` : "";
+  const load = r.delayMs ? `${r.connections} conn, paced` : `${r.connections} conn`;
+  return `| ${name} | ${load} | ${f0(r.rps)}${err} | ${f2(r.p50Ms)} | ${f2(r.p99Ms)} | ${ratio} |\n`;
+}
+
+export function renderMarkdown(report: BenchReport): string {
+  const m = report.machine;
+  const cores = m.cores;
+  let md = `# Benchmarks
+
+Generated by \`npm run bench\` (test/bench/run.ts) — do not edit by hand; the analysis at the end comes from
+test/bench/notes.md. Every number below comes from the run of **${report.date.slice(0, 16).replace("T", " ")} UTC**
+on this machine: ${m.cpu}, ${cores} cores, ${m.memoryGiB} GiB, ${m.os}; ${report.tools.wrk}; Redis ${report.tools.redis}.
+Runtimes: ${report.runtimes.map((r) => `${r.runtime} ${r.version}`).join(", ")}. Whole run: ${report.totalSeconds} s.
+
+**How it is measured.** Each point is ${report.settings.secondsPerPoint} s of wrk (1 thread) on loopback after a 1 s
+warm-up; closed loop with ${report.settings.maxConnections} connections for throughput, 1 connection for "unloaded"
+latency, ${report.settings.halfLoadConnections} paced connections (wrk \`delay()\`) for "half of max load". Load
+generator, server and Redis share the same ${cores} cores, so absolute numbers are low and noisy: every result is
+compared with a **baseline measured in the same run on the same runtime** (the ratio column). Data: ${report.settings.users.toLocaleString("en-US")}
+users in ${report.settings.tenants} tenants seeded in bulk (scripts/seed.ts), requests spread over ${report.settings.tokens.toLocaleString("en-US")}
+users (idTokens minted with the server's secret). Rate limits stay on with limits that never trigger (their store
+write is part of the cost). Access logs at \`info\` go to a file, as in production.
+
+Baselines: **raw RS256** = one signature at a time with a 2048-bit key over 420 bytes (\`crypto.subtle.sign\`,
+\`node:crypto.sign\` with a KeyObject; "16 in flight" lets the runtime use its own threads); **hash** = one argon2id
+verify (m=19456, t=2, p=1) through the server's own hasher; **Redis GET** = one \`GET\` through the server's KV engine;
+**hello-world** = Hono answering a text through the same runtime adapter as the server; **HTTP + one store read** =
+the same plus one \`HGET users_v2\` through the real KV engine. Baseline servers run as many processes as the server
+they are compared with (\`×N\`).
+
+`;
+  md += "## Targets\n\n";
+  for (const r of report.runtimes) {
+    for (const [store, s] of Object.entries(r.stores)) {
+      if (!s) continue;
+      md += `### ${r.runtime} on ${store} (${s.workers} worker${s.workers > 1 ? "s" : ""})\n\n`;
+      md += "| Target | Measured | Met | Reason |\n|---|---|---|---|\n";
+      for (const t of evaluateTargets(r, s, cores)) {
+        md += `| ${t.target} | ${t.measured} | ${t.met ? "met" : "**not met**"} | ${t.reason} |\n`;
+      }
+      md += "\n";
+    }
+  }
+
+  md +=
+    "## Baselines\n\n| Runtime | RS256 subtle /s | RS256 node:crypto /s | RS256 subtle, 16 in flight /s | argon2id verify ms | Redis GET p50 / p99 µs |\n|---|---|---|---|---|---|\n";
+  for (const r of report.runtimes) {
+    const b = r.baselines;
+    md += `| ${r.runtime} ${r.version} | ${f0(b.subtleSignsPerSec)} | ${f0(b.nodeCryptoSignsPerSec)} | ${f0(b.subtleSignsPerSec16)} | ${f2(b.passwordVerifyMs)} | ${f0(b.redisGetP50Us)} / ${f0(b.redisGetP99Us)} |\n`;
+  }
+  md += "\n## Results\n\n";
+  for (const r of report.runtimes) {
+    for (const [store, s] of Object.entries(r.stores)) {
+      if (!s) continue;
+      const hello = s.hello && { label: "hello-world", rps: s.hello.rps };
+      const read = s.read && { label: "HTTP + read", rps: s.read.rps };
+      const raw = rawSignRate(r.baselines) * s.workers;
+      const hashModel = (cores * 1000) / (r.baselines.passwordVerifyMs ?? Number.NaN);
+      md += `### ${r.runtime} on ${store}, ${s.workers} worker(s)\n\n`;
+      md += "| Point | Load | req/s | p50 ms | p99 ms | Ratio |\n|---|---|---|---|---|---|\n";
+      md += loadRow(`hello-world ×${s.workers}`, s.hello);
+      md += loadRow(`HTTP + one store read ×${s.workers}`, s.read, hello);
+      md += loadRow("JWKS", s.jwks, hello);
+      md += loadRow("lookup, unloaded", s.lookupUnloaded);
+      md += loadRow("lookup", s.lookup, read);
+      md += loadRow("exchange, unloaded", s.exchangeUnloaded);
+      md += loadRow("exchange", s.exchange, { label: `raw RS256 × ${s.workers}`, rps: raw });
+      md += loadRow("exchange, half of max", s.exchangeHalf);
+      md += loadRow("exchange, half of max, during signIn burst", s.exchangeDuringSignIn);
+      md += loadRow("signIn burst (concurrent with the above)", s.signInBurst);
+      md += loadRow("signIn", s.signIn, { label: `${cores} cores / hash time`, rps: hashModel });
+      md += "\n";
+    }
+  }
+  md +=
+    "SAML ACS: not measured — the ACS route (`POST /saml/acs`) does not exist in this checkout yet " +
+    "(src/http/routes has SAML admin and metadata/discovery routes only).\n\n";
+
+  if (report.scale) {
+    const sc = report.scale;
+    md += `## Scale: ${sc.users.toLocaleString("en-US")} users (${sc.runtime})\n\n`;
+    md +=
+      "| Store | Seed time s | Bytes per user | Measured as | lookup unloaded p50/p99 ms | lookup req/s | exchange unloaded p50/p99 ms | exchange req/s |\n|---|---|---|---|---|---|---|---|\n";
+    for (const [store, s] of Object.entries(sc.stores)) {
+      if (!s) continue;
+      md += `| ${store} (${s.workers} worker${s.workers > 1 ? "s" : ""}) | ${f2(s.seedSeconds)} | ${f0(s.bytesPerUser)} | ${s.measure} | ${f2(s.lookupUnloaded?.p50Ms)} / ${f2(s.lookupUnloaded?.p99Ms)} | ${f0(s.lookup?.rps)} | ${f2(s.exchangeUnloaded?.p50Ms)} / ${f2(s.exchangeUnloaded?.p99Ms)} | ${f0(s.exchange?.rps)} |\n`;
+    }
+    md += "\n";
+  }
+  try {
+    md += readFileSync(join(import.meta.dirname, "notes.md"), "utf8");
+  } catch {
+    // no notes yet
+  }
+  return md;
+}

@@ -1,0 +1,526 @@
+/**
+ * `npm run bench` (issue 8): the benchmark with same-run baselines. For each runtime (Bun, Node,
+ * Deno) it measures the baselines (raw RS256 signs/s, one password verify, a Redis GET round trip,
+ * Hono hello-world and "HTTP + one store read" servers), then the real server on a Redis it starts
+ * and on the embedded store: JWKS, lookup, token exchange, signIn, each as req/s and p50/p99, and
+ * the ratio to its baseline. Then the scale run: N users seeded in bulk (scripts/seed.ts) into Redis
+ * and into the embedded store, bytes per user, lookup/exchange at that size. Writes
+ * docs/benchmarks.json and docs/benchmarks.md (test/bench/report.ts).
+ *
+ * Bounded: every load point is `BENCH_SECONDS` (default 5) on loopback with wrk; the whole run fits
+ * in 10 minutes on a 2-core machine. Environment knobs (defaults in brackets):
+ *   BENCH_SECONDS [5]  BENCH_RUNTIMES [bun,node,deno]  BENCH_USERS [10000]
+ *   BENCH_SCALE_USERS [1000000] (0 skips the scale run)  BENCH_SCALE_RUNTIME [bun]
+ *   BENCH_OUT [docs]  (where benchmarks.json/.md go)
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { createClient } from "redis";
+import {
+  BENCH_CLIENT,
+  BENCH_PASSWORD,
+  benchEmail,
+  benchTenant,
+  benchUserId,
+  type SeedPlan,
+  seedPasswordHash,
+  seedTenants,
+  seedUsersEmbedded,
+  seedUsersRedis,
+} from "../../scripts/seed.ts";
+import { configObjectSchema } from "../../src/config/schema.ts";
+import { createIdTokenSigner } from "../../src/crypto/id-token.ts";
+import { silentLogger } from "../../src/logger.ts";
+import { openEmbeddedStore } from "../../src/runtime/embedded-open.ts";
+import { openSqlite } from "../../src/runtime/sqlite-node.ts";
+import type { SqliteDb } from "../../src/store/sqlite.ts";
+import { generateRsaPem, randomSecret } from "../support/keys.ts";
+import { freePort } from "../support/ports.ts";
+import { startRedis } from "../support/redis-server.ts";
+import {
+  type BenchRuntime,
+  bin,
+  type Proc,
+  runCryptoBaselines,
+  startBaseline,
+  startServer,
+} from "./procs.ts";
+import {
+  type BenchReport,
+  type RuntimeReport,
+  renderMarkdown,
+  type ScaleReport,
+  type StoreReport,
+} from "./report.ts";
+import { ensureWrk, type LoadResult, runLoad, wrkVersion } from "./wrk.ts";
+
+const root = resolve(import.meta.dirname, "../..");
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const RUNTIMES = (process.env.BENCH_RUNTIMES ?? "bun,node,deno").split(",") as BenchRuntime[];
+const USERS = Number(process.env.BENCH_USERS ?? 10_000);
+const SCALE_USERS = Number(process.env.BENCH_SCALE_USERS ?? 1_000_000);
+const SCALE_RUNTIME = (process.env.BENCH_SCALE_RUNTIME ?? "bun") as BenchRuntime;
+const OUT = resolve(root, process.env.BENCH_OUT ?? "docs");
+const TENANTS = 10;
+const TOKENS = 2000;
+const CORES = availableParallelism();
+/** Fixed issuer: tokens minted once are valid on every server of the run, whatever its port. */
+const ISSUER = "http://127.0.0.1:8080";
+const MAX_CONNECTIONS = 32;
+const HALF_CONNECTIONS = 4;
+
+const started = Date.now();
+const log = (msg: string) => console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}`);
+/** Whether this checkout has the `workers` key (multi-core serving). */
+const HAS_WORKERS = "workers" in configObjectSchema.shape;
+
+function workersFor(runtime: BenchRuntime, store: "redis" | "embedded"): number {
+  if (!HAS_WORKERS || store === "embedded" || runtime === "deno") return 1;
+  return CORES;
+}
+
+interface Secrets {
+  jwtSecret: string;
+  apiKey: string;
+  pem: string;
+}
+
+function serverConfig(
+  secrets: Secrets,
+  port: number,
+  dataDir: string,
+  store: { redisAddr: string } | null,
+  workers: number,
+): Record<string, unknown> & { port: number } {
+  const big = { limit: 1_000_000, windowSeconds: 60 };
+  return {
+    devMode: true,
+    bindAddress: "127.0.0.1",
+    port,
+    issuerBaseUrl: ISSUER,
+    dataDir,
+    jwtSecret: secrets.jwtSecret,
+    apiKey: secrets.apiKey,
+    jwksPrivateKey: secrets.pem,
+    jwksKeyId: "bench-key-1",
+    // Limits stay on (their store round trip is part of the cost) but never trigger.
+    rateLimits: { signInIp: big, signInEmail: big, exchangeUser: big, lockout: { maxFailures: 1_000_000 } },
+    http: { shutdownDelaySeconds: 0, shutdownGraceSeconds: 5 },
+    logging: { level: "info" },
+    ...(store ?? {}),
+    ...(HAS_WORKERS ? { workers } : {}),
+  };
+}
+
+/** Request files for wrk: bodies of lookup, exchange and signIn for `count` users out of `users`. */
+async function writeRequestFiles(dir: string, secrets: Secrets, users: number, tag: string) {
+  const signer = await createIdTokenSigner({
+    jwtSecret: secrets.jwtSecret,
+    issuerBaseUrl: ISSUER,
+    defaultAudience: "tikti",
+    idTokenTtlSeconds: 3600,
+    clockSkewSeconds: 30,
+  });
+  const picks = Array.from({ length: Math.min(TOKENS, users) }, (_, k) =>
+    users <= TOKENS ? k : Math.floor(Math.random() * users),
+  );
+  const tokens = await Promise.all(
+    picks.map(async (i) => {
+      const { token } = await signer.sign({
+        sub: benchUserId(i),
+        email: benchEmail(i),
+        role: "COMPANY_EMPLOYEE",
+        tid: benchTenant(i, TENANTS),
+        amr: "pwd",
+        ver: 0,
+      });
+      return token;
+    }),
+  );
+  const file = (name: string, lines: string[]) => {
+    const path = join(dir, `${tag}-${name}.txt`);
+    writeFileSync(path, `${lines.join("\n")}\n`);
+    return path;
+  };
+  return {
+    lookup: file(
+      "lookup",
+      tokens.map((t) => JSON.stringify({ idToken: t })),
+    ),
+    exchange: file(
+      "exchange",
+      tokens.map((t) => JSON.stringify({ idToken: t, audience: BENCH_CLIENT })),
+    ),
+    signIn: file(
+      "signin",
+      picks.map((i) => JSON.stringify({ email: benchEmail(i), password: BENCH_PASSWORD })),
+    ),
+    read: file(
+      "read",
+      picks.map((i) => `/read?i=${i}`),
+    ),
+  };
+}
+
+type Files = Awaited<ReturnType<typeof writeRequestFiles>>;
+
+async function point(label: string, spec: Parameters<typeof runLoad>[0]): Promise<LoadResult> {
+  const r = await runLoad(spec);
+  log(
+    `  ${label}: ${r.rps.toFixed(0)} req/s p50 ${r.p50Ms.toFixed(2)} ms p99 ${r.p99Ms.toFixed(2)} ms` +
+      (r.errors ? ` ERRORS ${r.errors}` : ""),
+  );
+  return r;
+}
+
+/** The server's points on one store. */
+async function measureServer(
+  runtime: BenchRuntime,
+  dir: string,
+  secrets: Secrets,
+  files: Files,
+  store: { redisAddr: string } | null,
+  dataDir: string,
+  workers: number,
+  full: boolean,
+): Promise<Omit<StoreReport, "hello" | "read" | "workers">> {
+  const port = await freePort();
+  const server = await startServer(
+    runtime,
+    dir,
+    `server-${runtime}-${store ? "redis" : "embedded"}`,
+    serverConfig(secrets, port, dataDir, store, workers),
+  );
+  const base = `http://127.0.0.1:${port}`;
+  const apiKey = secrets.apiKey;
+  const out: Omit<StoreReport, "hello" | "read" | "workers"> = {};
+  try {
+    const lookup = {
+      url: `${base}/accounts/lookup`,
+      method: "POST" as const,
+      requestsFile: files.lookup,
+      apiKey,
+    };
+    const exchange = {
+      url: `${base}/accounts/token/exchange`,
+      method: "POST" as const,
+      requestsFile: files.exchange,
+      apiKey,
+    };
+    const signIn = { url: `${base}/accounts/signIn`, method: "POST" as const, requestsFile: files.signIn };
+    const jwks = { url: `${base}/.well-known/jwks.json`, method: "GET" as const };
+    // Warm-up (JIT, connections): not recorded. signIn is warmed up later: its queued hashes
+    // would still be running during the next points.
+    for (const spec of full ? [jwks, lookup, exchange] : [lookup, exchange]) {
+      await runLoad({ ...spec, connections: 8, seconds: 1 });
+    }
+    if (full) out.jwks = await point("jwks", { ...jwks, connections: MAX_CONNECTIONS, seconds: SECONDS });
+    out.lookupUnloaded = await point("lookup unloaded", { ...lookup, connections: 1, seconds: SECONDS });
+    out.lookup = await point("lookup", { ...lookup, connections: MAX_CONNECTIONS, seconds: SECONDS });
+    out.exchangeUnloaded = await point("exchange unloaded", {
+      ...exchange,
+      connections: 1,
+      seconds: SECONDS,
+    });
+    out.exchange = await point("exchange", { ...exchange, connections: MAX_CONNECTIONS, seconds: SECONDS });
+    if (full) {
+      // Half of the measured maximum, paced: each of HALF_CONNECTIONS connections waits `delay`
+      // after every answer (wrk's delay()), so the offered rate is ≈ connections / delay.
+      const half = out.exchange.rps / 2;
+      const delayMs = Math.max(1, Math.round((HALF_CONNECTIONS * 1000) / half));
+      const paced = { ...exchange, connections: HALF_CONNECTIONS, seconds: SECONDS, delayMs };
+      out.exchangeHalf = await point("exchange at half load", paced);
+      await runLoad({ ...signIn, connections: 4, seconds: 1 });
+      await drain();
+      const [during, burst] = await Promise.all([
+        point("exchange at half load during a signIn burst", paced),
+        point("signIn burst", { ...signIn, connections: 16, seconds: SECONDS }),
+      ]);
+      out.exchangeDuringSignIn = during;
+      out.signInBurst = burst;
+      await drain();
+      out.signIn = await point("signIn", { ...signIn, connections: 16, seconds: SECONDS });
+    }
+  } finally {
+    const code = await server.stop();
+    if (code !== 0) log(`  server exited with ${code} on SIGTERM`);
+  }
+  return out;
+}
+
+/** Lets hashes still queued from a finished signIn point complete before the next point. */
+function drain(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 2500));
+}
+
+async function measureBaselineServers(
+  runtime: BenchRuntime,
+  dir: string,
+  files: Files,
+  workers: number,
+  readArgs: string[],
+): Promise<Pick<StoreReport, "hello" | "read">> {
+  const port = await freePort();
+  const hello = await startBaseline(runtime, dir, "hello", port, workers);
+  let helloResult: LoadResult;
+  try {
+    const spec = { url: `http://127.0.0.1:${port}/`, method: "GET" as const };
+    await runLoad({ ...spec, connections: 8, seconds: 1 });
+    helloResult = await point(`hello-world ×${workers}`, {
+      ...spec,
+      connections: MAX_CONNECTIONS,
+      seconds: SECONDS,
+    });
+  } finally {
+    await hello.stop();
+  }
+  const readPort = await freePort();
+  const read = await startBaseline(runtime, dir, "read", readPort, workers, readArgs);
+  try {
+    const spec = { url: `http://127.0.0.1:${readPort}/`, method: "GET" as const, requestsFile: files.read };
+    await runLoad({ ...spec, connections: 8, seconds: 1 });
+    const readResult = await point(`HTTP + one store read ×${workers}`, {
+      ...spec,
+      connections: MAX_CONNECTIONS,
+      seconds: SECONDS,
+    });
+    return { hello: helloResult, read: readResult };
+  } finally {
+    await read.stop();
+  }
+}
+
+/** An embedded store directory with tenants and `plan.users` users (server stopped). */
+async function seedEmbeddedDir(dataDir: string, plan: SeedPlan): Promise<{ before: number; after: number }> {
+  let db: SqliteDb | undefined;
+  const kv = await openEmbeddedStore({
+    dataDir,
+    logger: silentLogger,
+    openSqlite: (path) => {
+      db = openSqlite(path);
+      return db;
+    },
+  });
+  try {
+    await seedTenants(kv, plan.tenants);
+    db!.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    const before = statSync(join(dataDir, "tikti.db")).size;
+    let last = Date.now();
+    seedUsersEmbedded(db!, plan, 0, (done) => {
+      if (Date.now() - last > 10_000) {
+        last = Date.now();
+        log(`  embedded seed: ${done} users`);
+      }
+    });
+    db!.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    return { before, after: statSync(join(dataDir, "tikti.db")).size };
+  } finally {
+    await kv.close();
+  }
+}
+
+function versionOf(runtime: BenchRuntime): string {
+  const r = spawnSync(bin(runtime), ["--version"], { encoding: "utf8" });
+  return r.stdout.split("\n")[0]!.trim();
+}
+
+async function main(): Promise<void> {
+  ensureWrk();
+  const work = mkdtempSync(join(tmpdir(), "tikti-bench-"));
+  const secrets: Secrets = {
+    jwtSecret: randomSecret(48),
+    apiKey: randomSecret(32),
+    pem: await generateRsaPem(),
+  };
+  const plan: SeedPlan = { users: USERS, tenants: TENANTS, passwordHash: await seedPasswordHash() };
+  log(`seeding ${USERS} users into Redis and a template embedded store`);
+  const redis = await startRedis();
+  const redisClient = createClient({ socket: { host: redis.host, port: redis.port } });
+  await redisClient.connect();
+  const { createRedisStore } = await import("../../src/store/redis.ts");
+  const kv = createRedisStore({ addr: redis.addr, logger: silentLogger });
+  await waitPing(kv);
+  await seedTenants(kv, TENANTS);
+  await kv.close();
+  await seedUsersRedis(redisClient, plan);
+  const template = join(work, "embedded-template");
+  await seedEmbeddedDir(template, plan);
+  const files = await writeRequestFiles(work, secrets, USERS, "base");
+  const redisVersion = String(await redisClient.sendCommand(["INFO", "server"]))
+    .split("\r\n")
+    .find((l) => l.startsWith("redis_version:"))
+    ?.slice("redis_version:".length);
+
+  const runtimes: RuntimeReport[] = [];
+  try {
+    for (const runtime of RUNTIMES) {
+      log(`${runtime}: baselines`);
+      const baselines = await runCryptoBaselines(runtime, work, redis.addr);
+      log(`  ${JSON.stringify(baselines)}`);
+      const stores: RuntimeReport["stores"] = {};
+      for (const store of ["redis", "embedded"] as const) {
+        const workers = workersFor(runtime, store);
+        log(`${runtime} on ${store}, ${workers} worker(s)`);
+        const dataDir = join(work, `data-${runtime}-${store}`);
+        if (store === "embedded") copyDir(template, dataDir);
+        const readArgs = store === "redis" ? ["--redis", redis.addr] : ["--data-dir", dataDir];
+        const model = await measureBaselineServers(runtime, work, files, workers, readArgs);
+        const server = await measureServer(
+          runtime,
+          work,
+          secrets,
+          files,
+          store === "redis" ? { redisAddr: redis.addr } : null,
+          dataDir,
+          workers,
+          true,
+        );
+        stores[store] = { workers, ...model, ...server };
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+      runtimes.push({ runtime, version: versionOf(runtime), baselines, stores });
+    }
+  } finally {
+    redisClient.destroy();
+    await redis.stop();
+  }
+
+  let scale: ScaleReport | undefined;
+  if (SCALE_USERS > 0) scale = await scaleRun(work, secrets, plan.passwordHash);
+
+  rmSync(work, { recursive: true, force: true });
+  const report: BenchReport = {
+    date: new Date().toISOString(),
+    machine: {
+      cpu: cpus()[0]?.model ?? "unknown",
+      cores: CORES,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      os: `${process.platform} ${process.arch}`,
+    },
+    tools: { wrk: wrkVersion(), redis: redisVersion ?? "unknown" },
+    settings: {
+      secondsPerPoint: SECONDS,
+      users: USERS,
+      tenants: TENANTS,
+      tokens: Math.min(TOKENS, USERS),
+      maxConnections: MAX_CONNECTIONS,
+      halfLoadConnections: HALF_CONNECTIONS,
+      workersKey: HAS_WORKERS,
+    },
+    runtimes,
+    ...(scale ? { scale } : {}),
+    totalSeconds: Math.round((Date.now() - started) / 1000),
+  };
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(join(OUT, "benchmarks.json"), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(OUT, "benchmarks.md"), renderMarkdown(report));
+  log(`wrote ${join(OUT, "benchmarks.md")} and benchmarks.json (${report.totalSeconds} s)`);
+}
+
+async function scaleRun(work: string, secrets: Secrets, passwordHash: string): Promise<ScaleReport> {
+  const runtime = SCALE_RUNTIME;
+  const plan: SeedPlan = { users: SCALE_USERS, tenants: TENANTS, passwordHash };
+  const files = await writeRequestFiles(work, secrets, SCALE_USERS, "scale");
+  const out: ScaleReport = { runtime, users: SCALE_USERS, stores: {} };
+
+  log(`scale: seeding ${SCALE_USERS} users into a fresh Redis`);
+  const redis = await startRedis();
+  try {
+    const client = createClient({ socket: { host: redis.host, port: redis.port } });
+    await client.connect();
+    const { createRedisStore } = await import("../../src/store/redis.ts");
+    const kv = createRedisStore({ addr: redis.addr, logger: silentLogger });
+    await waitPing(kv);
+    await seedTenants(kv, TENANTS);
+    await kv.close();
+    const memory = async () =>
+      Number(
+        String(await client.sendCommand(["INFO", "memory"]))
+          .split("\r\n")
+          .find((l) => l.startsWith("used_memory:"))
+          ?.slice("used_memory:".length),
+      );
+    const before = await memory();
+    const t0 = Date.now();
+    let last = Date.now();
+    await seedUsersRedis(client, plan, 0, (done) => {
+      if (Date.now() - last > 10_000) {
+        last = Date.now();
+        log(`  redis seed: ${done} users`);
+      }
+    });
+    const seedSeconds = (Date.now() - t0) / 1000;
+    const after = await memory();
+    client.destroy();
+    log(`  redis: ${seedSeconds.toFixed(1)} s, ${((after - before) / SCALE_USERS).toFixed(0)} bytes/user`);
+    const workers = workersFor(runtime, "redis");
+    const points = await measureServer(
+      runtime,
+      work,
+      secrets,
+      files,
+      { redisAddr: redis.addr },
+      join(work, "scale-redis-data"),
+      workers,
+      false,
+    );
+    out.stores.redis = {
+      workers,
+      seedSeconds,
+      bytesPerUser: (after - before) / SCALE_USERS,
+      measure: "Redis INFO used_memory delta",
+      ...points,
+    };
+  } finally {
+    await redis.stop();
+  }
+
+  log(`scale: seeding ${SCALE_USERS} users into a fresh embedded store`);
+  const dataDir = join(work, "scale-embedded");
+  const t0 = Date.now();
+  const size = await seedEmbeddedDir(dataDir, plan);
+  const seedSeconds = (Date.now() - t0) / 1000;
+  log(
+    `  embedded: ${seedSeconds.toFixed(1)} s, ${((size.after - size.before) / SCALE_USERS).toFixed(0)} bytes/user`,
+  );
+  const points = await measureServer(runtime, work, secrets, files, null, dataDir, 1, false);
+  out.stores.embedded = {
+    workers: 1,
+    seedSeconds,
+    bytesPerUser: (size.after - size.before) / SCALE_USERS,
+    measure: "tikti.db size delta after a WAL checkpoint",
+    ...points,
+  };
+  rmSync(dataDir, { recursive: true, force: true });
+  return out;
+}
+
+function copyDir(from: string, to: string): void {
+  mkdirSync(to, { recursive: true, mode: 0o700 });
+  const r = spawnSync("cp", ["-a", `${from}/.`, to]);
+  if (r.status !== 0) throw new Error(`cp failed: ${r.stderr}`);
+}
+
+async function waitPing(kv: { ping(): Promise<void> }): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await kv.ping();
+      return;
+    } catch (e) {
+      if (i > 400) throw e;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+export type { Proc };
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
