@@ -120,8 +120,9 @@ describe("values.schema.json", () => {
   it("closes every object whose keys it knows (additionalProperties: false)", () => {
     const open: string[] = [];
     const walk = (node: unknown, path: string) => {
-      if (Array.isArray(node)) node.forEach((n, i) => walk(n, `${path}[${i}]`));
-      else if (node && typeof node === "object") {
+      if (Array.isArray(node)) {
+        for (const [i, n] of node.entries()) walk(n, `${path}[${i}]`);
+      } else if (node && typeof node === "object") {
         const o = node as Obj;
         if (o.properties && o.additionalProperties !== false) open.push(path || "/");
         for (const [k, v] of Object.entries(o)) walk(v, `${path}/${k}`);
