@@ -3,7 +3,7 @@
  * entries and the tests, so both import keys the same way: once, at start-up, never per request.
  */
 import type { Config } from "./config/schema.ts";
-import { createWebCryptoAccessTokenSigner } from "./crypto/access-token.ts";
+import { type AccessTokenSigner, createWebCryptoAccessTokenSigner } from "./crypto/access-token.ts";
 import { createIdTokenSigner } from "./crypto/id-token.ts";
 import { type KeyRing, loadKeyRing } from "./crypto/keyring.ts";
 import type { PasswordHasher } from "./crypto/password.ts";
@@ -27,6 +27,8 @@ export interface CoreDepsInput {
   lifecycle?: Lifecycle;
   replicaId?: string;
   processMetrics?: () => string;
+  /** A faster per-runtime RS256 signer (src/runtime/access-token-node.ts); default Web Crypto. */
+  accessTokenSigner?: AccessTokenSigner | undefined;
 }
 
 export async function createCoreDeps(input: CoreDepsInput): Promise<AppDeps> {
@@ -44,7 +46,7 @@ export async function createCoreDeps(input: CoreDepsInput): Promise<AppDeps> {
     store: input.store,
     keys,
     idTokens: await createIdTokenSigner(config, clock),
-    accessTokens: createWebCryptoAccessTokenSigner(keys),
+    accessTokens: input.accessTokenSigner ?? createWebCryptoAccessTokenSigner(keys),
     passwords: input.passwords,
     auditSink: input.auditSink,
     logger: input.logger,

@@ -132,6 +132,8 @@ export const configObjectSchema = z.strictObject({
   bindAddress: str().min(1).optional(),
   // 0 lets the OS choose a free port (tests); the issuer must then be set explicitly.
   port: int(0, 65_535).default(8080),
+  // Server processes sharing the port (src/runtime/workers.ts); absent: one per core where possible.
+  workers: int(1, 1024).optional(),
   redisAddr: str().default(""),
   redisUrl: str().default(""),
   redisCluster: strList().default([]),

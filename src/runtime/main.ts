@@ -15,12 +15,14 @@ import { validateSamlKeyFiles } from "../saml/sp-keys.ts";
 import type { KV } from "../store/kv.ts";
 import { createRedisStore } from "../store/redis.ts";
 import { VERSION } from "../version.ts";
+import { runtimeAccessTokenSigner } from "./access-token-node.ts";
 import type { RunningServer, RuntimeAdapter } from "./adapter.ts";
 import { createAuditSink } from "./audit-sink.ts";
 import { createConfigIO } from "./config-io.ts";
 import { openEmbeddedStore } from "./embedded-open.ts";
 import { processMetrics } from "./process-metrics.ts";
 import { startSamlRuntime } from "./saml-runtime.ts";
+import { currentHost, followSupervisor, planWorkers, superviseWorkers, workerIndex } from "./workers.ts";
 
 const USAGE = `Usage: tikti [-f|--config <file>] [--check] [--version]
 
@@ -104,10 +106,19 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
   const { config } = loaded;
   // With --check, stdout carries only the verdict; warnings go to stderr as JSON lines.
   const sink = args.check ? process.stderr : process.stdout;
+  // A worker of a multi-core supervisor (src/runtime/workers.ts) says which one it is in its logs.
+  const worker = workerIndex();
   const logger = createLogger((line) => sink.write(`${line}\n`), config.logging.level, {
     runtime: adapter.name,
+    ...(worker !== undefined ? { worker } : {}),
   });
   for (const w of loaded.warnings) logger.warn(w);
+  let workers = 1;
+  try {
+    workers = planWorkers(config, currentHost(adapter.name));
+  } catch (e) {
+    exitWith(2, (e as Error).message);
+  }
 
   let keys: KeyRing;
   try {
@@ -137,6 +148,12 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
     }
   }
 
+  if (workers > 1 && worker === undefined) {
+    // This process only supervises: the workers load the same configuration and serve.
+    superviseWorkers(workers, logger);
+    return;
+  }
+
   let store: KV;
   try {
     store = await openStore(config, adapter, logger);
@@ -157,6 +174,8 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
     auditSink: audit.write,
     lifecycle,
     processMetrics,
+    // Imported once here; chosen per runtime by the benchmark (docs/benchmarks.md).
+    accessTokenSigner: runtimeAccessTokenSigner(adapter.name, config.jwksPrivateKey, config.jwksKeyId),
   });
   // Worker threads and WASM engines start before the first request, not during it.
   await passwords.warmUp();
@@ -175,9 +194,15 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
   const servers: RunningServer[] = [];
   try {
     servers.push(
-      await adapter.serve({ ...serveOptions, port: config.port, fetch: (req, env) => app.fetch(req, env) }),
+      await adapter.serve({
+        ...serveOptions,
+        port: config.port,
+        reusePort: worker !== undefined,
+        fetch: (req, env) => app.fetch(req, env),
+      }),
     );
-    if (config.metrics.enabled && config.metrics.port !== 0) {
+    // With several workers only the first serves the separate metrics port (ADR 0006).
+    if (config.metrics.enabled && config.metrics.port !== 0 && (worker ?? 0) === 0) {
       servers.push(
         await adapter.serve({
           ...serveOptions,
@@ -214,6 +239,7 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("unhandledRejection", (error) => logger.error("unhandled rejection", { error }));
+  if (worker !== undefined) followSupervisor();
   // Announced only now: Node installs its OS-level SIGTERM handler when the first listener is
   // added, so a signal that arrived between "listening" and process.on() would kill the process.
   logger.info("tikti listening", {
