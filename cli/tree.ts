@@ -25,6 +25,7 @@ export const commands: SubCommandsDef = {
   client: () => load(import("./commands/client/index.ts")),
   jwks: () => load(import("./commands/jwks.ts")),
   keys: () => load(import("./commands/keys/index.ts")),
+  saml: () => load(import("./commands/saml/index.ts")),
 };
 
 export const VERSION_TEXT = `${VERSION.version} (${VERSION.commit})`;
