@@ -19,6 +19,7 @@ import { accountRoutes } from "./http/routes/accounts.ts";
 import { adminAccountRoutes } from "./http/routes/admin-accounts.ts";
 import { healthRoutes } from "./http/routes/health.ts";
 import { samlAdminRoutes } from "./http/routes/saml-admin.ts";
+import { samlBrowserRoutes } from "./http/routes/saml-browser.ts";
 import { samlBrowserMetaRoutes } from "./http/routes/saml-browser-meta.ts";
 import { tenantRoutes } from "./http/routes/tenants.ts";
 import { tokenRoutes } from "./http/routes/tokens.ts";
@@ -98,6 +99,7 @@ export function createApp(deps: AppDeps): App {
 
   app.route("/", healthRoutes(deps));
   app.route("/", samlBrowserMetaRoutes(deps, services));
+  app.route("/", samlBrowserRoutes(deps, services));
   const api = jsonApi(specs, guards, openApiBody);
   app.route("/", api);
   app.route("/v1", api);

@@ -338,6 +338,8 @@ export interface ValidatedAssertion {
   inResponseTo: string | null;
   /** `AuthnInstant` (ms) of the first `AuthnStatement`. */
   authnInstant: number | null;
+  /** `Assertion@IssueInstant` (ms), checked in step 9 (metric `observed_clock_skew_seconds`). */
+  issueInstant: number;
   responseSigned: boolean;
   assertionSigned: boolean;
   encrypted: boolean;
@@ -496,6 +498,7 @@ async function validateSteps(prepared: PreparedResponse, ctx: ResponseContext): 
       attributes: extractAttributes(claims),
       inResponseTo: confirmation.inResponseTo,
       authnInstant: parseInstant(attrOf(authn[0]!, "AuthnInstant")),
+      issueInstant: parseInstant(attrOf(claims, "IssueInstant")) ?? ctx.now,
       responseSigned,
       assertionSigned: assertionHasSignature,
       encrypted,

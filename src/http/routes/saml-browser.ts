@@ -1,0 +1,205 @@
+/**
+ * Public SAML browser routes for login, the assertion consumer and single logout (spec/saml.md §5,
+ * §6, §9; api.md §12): `GET /saml/login/:tid`, `POST /saml/acs`, `POST /saml/acs/:tid`,
+ * `GET /saml/logout/:tid`, `GET|POST /saml/slo`.
+ *
+ * Like the metadata/discovery sub-app, mounted at the root only when `saml.enabled`: no `/v1` alias,
+ * no CORS, HTML pages or redirects — never JSON errors. This file does the HTTP part (the `samlIp`
+ * rate limit before any parsing or signature work, bodies capped at 256 KiB while streaming); the
+ * flows live in src/saml/{login,acs,logout}.ts.
+ */
+import { type Context, Hono } from "hono";
+import type { AppDeps, HonoEnv } from "../../deps.ts";
+import { isTiktiError } from "../../errors.ts";
+import { handleAcs } from "../../saml/acs.ts";
+import { samlContext } from "../../saml/context.ts";
+import { errorPage, type FlowDeps, type FlowRequest, isStoreUnavailable } from "../../saml/flow.ts";
+import { startLogin } from "../../saml/login.ts";
+import { sloEndpoint, spLogout } from "../../saml/logout.ts";
+import { ERROR_PAGE_CSP } from "../../saml/pages.ts";
+import { expiredStateCookie } from "../../saml/state-cookie.ts";
+import type { Services } from "../../services/index.ts";
+
+/** SAML browser POST bodies (api.md §2.4, saml.md §6.1, §7.2). */
+export const SAML_POST_BODY_LIMIT = 256 * 1024;
+
+class BodyTooLarge extends Error {}
+
+/** Reads at most `limit` bytes; more (declared or streamed) → `BodyTooLarge`. */
+async function readCapped(req: Request, limit: number): Promise<Uint8Array> {
+  const declared = Number(req.headers.get("content-length") ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > limit) throw new BodyTooLarge();
+  if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw new BodyTooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+/** The raw query string as received (no `?`), never re-encoded (§9.3 step 3). */
+function rawQuery(url: string): string {
+  const q = url.indexOf("?");
+  if (q === -1) return "";
+  const hash = url.indexOf("#", q);
+  return url.slice(q + 1, hash === -1 ? undefined : hash);
+}
+
+export function samlBrowserRoutes(deps: AppDeps, services: Services): Hono<HonoEnv> {
+  const app = new Hono<HonoEnv>();
+  if (!deps.config.saml.enabled) return app;
+  const flow: FlowDeps = { deps, saml: samlContext(deps), services };
+
+  const request = (c: Context<HonoEnv>): FlowRequest => ({
+    log: c.get("log") ?? deps.logger,
+    httpRequestId: c.get("requestId") ?? "",
+    cookieHeader: c.req.header("cookie") ?? null,
+  });
+
+  /**
+   * `samlIp` (api.md §2.8) before anything else: `429` page with `Retry-After`, no audit record.
+   * Returns the refusal page, or null to go on.
+   */
+  async function limited(
+    c: Context<HonoEnv>,
+    flowName: string,
+    cookies: string[] = [],
+  ): Promise<Response | null> {
+    try {
+      await services.rateLimiter.check("samlIp", c.get("clientIp") ?? "unknown");
+      return null;
+    } catch (error) {
+      if (isTiktiError(error) && error.code === "RATE_LIMITED") {
+        return errorPage(
+          request(c),
+          "too_many",
+          { flow: flowName, reason: "rate_limited" },
+          { retryAfter: Number(error.headers?.["Retry-After"] ?? "60"), cookies },
+        );
+      }
+      const storeUnavailable = isStoreUnavailable(error);
+      return errorPage(
+        request(c),
+        "internal",
+        { flow: flowName, reason: "internal_error", detail: "rate_limit", error },
+        { storeUnavailable, cookies },
+      );
+    }
+  }
+
+  const query = (c: Context<HonoEnv>) => new URLSearchParams(rawQuery(c.req.url));
+
+  app.get("/saml/login/:tid", async (c) => {
+    const refused = await limited(c, "login");
+    if (refused) return refused;
+    return startLogin(flow, { ...request(c), tenantId: c.req.param("tid"), query: query(c) });
+  });
+
+  async function acs(c: Context<HonoEnv>, unsolicitedTenantId: string | null): Promise<Response> {
+    // §6.2: every answer but the repost page expires the state cookie (solicited ACS only).
+    const cookies = unsolicitedTenantId === null ? [expiredStateCookie()] : [];
+    const refused = await limited(c, "acs", cookies);
+    if (refused) return refused;
+    let body: Uint8Array;
+    try {
+      body = await readCapped(c.req.raw, SAML_POST_BODY_LIMIT);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        return errorPage(request(c), "too_large", { flow: "acs", reason: "body_too_large" }, { cookies });
+      }
+      return errorPage(
+        request(c),
+        "bad_request",
+        { flow: "acs", reason: "body_unreadable", error },
+        { cookies },
+      );
+    }
+    return handleAcs(flow, {
+      ...request(c),
+      contentType: c.req.header("content-type") ?? null,
+      body,
+      unsolicitedTenantId,
+    });
+  }
+
+  app.post("/saml/acs", (c) => acs(c, null));
+  app.post("/saml/acs/:tid", (c) => acs(c, c.req.param("tid")));
+
+  app.get("/saml/logout/:tid", (c) =>
+    spLogout(flow, { ...request(c), tenantId: c.req.param("tid"), query: query(c) }),
+  );
+
+  /** §9.4: every SLO answer carries the headers of §6.7 (the auto-submit form has its own CSP). */
+  const sloHeaders = (res: Response): Response => {
+    if (!res.headers.has("content-security-policy"))
+      res.headers.set("Content-Security-Policy", ERROR_PAGE_CSP);
+    return res;
+  };
+
+  app.get("/saml/slo", async (c) =>
+    sloHeaders(
+      await sloEndpoint(flow, {
+        ...request(c),
+        input: { binding: "redirect", rawQuery: rawQuery(c.req.url) },
+      }),
+    ),
+  );
+
+  app.post("/saml/slo", async (c) => {
+    let body: Uint8Array;
+    try {
+      body = await readCapped(c.req.raw, SAML_POST_BODY_LIMIT);
+    } catch (error) {
+      if (error instanceof BodyTooLarge)
+        return errorPage(request(c), "too_large", { flow: "slo", reason: "body_too_large" });
+      return errorPage(request(c), "bad_request", { flow: "slo", reason: "body_unreadable", error });
+    }
+    const type = c.req.header("content-type")?.split(";", 1)[0]?.trim().toLowerCase();
+    let params: URLSearchParams | null = null;
+    if (type === "application/x-www-form-urlencoded") {
+      try {
+        params = new URLSearchParams(new TextDecoder("utf-8", { fatal: true }).decode(body));
+      } catch {
+        params = null;
+      }
+    }
+    const one = (name: string): string | null | undefined => {
+      const all = params?.getAll(name) ?? [];
+      if (all.length > 1) return undefined;
+      return all[0] ?? null;
+    };
+    const samlRequest = one("SAMLRequest");
+    const samlResponse = one("SAMLResponse");
+    const relayState = one("RelayState");
+    if (!params || samlRequest === undefined || samlResponse === undefined || relayState === undefined) {
+      return errorPage(request(c), "bad_request", {
+        flow: "slo",
+        reason: "request_not_found",
+        detail: "form",
+      });
+    }
+    return sloHeaders(
+      await sloEndpoint(flow, {
+        ...request(c),
+        input: { binding: "post", samlRequest, samlResponse, relayState },
+      }),
+    );
+  });
+
+  return app;
+}

@@ -1,0 +1,47 @@
+/**
+ * Random identifiers of the SAML flows: message and request ids (`_` + 40 lowercase hex, 160 bits;
+ * spec/saml.md §5 step 4, §9.2 step 6, §9.3 step 6), session ids (32 lowercase hex, 128 bits; §6.5)
+ * and nonces.
+ */
+
+export function randomHex(bytes: number): string {
+  const out = crypto.getRandomValues(new Uint8Array(bytes));
+  let hex = "";
+  for (const b of out) hex += b.toString(16).padStart(2, "0");
+  return hex;
+}
+
+/** `_` + 40 lowercase hex characters. */
+export function newMessageId(): string {
+  return `_${randomHex(20)}`;
+}
+
+export const MESSAGE_ID_PATTERN = /^_[0-9a-f]{40}$/;
+
+/** A SAML session id: 32 lowercase hex characters. */
+export function newSessionId(): string {
+  return randomHex(16);
+}
+
+export const SESSION_ID_PATTERN = /^[0-9a-f]{32}$/;
+
+/** A CSP script nonce (base64 of 16 random bytes). */
+export function newNonce(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin);
+}
+
+/** `YYYY-MM-DDTHH:MM:SSZ` (UTC, second precision), as SAML `IssueInstant` values. */
+export function samlInstant(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
+/** `sha256:` + lowercase hex of SHA-256 over the UTF-8 bytes. */
+export async function sha256Tagged(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  let hex = "";
+  for (const b of digest) hex += b.toString(16).padStart(2, "0");
+  return `sha256:${hex}`;
+}

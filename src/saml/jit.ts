@@ -1,0 +1,250 @@
+/**
+ * Attribute mapping, JIT provisioning, linking and role sync (spec/saml.md §8; storage.md §4.3
+ * "SAML JIT and link").
+ *
+ * - §8.2: attributes named `tid`, `tenant_id`, `tenantId` are removed before anything reads them;
+ *   nothing in an assertion ever selects the tenant (it comes from the URL through the request).
+ * - §8.1: `email` and `name` from the first listed attribute with a non-empty value; the email is
+ *   normalised and must pass api.md §2.10; an `emailAddress` NameID stands in only when no email
+ *   attribute is present at all. `roles`: the values of the first listed attribute present.
+ * - §8.3: known subject → that user; else an existing user who is **already a member** of the tenant
+ *   is linked (`SET samlSubject NX`, the winner of a race is used); else a new federated user is
+ *   created (record first, then the subject claim as commit point, then the email claim only if the
+ *   email is still free). A user who is not a member is never linked: the tenant's IdP cannot take
+ *   over an account it does not already govern. Concurrent logins of one new NameID yield one user.
+ * - §8.4: `roleMap` is the only way an IdP value becomes a role; global roles are never touched.
+ */
+import { isValidEmail, normaliseEmail } from "../domain/email.ts";
+import { isRoleName } from "../domain/grammar.ts";
+import type { User } from "../domain/types.ts";
+import { TiktiError } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import type { Metrics } from "../metrics.ts";
+import { keys } from "../store/keys.ts";
+import type { KV } from "../store/kv.ts";
+import type { Repos } from "../store/repos/index.ts";
+import type { AttributeMap } from "./idp-records.ts";
+import { NAMEID_EMAIL } from "./idp-records.ts";
+import { sha256Tagged } from "./ids.ts";
+
+/** §8.2. */
+export const TENANT_ATTRIBUTE_NAMES: readonly string[] = ["tid", "tenant_id", "tenantId"];
+/** §8.1: at most this many role values, each at most this long. */
+export const MAX_ROLE_VALUES = 100;
+export const MAX_ROLE_VALUE_CHARS = 256;
+/** §8.4: roles an IdP can never grant, whatever `roleMap` says. */
+const FORBIDDEN_ROLES = new Set(["ADMIN", "COMPANY_ADMIN"]);
+export const DEFAULT_MEMBERSHIP_ROLES: readonly string[] = ["COMPANY_EMPLOYEE"];
+
+export interface MappedAttributes {
+  /** Normalised, valid email. */
+  email: string;
+  /** Informational (audit hash only); `""` when absent. */
+  name: string;
+  /** Asserted role values (not yet mapped through `roleMap`). */
+  roles: string[];
+}
+
+/** §8.2: the attributes without tenant names, and how many were removed. */
+export function stripTenantAttributes(attributes: Readonly<Record<string, string[]>>): {
+  attributes: Record<string, string[]>;
+  removed: number;
+} {
+  const out = new Map<string, string[]>();
+  let removed = 0;
+  for (const [name, values] of Object.entries(attributes)) {
+    if (TENANT_ATTRIBUTE_NAMES.includes(name)) removed++;
+    else out.set(name, values);
+  }
+  return { attributes: Object.fromEntries(out), removed };
+}
+
+const own = (attributes: Readonly<Record<string, string[]>>, name: string): string[] | undefined =>
+  Object.hasOwn(attributes, name) ? attributes[name] : undefined;
+
+/** §8.1. `null` when no valid email can be found (`missing_attribute`). */
+export function mapAttributes(
+  attributes: Readonly<Record<string, string[]>>,
+  map: AttributeMap,
+  nameId: string,
+  nameIdFormat: string | null,
+): { ok: true; mapped: MappedAttributes } | { ok: false; detail: string } {
+  const firstNonEmpty = (names: readonly string[]): string | null => {
+    for (const name of names) {
+      const value = own(attributes, name)?.find((v) => v.trim() !== "");
+      if (value !== undefined) return value;
+    }
+    return null;
+  };
+  let email: string;
+  const asserted = firstNonEmpty(map.email);
+  if (asserted !== null) {
+    email = normaliseEmail(asserted);
+    if (!isValidEmail(email)) return { ok: false, detail: "email_invalid" };
+  } else if (nameIdFormat === NAMEID_EMAIL) {
+    email = normaliseEmail(nameId);
+    if (!isValidEmail(email)) return { ok: false, detail: "email_name_id_invalid" };
+  } else {
+    return { ok: false, detail: "email_missing" };
+  }
+  let roles: string[] = [];
+  for (const name of map.roles) {
+    const values = own(attributes, name);
+    if (values === undefined) continue;
+    roles = values.slice(0, MAX_ROLE_VALUES).filter((v) => [...v].length <= MAX_ROLE_VALUE_CHARS);
+    break;
+  }
+  return { ok: true, mapped: { email, name: firstNonEmpty(map.name) ?? "", roles } };
+}
+
+/** Audit `attrHash`: SHA-256 of the canonical JSON of `email`, `name` and sorted `roles` (§15). */
+export function attributeHash(mapped: MappedAttributes): Promise<string> {
+  return sha256Tagged(
+    JSON.stringify({ email: mapped.email, name: mapped.name, roles: [...mapped.roles].sort() }),
+  );
+}
+
+/**
+ * §8.4: union of `roleMap[v]` over the asserted values, first occurrence kept; values without an
+ * entry are ignored; nothing mapped → `["COMPANY_EMPLOYEE"]`. Targets that are not role names or
+ * are `ADMIN`/`COMPANY_ADMIN` are dropped even if a record holds them (the admin API refuses them).
+ */
+export function mapRoles(roleMap: Readonly<Record<string, string[]>>, asserted: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const value of asserted) {
+    if (!Object.hasOwn(roleMap, value)) continue;
+    const targets = roleMap[value];
+    if (!Array.isArray(targets)) continue;
+    for (const role of targets) {
+      if (typeof role !== "string" || !isRoleName(role) || FORBIDDEN_ROLES.has(role)) continue;
+      if (!out.includes(role)) out.push(role);
+    }
+  }
+  return out.length > 0 ? out : [...DEFAULT_MEMBERSHIP_ROLES];
+}
+
+export type JitKind = "existing" | "linked" | "created";
+
+export interface JitResult {
+  user: User;
+  jit: JitKind;
+}
+
+export interface JitDeps {
+  kv: KV;
+  repos: Repos;
+  metrics: Metrics;
+  logger: Logger;
+  onProvisioned(): void;
+}
+
+const CLAIM_ATTEMPTS = 5;
+
+/**
+ * `SET samlSubject:{T}:{n} <id> NX`; when taken, the holder wins if its user exists, and a dangling
+ * entry (user deleted, §8.3 last paragraph) is replaced with `CAS_SET` against the value read.
+ * Returns the id that holds the subject afterwards.
+ */
+async function claimSubject(deps: JitDeps, key: string, id: string): Promise<string> {
+  for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+    if (await deps.kv.set(key, id, { nx: true })) return id;
+    const holder = await deps.kv.get(key);
+    if (holder === null) continue;
+    if (holder === id) return id;
+    if (holder !== "" && (await deps.repos.users.getById(holder))) return holder;
+    if (await deps.kv.casSet(key, holder, id)) return id;
+  }
+  throw new TiktiError("INTERNAL", { cause: new Error("samlSubject claim did not settle") });
+}
+
+/**
+ * §8.3 steps 1–3 for tenant `tenantId`, NameID `nameId` and the mapped email. The caller checks the
+ * returned user's status (a user that is not `ACTIVE` is refused, `user_inactive`) before step 4;
+ * an inactive member found by email is returned without being linked.
+ */
+export async function resolveSamlUser(
+  deps: JitDeps,
+  input: { tenantId: string; nameId: string; email: string },
+): Promise<JitResult> {
+  const { repos } = deps;
+  const subjectKey = keys.samlSubject(input.tenantId, input.nameId);
+
+  // 1. Known subject.
+  const known = await deps.kv.get(subjectKey);
+  if (known !== null && known !== "") {
+    const user = await repos.users.getById(known);
+    if (user) return { user, jit: "existing" };
+  }
+
+  // 2. Link an existing member — never a user outside this tenant.
+  const byEmail = await repos.users.findByEmail(input.email);
+  if (byEmail && (await repos.memberships.get(input.tenantId, byEmail.localId))) {
+    if (byEmail.status !== "ACTIVE") return { user: byEmail, jit: "linked" };
+    const holder = await claimSubject(deps, subjectKey, byEmail.localId);
+    if (holder === byEmail.localId) return { user: byEmail, jit: "linked" };
+    const winner = await repos.users.getById(holder);
+    if (winner) return { user: winner, jit: "existing" };
+    throw new TiktiError("INTERNAL", { cause: new Error("samlSubject winner vanished") });
+  }
+
+  // 3. Create a federated user: record, ★ subject claim, then the email claim if still free.
+  const created = await repos.users.insertRecord({
+    email: input.email,
+    password: "",
+    role: "COMPANY_EMPLOYEE",
+    status: "ACTIVE",
+    companyId: input.tenantId,
+    authSource: "saml",
+    externalSubject: input.nameId,
+    tokenVersion: 0,
+  });
+  let holder: string;
+  try {
+    holder = await claimSubject(deps, subjectKey, created.localId);
+  } catch (error) {
+    await repos.users.delete(created.localId).catch(() => {});
+    throw error;
+  }
+  if (holder !== created.localId) {
+    await repos.users.delete(created.localId);
+    const winner = await repos.users.getById(holder);
+    if (winner) return { user: winner, jit: "existing" };
+    throw new TiktiError("INTERNAL", { cause: new Error("samlSubject winner vanished") });
+  }
+  if (!(await repos.users.claimEmail(created))) {
+    deps.logger.info("SAML user created outside the email index (email owned by another user)", {
+      userId: created.localId,
+    });
+  }
+  deps.onProvisioned();
+  return { user: created, jit: "created" };
+}
+
+/**
+ * §8.3 step 4 and §8.4: the membership exists afterwards. New membership: mapped roles when
+ * `roleMap` is non-empty, else `["COMPANY_EMPLOYEE"]`. Existing: set to the mapped roles when
+ * `roleMap` is non-empty (a removed role bumps the user's `tokenVersion`), else untouched.
+ * Returns true when the user's `tokenVersion` was bumped.
+ */
+export async function ensureMembership(
+  deps: JitDeps,
+  input: {
+    tenantId: string;
+    userId: string;
+    roleMap: Readonly<Record<string, string[]>>;
+    asserted: string[];
+  },
+): Promise<boolean> {
+  const { memberships } = deps.repos;
+  const managed = Object.keys(input.roleMap).length > 0;
+  const wanted = managed ? mapRoles(input.roleMap, input.asserted) : [...DEFAULT_MEMBERSHIP_ROLES];
+  const existing = await memberships.get(input.tenantId, input.userId);
+  if (existing && (!managed || sameList(existing.roles, wanted))) return false;
+  const put = await memberships.put(input.tenantId, input.userId, wanted);
+  if (put.tokenVersionBumped) deps.metrics.tokenVersionBumps.inc({ cause: "saml_roles" });
+  return put.tokenVersionBumped;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}

@@ -1,0 +1,427 @@
+/**
+ * Single logout (spec/saml.md §9):
+ *
+ * - `spLogout` — GET `/saml/logout/:tid` (§9.2): the idToken from the cookie passes tokens.md §4.1
+ *   V1, V2, V4, V5 with expiry ignored, carries `amr` `saml`, a `sid` and `tid` = `:tid` (else 400);
+ *   the return target is checked (400); the session ends locally first (`DEL saml:sid`, `HDEL`
+ *   index) and the idToken cookie is expired — so the token is dead (V10) even when the IdP has no
+ *   SLO endpoint or never answers; then a signed LogoutRequest goes to the IdP's `sloUrl` with a
+ *   `logout` request record and the `__Host-tikti_saml_slo` cookie.
+ * - `sloEndpoint` — GET/POST `/saml/slo`: an IdP-initiated `LogoutRequest` (§9.3) or the
+ *   `LogoutResponse` to one of ours (§9.4). Validation is response-logout.ts; candidate tenants,
+ *   replay guard, session ends and the signed LogoutResponse are here.
+ */
+import { bytesToBase64 } from "../crypto/pem.ts";
+import { isPathTenantId } from "../domain/grammar.ts";
+import { keys } from "../store/keys.ts";
+import {
+  errorPage,
+  type FlowDeps,
+  type FlowRequest,
+  isStoreUnavailable,
+  redirect,
+  withCookies,
+} from "./flow.ts";
+import type { IdpRecord } from "./idp-records.ts";
+import { newMessageId, SESSION_ID_PATTERN, samlInstant } from "./ids.ts";
+import { buildLogoutRequest, buildLogoutResponse } from "./logout-messages.ts";
+import { autoSubmitForm, redirectUrl, signEnveloped } from "./outbound.ts";
+import { SAML_REASON_BUCKET, type SamlBucket, type SamlRejection } from "./reasons.ts";
+import { chooseReturnTo, safeReturnTo } from "./relay-state.ts";
+import { consumeRequest, type LogoutRequestRecord, storeRequest } from "./request-records.ts";
+import {
+  type LogoutFacts,
+  type LogoutInput,
+  type PreparedLogoutMessage,
+  prepareLogoutMessage,
+  verifyLogoutMessage,
+} from "./response-logout.ts";
+import { endSession, readSession, sessionIndexEntries } from "./sessions.ts";
+import {
+  cookieValues,
+  expiredIdTokenCookie,
+  expiredSloCookie,
+  SLO_COOKIE,
+  sloCookie,
+} from "./state-cookie.ts";
+
+/** Replay window of inbound LogoutRequest IDs (§9.3 step 4). */
+const LOGOUT_REPLAY_TTL_SECONDS = 3600;
+
+// ------------------------------------------------------------------------------ SP-initiated (§9.2)
+
+export interface SpLogoutRequest extends FlowRequest {
+  tenantId: string;
+  query: URLSearchParams;
+}
+
+export async function spLogout(flow: FlowDeps, req: SpLogoutRequest): Promise<Response> {
+  const { deps, saml } = flow;
+  const config = deps.config;
+  const tid = req.tenantId;
+  const bad = (detail: string) =>
+    errorPage(req, "bad_request", {
+      flow: "logout",
+      reason: "bad_request",
+      detail,
+      ...(isPathTenantId(tid) ? { tenantId: tid } : {}),
+    });
+  try {
+    // 1. The idToken cookie: V1, V2, V4, V5 (expiry ignored), amr saml, sid, tid = :tid.
+    if (!isPathTenantId(tid)) return bad("tid_malformed");
+    let claims: { sub: string; sid: string } | null = null;
+    for (const token of cookieValues(req.cookieHeader, config.saml.acs.cookieName)) {
+      try {
+        const c = await deps.idTokens.verifyIdTokenCrypto(token, deps.clock.now(), { ignoreExpiry: true });
+        if (!c.amr.includes("saml") || !c.sid || !SESSION_ID_PATTERN.test(c.sid) || c.tid !== tid) continue;
+        claims = { sub: c.sub, sid: c.sid };
+        break;
+      } catch {
+        // Not a token of ours: try the next cookie of that name, if any.
+      }
+    }
+    if (!claims) return bad("id_token");
+
+    // 2. Return target.
+    const targets = req.query.getAll("RelayState");
+    if (targets.length > 1) return bad("relay_state_repeated");
+    const returnTo = chooseReturnTo(config, targets[0] ?? null, config.saml.acs.postLogoutURL);
+    if (returnTo === null) return bad("relay_state_unsafe");
+    const expireIdToken = expiredIdTokenCookie(config);
+
+    // 3. Already ended.
+    const session = await readSession(deps.store, claims.sid);
+    if (!session) return redirect(returnTo, [expireIdToken]);
+    if (session.userId !== claims.sub || session.tenantId !== tid) return bad("session_mismatch");
+
+    // 4. End the session locally, whatever the IdP does next.
+    await endSession(deps.store, session);
+    saml.metrics.logoutRequests.inc({ tid, direction: "sp" });
+    req.log.info("SAML session ended (SP-initiated logout)", { tenantId: tid, userId: session.userId });
+
+    // 5. No IdP SLO endpoint: local logout only.
+    const read = await saml.idps.read(tid);
+    if (read.kind !== "ok" || read.record.sloUrl === "" || read.record.sloBinding === "") {
+      return redirect(returnTo, [expireIdToken]);
+    }
+    const record = read.record;
+
+    // 6. LogoutRequest and its record.
+    const now = deps.clock.now();
+    const id = newMessageId();
+    const issueInstant = samlInstant(now);
+    const xml = buildLogoutRequest({
+      id,
+      issueInstant,
+      destination: record.sloUrl,
+      spEntityId: saml.urls.entityId,
+      nameId: session.nameId,
+      nameIdFormat: session.nameIdFormat || null,
+      sessionIndex: session.sessionIndex || null,
+    });
+    const ttl = config.saml.sp.requestTTLSeconds;
+    let response: Response;
+    try {
+      response = await deliver(flow, record.sloBinding, record.sloUrl, "SAMLRequest", xml, null);
+    } catch (error) {
+      return errorPage(
+        req,
+        "internal",
+        { flow: "logout", reason: "internal_error", detail: "signing_failed", tenantId: tid, error },
+        { cookies: [expireIdToken] },
+      );
+    }
+    const stored: LogoutRequestRecord = {
+      kind: "logout",
+      id,
+      tenantId: tid,
+      sid: session.sid,
+      nameId: session.nameId,
+      sessionIndex: session.sessionIndex || null,
+      returnTo,
+      issueInstant,
+    };
+    await storeRequest(deps.store, stored, ttl);
+    // 7, 8.
+    return withCookies(response, [expireIdToken, sloCookie(id, ttl)]);
+  } catch (error) {
+    const storeUnavailable = isStoreUnavailable(error);
+    return errorPage(
+      req,
+      "internal",
+      {
+        flow: "logout",
+        reason: "internal_error",
+        detail: storeUnavailable ? "store_unavailable" : "unexpected",
+        tenantId: tid,
+        error,
+      },
+      { storeUnavailable, cookies: [expiredIdTokenCookie(config)] },
+    );
+  }
+}
+
+/** Sends `xml` with the IdP's binding: Redirect → signed query; POST → enveloped signature + form. */
+async function deliver(
+  flow: FlowDeps,
+  binding: IdpRecord["sloBinding"],
+  destination: string,
+  parameter: "SAMLRequest" | "SAMLResponse",
+  xml: string,
+  relayState: string | null,
+): Promise<Response> {
+  const pair = await flow.saml.rotation.signingPair();
+  if (binding === "HTTP-POST") {
+    const signed = signEnveloped(xml, pair);
+    const fields: Record<string, string> = { [parameter]: bytesToBase64(new TextEncoder().encode(signed)) };
+    if (relayState) fields.RelayState = relayState;
+    return autoSubmitForm({ action: destination, fields });
+  }
+  return redirect(await redirectUrl({ destination, parameter, xml, relayState, pair }));
+}
+
+// ------------------------------------------------------------------------------ /saml/slo (§9.3, §9.4)
+
+export type SloInput =
+  | { binding: "redirect"; rawQuery: string }
+  | { binding: "post"; samlRequest: string | null; samlResponse: string | null; relayState: string | null };
+
+export type SloRequest = FlowRequest & { input: SloInput };
+
+/** Bucket of a logout-message rejection: shape and destination 400, internal 500, else 403. */
+function sloBucket(rejection: SamlRejection): SamlBucket {
+  switch (rejection.reason) {
+    case "request_not_found":
+    case "xxe_detected":
+    case "destination_mismatch":
+      return "bad_request";
+    default:
+      return SAML_REASON_BUCKET[rejection.reason] === "internal" ? "internal" : "forbidden";
+  }
+}
+
+export async function sloEndpoint(flow: FlowDeps, req: SloRequest): Promise<Response> {
+  const bad = (detail: string) =>
+    errorPage(req, "bad_request", { flow: "slo", reason: "request_not_found", detail });
+  try {
+    const input = req.input;
+    let logoutInput: LogoutInput;
+    let kind: "logout-request" | "logout-response";
+    let postRelayState: string | null = null;
+    if (input.binding === "redirect") {
+      const names = redirectParameterNames(input.rawQuery);
+      if (names === null) return bad("query");
+      const hasRequest = names.includes("SAMLRequest");
+      const hasResponse = names.includes("SAMLResponse");
+      if (hasRequest === hasResponse) return bad("parameters");
+      kind = hasRequest ? "logout-request" : "logout-response";
+      logoutInput = { binding: "redirect", rawQuery: input.rawQuery };
+    } else {
+      if ((input.samlRequest === null) === (input.samlResponse === null)) return bad("parameters");
+      kind = input.samlRequest !== null ? "logout-request" : "logout-response";
+      logoutInput = { binding: "post", value: (input.samlRequest ?? input.samlResponse)! };
+      postRelayState = input.relayState;
+    }
+    const prepared = await prepareLogoutMessage(logoutInput, kind);
+    if (!prepared.ok) {
+      return errorPage(req, sloBucket(prepared), {
+        flow: "slo",
+        reason: prepared.reason,
+        detail: prepared.detail,
+        ...(prepared.cause !== undefined ? { error: prepared.cause } : {}),
+      });
+    }
+    return kind === "logout-request"
+      ? await idpLogoutRequest(flow, req, prepared.message, postRelayState)
+      : await logoutResponse(flow, req, prepared.message);
+  } catch (error) {
+    const storeUnavailable = isStoreUnavailable(error);
+    return errorPage(
+      req,
+      "internal",
+      {
+        flow: "slo",
+        reason: "internal_error",
+        detail: storeUnavailable ? "store_unavailable" : "unexpected",
+        error,
+      },
+      { storeUnavailable },
+    );
+  }
+}
+
+/** Parameter names of a raw query (for "neither or both"); `null` when a name is not decodable. */
+function redirectParameterNames(rawQuery: string): string[] | null {
+  const out: string[] = [];
+  for (const part of rawQuery.split("&")) {
+    if (part === "") continue;
+    const eq = part.indexOf("=");
+    try {
+      out.push(decodeURIComponent((eq === -1 ? part : part.slice(0, eq)).replace(/\+/g, " ")));
+    } catch {
+      return null;
+    }
+  }
+  return out;
+}
+
+/** §9.3: an IdP-initiated LogoutRequest. */
+async function idpLogoutRequest(
+  flow: FlowDeps,
+  req: SloRequest,
+  prepared: PreparedLogoutMessage,
+  postRelayState: string | null,
+): Promise<Response> {
+  const { deps, saml } = flow;
+  const config = deps.config;
+  const now = deps.clock.now();
+  const nameId = prepared.nameId!;
+
+  // 2. Candidate tenants: live sessions of the NameID whose IdP is the Issuer, else every tenant
+  //    whose IdP record has that entityID. The unverified Issuer only selects; it decides nothing.
+  const records = new Map<string, IdpRecord>();
+  const recordOf = async (tid: string): Promise<IdpRecord | null> => {
+    if (records.has(tid)) return records.get(tid)!;
+    if (!isPathTenantId(tid)) return null;
+    const read = await saml.idps.read(tid);
+    if (read.kind !== "ok") return null;
+    records.set(tid, read.record);
+    return read.record;
+  };
+  const entries = await sessionIndexEntries(deps.store, nameId);
+  let candidates: string[] = [];
+  for (const e of entries) {
+    if (!(e.expiresAt > now) || candidates.includes(e.tenantId)) continue;
+    if ((await recordOf(e.tenantId))?.entityId === prepared.issuer) candidates.push(e.tenantId);
+  }
+  if (candidates.length === 0) candidates = await saml.idps.tenantsForEntityId(prepared.issuer);
+  if (candidates.length === 0) {
+    return errorPage(req, "forbidden", {
+      flow: "slo",
+      reason: "issuer_mismatch",
+      detail: "no_candidate_tenant",
+    });
+  }
+
+  // 3–4. Signature, Issuer, Destination, time — per candidate, with its own pinned certificates.
+  const verified: Array<{ tid: string; record: IdpRecord; facts: LogoutFacts }> = [];
+  let firstFailure: SamlRejection | null = null;
+  for (const tid of candidates) {
+    const record = await recordOf(tid);
+    if (!record) continue;
+    const result = await verifyLogoutMessage(prepared, {
+      now,
+      sloUrl: saml.urls.sloUrl,
+      idp: { entityId: record.entityId, signingCerts: record.signingCerts },
+      policy: config.saml.sp,
+    });
+    if (result.ok) verified.push({ tid, record, facts: result.facts });
+    else firstFailure ??= result;
+  }
+  if (verified.length === 0) {
+    const failure = firstFailure ?? {
+      ok: false as const,
+      reason: "signature_invalid" as const,
+      detail: "no_record",
+    };
+    return errorPage(req, sloBucket(failure), {
+      flow: "slo",
+      reason: failure.reason,
+      detail: failure.detail,
+    });
+  }
+  const facts = verified[0]!.facts;
+
+  // 4. Replay guard on the LogoutRequest ID.
+  const fresh = await deps.store.set(keys.samlSeen(facts.id), "1", {
+    nx: true,
+    ttlMs: LOGOUT_REPLAY_TTL_SECONDS * 1000,
+  });
+  if (!fresh)
+    return errorPage(req, "forbidden", {
+      flow: "slo",
+      reason: "request_replay",
+      detail: "logout_request_seen",
+    });
+
+  // 5. End the matching sessions of each verified tenant.
+  const verifiedNameId = facts.nameId ?? nameId;
+  const all = verifiedNameId === nameId ? entries : await sessionIndexEntries(deps.store, verifiedNameId);
+  let ended = 0;
+  for (const v of verified) {
+    const wanted = v.facts.sessionIndexes;
+    for (const e of all) {
+      if (e.tenantId !== v.tid) continue;
+      if (wanted.length > 0 && !wanted.includes(e.sessionIndex)) continue;
+      await endSession(deps.store, { sid: e.sid, tenantId: e.tenantId, nameId: verifiedNameId });
+      ended++;
+    }
+    saml.metrics.logoutRequests.inc({ tid: v.tid, direction: "idp" });
+  }
+  req.log.info("SAML sessions ended (IdP-initiated logout)", {
+    tenantIds: verified.map((v) => v.tid),
+    ended,
+  });
+
+  // 6. Signed LogoutResponse (Success, also when nothing matched), with the idToken cookie expired.
+  const { record } = verified[0]!;
+  const expireIdToken = expiredIdTokenCookie(config);
+  const destination = record.sloResponseUrl || record.sloUrl;
+  if (destination === "" || record.sloBinding === "") {
+    return redirect(config.saml.acs.postLogoutURL, [expireIdToken]);
+  }
+  const xml = buildLogoutResponse({
+    id: newMessageId(),
+    issueInstant: samlInstant(now),
+    destination,
+    inResponseTo: facts.id,
+    spEntityId: saml.urls.entityId,
+  });
+  const relayState = prepared.binding === "redirect" ? facts.relayState : postRelayState;
+  const response = await deliver(flow, record.sloBinding, destination, "SAMLResponse", xml, relayState);
+  return withCookies(response, [expireIdToken]);
+}
+
+/** §9.4: the IdP's answer to one of our LogoutRequests. */
+async function logoutResponse(
+  flow: FlowDeps,
+  req: SloRequest,
+  prepared: PreparedLogoutMessage,
+): Promise<Response> {
+  const { deps, saml } = flow;
+  const config = deps.config;
+  const cookies = [expiredSloCookie()];
+  const refuse = (bucket: SamlBucket, reason: string, detail: string, tenantId?: string) =>
+    errorPage(req, bucket, { flow: "slo", reason, detail, ...(tenantId ? { tenantId } : {}) }, { cookies });
+
+  // 2. Bound to this browser's logout request, consumed once.
+  const irt = prepared.inResponseTo;
+  const bound = cookieValues(req.cookieHeader, SLO_COOKIE);
+  if (bound.length === 0) return refuse("bad_request", "request_not_found", "slo_cookie_missing");
+  if (irt === null || !bound.includes(irt))
+    return refuse("bad_request", "request_not_found", "in_response_to_not_bound");
+  const record = await consumeRequest(deps.store, irt, "logout");
+  if (!record) return refuse("bad_request", "request_not_found", "request_record");
+  const tid = record.tenantId;
+
+  // 3. Signature, Issuer, Destination with the record tenant's pinned certificates.
+  const read = await saml.idps.read(tid);
+  if (read.kind !== "ok") {
+    saml.metrics.logoutResponses.inc({ tid, result: "failure" });
+    return refuse("forbidden", "tid_unknown", "no_idp", tid);
+  }
+  const result = await verifyLogoutMessage(prepared, {
+    now: deps.clock.now(),
+    sloUrl: saml.urls.sloUrl,
+    idp: { entityId: read.record.entityId, signingCerts: read.record.signingCerts },
+    policy: config.saml.sp,
+    requestId: irt,
+  });
+  if (!result.ok) {
+    saml.metrics.logoutResponses.inc({ tid, result: "failure" });
+    return refuse(sloBucket(result), result.reason, result.detail, tid);
+  }
+  // 4. Success → the stored return target (checked again).
+  saml.metrics.logoutResponses.inc({ tid, result: "success" });
+  return redirect(safeReturnTo(config, record.returnTo, config.saml.acs.postLogoutURL), cookies);
+}
