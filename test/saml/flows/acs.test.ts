@@ -6,7 +6,9 @@
  * RelayState handling and the fail-closed audit.
  */
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { storeUnavailable } from "../../../src/errors.ts";
 import { keys } from "../../../src/store/keys.ts";
+import type { KV } from "../../../src/store/kv.ts";
 import { forEachEngine, manualClock } from "../../support/app.ts";
 import {
   ACS,
@@ -768,6 +770,43 @@ forEachEngine("POST /saml/acs (saml.md §6)", (engine) => {
     });
     expect(res.status).toBe(500);
     expect(await metricsText(t)).toContain('tikti_saml_audit_failures_total{decision="reject"} 1');
+  });
+
+  it("answers 503 with Retry-After when the store is unreachable (internal_error, audited)", async () => {
+    let down = false;
+    const real = await engine.freshStore();
+    const flaky = new Proxy(real, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop, target);
+        if (typeof v !== "function") return v;
+        return (...args: unknown[]) => {
+          if (down && (prop === "consume" || prop === "set"))
+            throw storeUnavailable(new Error("connection refused"));
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    }) as KV;
+    const t2 = await flowApp({ store: flaky, setup, clock });
+    const l = await login(t2);
+    const r = await t2.idp.signedResponse({ acsUrl: ACS, audience: SP_ENTITY, requestId: l.requestId });
+    down = true;
+    const res = await postAcs(t2, {
+      samlResponse: r.base64,
+      relayState: l.relayState,
+      cookie: `${STATE}=${l.requestId}`,
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("5");
+    expect(await res.text()).toContain("Temporarily Unavailable");
+    expect(samlAudits(t2).at(-1)).toMatchObject({
+      decision: "reject",
+      reason: "internal_error",
+      detail: "store_unavailable",
+    });
+    // Login while the store is down: the same 503 page, no state cookie.
+    const loginRes = await t2.call("/saml/login/acme", { key: false });
+    expect(loginRes.status).toBe(503);
+    expect(setCookies(loginRes)).toEqual([]);
   });
 
   // --------------------------------------------------------------------- unsolicited (§6.6)
