@@ -7,6 +7,7 @@
  * parser. It also never lets a `__proto__` key touch a prototype.
  */
 import type { Context } from "hono";
+import { readAllLimited, StreamTooLarge } from "../bytes.ts";
 import { TiktiError } from "../errors.ts";
 
 /** 64 KiB: the default JSON body limit. */
@@ -37,7 +38,14 @@ export async function readJsonObject(
     if (Number.isFinite(n) && n > limit) throw new TiktiError("PAYLOAD_TOO_LARGE");
   }
 
-  const bytes = await readLimited(c.req.raw, limit);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readAllLimited(c.req.raw.body, limit);
+  } catch (e) {
+    // Stop at once: the rest of an oversized body is never buffered.
+    if (e instanceof StreamTooLarge) throw new TiktiError("PAYLOAD_TOO_LARGE");
+    throw e;
+  }
   if (bytes.byteLength === 0) throw new TiktiError("INVALID_REQUEST", { details: { body: "required" } });
   let text: string;
   try {
@@ -56,33 +64,6 @@ export async function readJsonObject(
 export function isJsonMediaType(value: string): boolean {
   const essence = value.split(";", 1)[0]?.trim().toLowerCase();
   return essence === "application/json";
-}
-
-async function readLimited(request: Request, limit: number): Promise<Uint8Array> {
-  const body = request.body;
-  if (body === null) return new Uint8Array(0);
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      // Stop reading at once: the rest of an oversized body is never buffered.
-      await reader.cancel().catch(() => {});
-      throw new TiktiError("PAYLOAD_TOO_LARGE");
-    }
-    chunks.push(value);
-  }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }
 
 class JsonSyntaxError extends Error {}

@@ -12,7 +12,9 @@
  * The network is injected (`MetadataTransport`): src/runtime/saml-fetch.ts connects to the vetted
  * address itself, so the host is resolved exactly once.
  */
+
 import { XMLBuilder, XMLParser, XMLValidator } from "fast-xml-parser";
+import { concatBytes } from "../bytes.ts";
 import { isLoopbackHost } from "../config/validate.ts";
 import { TiktiError } from "../errors.ts";
 import { cidrContains, parseCidr, parseIp } from "../net/ip.ts";
@@ -543,13 +545,7 @@ async function readCapped(
     }
     chunks.push(step.value);
   }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }
 
 // ------------------------------------------------------------------------------------ SP metadata

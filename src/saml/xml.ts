@@ -12,8 +12,10 @@
  * reason codes (`base64`/`size`/`inflate`/`parse` → `request_not_found`, `encoding`/`markup` →
  * `xxe_detected` on the ACS, plain 400 on SLO).
  */
+
 import type { Document, Element, Node } from "@xmldom/xmldom";
 import { DOMParser } from "@xmldom/xmldom";
+import { concatBytes } from "../bytes.ts";
 
 /** §7.2: decoded messages, inflated Redirect messages and decrypted plaintext are capped at 256 KiB. */
 export const SAML_MAX_MESSAGE_BYTES = 256 * 1024;
@@ -105,13 +107,7 @@ export async function inflateRawLimited(
     throw new SamlInputError("inflate", "raw inflate failed", { cause });
   }
   if (total === 0) throw new SamlInputError("inflate", "empty inflated message");
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }
 
 // ---------------------------------------------------------------------------------------------

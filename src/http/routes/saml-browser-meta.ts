@@ -6,7 +6,9 @@
  * the JSON `404 NOT_FOUND` of unknown routes): no `/v1` alias, no CORS, and HTML or XML answers —
  * never JSON errors. Login, ACS and SLO live in their own route files.
  */
+
 import { type Context, Hono } from "hono";
+import { readRequestBodyLimited, StreamTooLarge } from "../../bytes.ts";
 import type { AppDeps, HonoEnv } from "../../deps.ts";
 import { isPathTenantId } from "../../domain/grammar.ts";
 import { isTiktiError, type TiktiError } from "../../errors.ts";
@@ -24,35 +26,6 @@ import type { Services } from "../../services/index.ts";
 
 /** SAML browser POST bodies (api.md §2.4). */
 export const SAML_BROWSER_BODY_LIMIT = 256 * 1024;
-
-class BodyTooLarge extends Error {}
-
-/** Reads at most `limit` bytes of the body; more → `BodyTooLarge` (enforced while streaming). */
-async function readCapped(req: Request, limit: number): Promise<Uint8Array> {
-  const declared = Number(req.headers.get("content-length") ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > limit) throw new BodyTooLarge();
-  if (!req.body) return new Uint8Array(0);
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      throw new BodyTooLarge();
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
-}
 
 function isFormMediaType(value: string | undefined): boolean {
   return value?.split(";", 1)[0]?.trim().toLowerCase() === "application/x-www-form-urlencoded";
@@ -140,9 +113,9 @@ export function samlBrowserMetaRoutes(deps: AppDeps, services: Services): Hono<H
       await services.rateLimiter.check("samlIp", c.get("clientIp") ?? "unknown");
       let bytes: Uint8Array;
       try {
-        bytes = await readCapped(c.req.raw, SAML_BROWSER_BODY_LIMIT);
+        bytes = await readRequestBodyLimited(c.req.raw, SAML_BROWSER_BODY_LIMIT);
       } catch (e) {
-        if (e instanceof BodyTooLarge) return errorPage(c, "too_large", "body_too_large");
+        if (e instanceof StreamTooLarge) return errorPage(c, "too_large", "body_too_large");
         throw e;
       }
       let domain: string | null = null;

@@ -8,7 +8,9 @@
  * rate limit before any parsing or signature work, bodies capped at 256 KiB while streaming); the
  * flows live in src/saml/{login,acs,logout}.ts.
  */
+
 import { type Context, Hono } from "hono";
+import { readRequestBodyLimited, StreamTooLarge } from "../../bytes.ts";
 import type { AppDeps, HonoEnv } from "../../deps.ts";
 import { isTiktiError } from "../../errors.ts";
 import { handleAcs } from "../../saml/acs.ts";
@@ -22,35 +24,6 @@ import type { Services } from "../../services/index.ts";
 
 /** SAML browser POST bodies (api.md §2.4, saml.md §6.1, §7.2). */
 export const SAML_POST_BODY_LIMIT = 256 * 1024;
-
-class BodyTooLarge extends Error {}
-
-/** Reads at most `limit` bytes; more (declared or streamed) → `BodyTooLarge`. */
-async function readCapped(req: Request, limit: number): Promise<Uint8Array> {
-  const declared = Number(req.headers.get("content-length") ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > limit) throw new BodyTooLarge();
-  if (!req.body) return new Uint8Array(0);
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      throw new BodyTooLarge();
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
-}
 
 /** The raw query string as received (no `?`), never re-encoded (§9.3 step 3). */
 function rawQuery(url: string): string {
@@ -117,9 +90,9 @@ export function samlBrowserRoutes(deps: AppDeps, services: Services): Hono<HonoE
     if (refused) return refused;
     let body: Uint8Array;
     try {
-      body = await readCapped(c.req.raw, SAML_POST_BODY_LIMIT);
+      body = await readRequestBodyLimited(c.req.raw, SAML_POST_BODY_LIMIT);
     } catch (error) {
-      if (error instanceof BodyTooLarge) {
+      if (error instanceof StreamTooLarge) {
         return errorPage(request(c), "too_large", { flow: "acs", reason: "body_too_large" }, { cookies });
       }
       return errorPage(
@@ -163,9 +136,9 @@ export function samlBrowserRoutes(deps: AppDeps, services: Services): Hono<HonoE
   app.post("/saml/slo", async (c) => {
     let body: Uint8Array;
     try {
-      body = await readCapped(c.req.raw, SAML_POST_BODY_LIMIT);
+      body = await readRequestBodyLimited(c.req.raw, SAML_POST_BODY_LIMIT);
     } catch (error) {
-      if (error instanceof BodyTooLarge)
+      if (error instanceof StreamTooLarge)
         return errorPage(request(c), "too_large", { flow: "slo", reason: "body_too_large" });
       return errorPage(request(c), "bad_request", { flow: "slo", reason: "body_unreadable", error });
     }
