@@ -42,7 +42,6 @@ import {
   attrOf,
   childrenNamed,
   decodeBase64Strict,
-  decodeXmlBytes,
   descendants,
   elementChildren,
   inflateRawLimited,
@@ -50,8 +49,7 @@ import {
   isTextOnly,
   NS,
   type ParsedXml,
-  parseXmlText,
-  prescanMarkup,
+  parseSamlXml,
   textOf,
 } from "./xml.ts";
 
@@ -108,9 +106,7 @@ async function prepareLogoutSteps(input: LogoutInput, expected: LogoutKind): Pro
   }
   let message: ParsedXml;
   try {
-    const text = decodeXmlBytes(bytes);
-    prescanMarkup(text);
-    message = parseXmlText(text);
+    message = parseSamlXml(bytes);
   } catch (e) {
     return inputRejection(e);
   }

@@ -49,7 +49,6 @@ import {
   attrOf,
   childrenNamed,
   decodeBase64Strict,
-  decodeXmlBytes,
   descendants,
   elementChildren,
   inScopeNamespaces,
@@ -58,8 +57,6 @@ import {
   NS,
   type ParsedXml,
   parseSamlXml,
-  parseXmlText,
-  prescanMarkup,
   SamlInputError,
   textOf,
 } from "./xml.ts";
@@ -107,9 +104,7 @@ function prepareSteps(samlResponse: string): PrepareResult {
   }
   let message: ParsedXml;
   try {
-    const text = decodeXmlBytes(bytes);
-    prescanMarkup(text);
-    message = parseXmlText(text);
+    message = parseSamlXml(bytes);
   } catch (e) {
     return inputRejection(e);
   }
