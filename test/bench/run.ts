@@ -7,9 +7,9 @@
  * and into the embedded store, bytes per user, lookup/exchange at that size. Writes
  * docs/benchmarks.json and docs/benchmarks.md (test/bench/report.ts).
  *
- * Bounded: every load point is `BENCH_SECONDS` (default 5) on loopback with wrk; the whole run fits
+ * Bounded: every load point is `BENCH_SECONDS` (default 4) on loopback with wrk; the whole run fits
  * in 10 minutes on a 2-core machine. Environment knobs (defaults in brackets):
- *   BENCH_SECONDS [5]  BENCH_RUNTIMES [bun,node,deno]  BENCH_USERS [10000]
+ *   BENCH_SECONDS [4]  BENCH_RUNTIMES [bun,node,deno]  BENCH_USERS [10000]
  *   BENCH_SCALE_USERS [1000000] (0 skips the scale run)  BENCH_SCALE_RUNTIME [bun]
  *   BENCH_OUT [docs]  (where benchmarks.json/.md go)
  */
@@ -57,8 +57,8 @@ import {
 import { ensureWrk, type LoadResult, runLoad, wrkVersion } from "./wrk.ts";
 
 const root = resolve(import.meta.dirname, "../..");
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const RUNTIMES = (process.env.BENCH_RUNTIMES ?? "bun,node,deno").split(",") as BenchRuntime[];
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const RUNTIMES = (process.env.BENCH_RUNTIMES ?? "bun,node,deno").split(",").filter(Boolean) as BenchRuntime[];
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 const SCALE_USERS = Number(process.env.BENCH_SCALE_USERS ?? 1_000_000);
 const SCALE_RUNTIME = (process.env.BENCH_SCALE_RUNTIME ?? "bun") as BenchRuntime;
