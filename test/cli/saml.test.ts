@@ -611,6 +611,21 @@ describe("saml test", () => {
     expect(new URL(login.url).searchParams.get("RelayState")).toBe("/");
     expect(login.redirect).toBe("manual");
 
+    // A non-redirect answer (here the not-configured page) is reported, not an HTTP error.
+    const page = await h.run(["saml", "test", "--tid", "acme"], {
+      fetch: async (request) =>
+        new URL(request.url).pathname === "/saml/login/acme"
+          ? new Response("<h1>Not Found</h1>", { status: 404, headers: { "content-type": "text/html" } })
+          : appFetch(request),
+    });
+    expect(page.code).toBe(1);
+    expect(page.stdout).toMatch(/^status\s+404$/m);
+    expect(page.stdout).toMatch(/^check status302\s+FAILED$/m);
+    expect(page.stdout).toMatch(/^check stateCookie\s+FAILED$/m);
+    expect(page.stderr).toBe(
+      "error: saml test failed: status302, locationIsSsoUrl, samlRequest, sigAlg, signature, stateCookie (HTTP 404)\n",
+    );
+
     const unconfigured = await h.run(["saml", "test", "--tid", "globex"]);
     expect(unconfigured.code).toBe(1);
     expect(unconfigured.stderr).toBe(

@@ -135,12 +135,12 @@ export interface RawAnswer {
 
 /**
  * A request whose answer is not JSON (SP metadata, the login redirect): the profile's base URL,
- * `User-Agent`, `X-Request-ID`, the timeout, redirects never followed. Non-2xx answers other than
- * the ones `accept` lists become `HttpError`.
+ * `User-Agent`, `X-Request-ID`, the timeout, redirects never followed. Non-2xx answers become
+ * `HttpError` unless `anyStatus` (the caller judges the answer itself).
  */
 export async function rawRequest(
   ctx: Ctx,
-  request: { path: string; query?: Record<string, string>; accept?: string; allowStatus?: number[] },
+  request: { path: string; query?: Record<string, string>; accept?: string; anyStatus?: boolean },
 ): Promise<RawAnswer> {
   const { baseUrl } = await ctx.http();
   const url = new URL(baseUrl + request.path);
@@ -177,7 +177,7 @@ export async function rawRequest(
     });
   }
   const ok = response.status >= 200 && response.status < 300;
-  if (!ok && !(request.allowStatus ?? []).includes(response.status)) {
+  if (!ok && !request.anyStatus) {
     let parsed: Record<string, unknown> = {};
     try {
       const j = JSON.parse(body) as unknown;

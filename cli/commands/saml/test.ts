@@ -46,7 +46,7 @@ export default command({
       path: `/saml/login/${seg(tid)}`,
       query: { RelayState: args["relay-state"] },
       accept: "text/html",
-      allowStatus: [300, 301, 302, 303, 307, 308, 400, 404, 429, 500, 503],
+      anyStatus: true,
     });
     const location = answer.headers.get("location") ?? "";
     let query = new URLSearchParams();

@@ -121,6 +121,42 @@ export async function idpSso(
   };
 }
 
+/**
+ * The IdP's optional login step (knob `loginForm`): GET the SSO URL, fill in the form it answers,
+ * POST it; the answer is the auto-submit form with the Response. Returns the HTTP status of the
+ * login POST too (401 and the form again on wrong credentials).
+ */
+export async function idpSsoWithLogin(
+  location: string,
+  credentials: { username: string; password: string },
+  knobs: IdpKnobs = {},
+): Promise<{ status: number; posted: PostedResponse | null; html: string }> {
+  const page = await fetch(location, {
+    headers: { accept: "text/html", "x-idp-options": JSON.stringify({ ...knobs, loginForm: true }) },
+  });
+  const formHtml = await page.text();
+  if (page.status !== 200) throw new Error(`IdP SSO answered ${page.status}: ${formHtml}`);
+  const login = parseAutoPostForm(formHtml);
+  const res = await fetch(new URL(login.action, location), {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", accept: "text/html" },
+    body: new URLSearchParams({ key: login.fields.key ?? "", ...credentials }).toString(),
+  });
+  const html = await res.text();
+  if (res.status !== 200) return { status: res.status, posted: null, html };
+  const form = parseAutoPostForm(html);
+  return {
+    status: res.status,
+    html,
+    posted: {
+      binding: "HTTP-POST",
+      url: form.action,
+      SAMLResponse: form.fields.SAMLResponse ?? "",
+      RelayState: form.fields.RelayState ?? "",
+    },
+  };
+}
+
 const decodeHtml = (s: string) =>
   s
     .replace(/&quot;/g, '"')

@@ -20,8 +20,8 @@ import {
   type SpFiles,
   spFiles,
 } from "../metadata/helpers.ts";
-import { b64, elements, idpSso, NS, one, parseXml, redirectEncode } from "./flow.ts";
-import { DEFAULT_USER, type PysamlIdp, startPysamlIdp } from "./pysaml-idp.ts";
+import { b64, elements, idpSso, idpSsoWithLogin, NS, one, parseXml, redirectEncode } from "./flow.ts";
+import { DEFAULT_USER, type PysamlIdp, startPysamlIdp, TEST_PASSWORD } from "./pysaml-idp.ts";
 
 const RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 const ENC = {
@@ -146,9 +146,10 @@ describe("pysaml2 test IdP (saml.md §16.2)", () => {
     expect(await status(authnRequestUrl({ badSig: true }).url)).toBe(400);
     expect(await status(`${authnRequestUrl().url}&SigAlg=${encodeURIComponent(RSA_SHA256)}`)).toBe(400);
     expect(await status(authnRequestUrl({ acs: "https://evil.example/acs" }).url)).toBe(400);
-    expect(idp.log()).toMatch(/unsigned SAMLRequest refused/);
-    expect(idp.log()).toMatch(/repeated parameter SigAlg/);
-    expect(idp.log()).toMatch(/ACS URL not in the SP metadata/);
+    await idp.waitForLog(/unsigned SAMLRequest refused/);
+    await idp.waitForLog(/redirect signature does not verify/);
+    await idp.waitForLog(/repeated parameter SigAlg/);
+    await idp.waitForLog(/ACS URL not in the SP metadata/);
     expect(await status(authnRequestUrl().url)).toBe(200);
   });
 
@@ -216,6 +217,34 @@ describe("pysaml2 test IdP (saml.md §16.2)", () => {
     expect(elements(error, NS.samlp, "StatusCode")[0]!.getAttribute("Value")).toBe(
       "urn:oasis:names:tc:SAML:2.0:status:Responder",
     );
+  });
+
+  it("optional login form: wrong credentials get the form again (401), right ones the Response; forms are single use", async () => {
+    const { id, url } = authnRequestUrl({ relayState: "/app" });
+    const wrong = await idpSsoWithLogin(url, { username: DEFAULT_USER.nameId, password: "nope" });
+    expect(wrong.status).toBe(401);
+    expect(wrong.posted).toBeNull();
+    expect(wrong.html).toContain("Invalid username or password.");
+    const right = await idpSsoWithLogin(authnRequestUrl({ id, relayState: "/app" }).url, {
+      username: DEFAULT_USER.nameId,
+      password: TEST_PASSWORD,
+    });
+    expect(right.status).toBe(200);
+    expect(right.posted!.url).toBe(SP_ACS_URL);
+    expect(right.posted!.RelayState).toBe("/app");
+    expect(
+      parseXml(b64.decode(right.posted!.SAMLResponse)).documentElement!.getAttribute("InResponseTo"),
+    ).toBe(id);
+    const replayed = await fetch(`${idp.base}/sso/login`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        key: "not-a-pending-login",
+        username: DEFAULT_USER.nameId,
+        password: TEST_PASSWORD,
+      }),
+    });
+    expect(replayed.status).toBe(400);
   });
 
   it("stops by PID", async () => {

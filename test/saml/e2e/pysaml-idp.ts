@@ -50,6 +50,8 @@ export interface IdpKnobs {
   issuer?: string;
   clockShiftSeconds?: number;
   status?: "error";
+  /** Ask for username (the user's NameID) and password on a form before answering. */
+  loginForm?: boolean;
 }
 
 /** The IdP's answer to an AuthnRequest in the JSON mode of §16.2 item 3. */
@@ -89,6 +91,8 @@ export interface PysamlIdp {
   version: string;
   /** stderr of the IdP so far (its 400/500 explanations). */
   log(): string;
+  /** Resolves when the IdP's stderr matches `pattern` (it arrives after the HTTP answer, on a pipe). */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<void>;
   metadata(): Promise<string>;
   sessions(): Promise<IdpSession[]>;
   last(): Promise<LastMessages>;
@@ -150,6 +154,9 @@ async function expectOk(res: Response, what: string, log: () => string): Promise
   throw new Error(`test IdP ${what}: HTTP ${res.status} ${await res.text()}\n${log()}`);
 }
 
+/** Password of the optional login form (knob `loginForm`). */
+export const TEST_PASSWORD = "correct horse battery staple";
+
 export async function startPysamlIdp(options: {
   spMetadataXml: string;
   user?: TestUser;
@@ -162,7 +169,12 @@ export async function startPysamlIdp(options: {
   const configPath = join(dir, "config.json");
   writeFileSync(
     configPath,
-    JSON.stringify({ dir, spMetadataPath, user: { ...DEFAULT_USER, ...options.user } }),
+    JSON.stringify({
+      dir,
+      spMetadataPath,
+      user: { ...DEFAULT_USER, ...options.user },
+      password: TEST_PASSWORD,
+    }),
   );
 
   const child = spawn(SYSTEM_PYTHON, [SCRIPT, configPath], {
@@ -171,9 +183,11 @@ export async function startPysamlIdp(options: {
   });
   live.add(child);
   let stderr = "";
+  const logWaiters = new Set<() => void>();
   child.stderr!.setEncoding("utf8");
   child.stderr!.on("data", (chunk: string) => {
     stderr += chunk;
+    for (const check of logWaiters) check();
   });
   const exited = new Promise<number | null>((resolve) => {
     child.once("exit", (code) => {
@@ -197,6 +211,10 @@ export async function startPysamlIdp(options: {
       } catch {
         reject(new Error(`unexpected first line from the test IdP: ${line}\n${stderr}`));
       }
+    });
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot start ${SYSTEM_PYTHON}: ${error.message}`));
     });
     void exited.then((code) => {
       clearTimeout(timer);
@@ -224,6 +242,21 @@ export async function startPysamlIdp(options: {
     sloUrl: ready.sloUrl!,
     version: ready.pysaml2!,
     log,
+    waitForLog: (pattern, timeoutMs = 5_000) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (!pattern.test(stderr)) return;
+          clearTimeout(timer);
+          logWaiters.delete(check);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          logWaiters.delete(check);
+          reject(new Error(`test IdP never logged ${pattern}; its log:\n${stderr}`));
+        }, timeoutMs);
+        logWaiters.add(check);
+        check();
+      }),
     metadata: async () => (await get("/metadata")).text(),
     sessions: async () => (await (await get("/control/sessions")).json()) as IdpSession[],
     last: async () => (await (await get("/control/last")).json()) as LastMessages,

@@ -12,6 +12,7 @@ import {
   claims,
   ID_COOKIE,
   idpSso,
+  idpSsoWithLogin,
   login,
   parseSetCookies,
   postToAcs,
@@ -19,7 +20,7 @@ import {
   startLogin,
   tikti,
 } from "./flow.ts";
-import { DEFAULT_USER } from "./pysaml-idp.ts";
+import { DEFAULT_USER, TEST_PASSWORD } from "./pysaml-idp.ts";
 import { CLIENT, CLIENT_SCOPES, type E2E, setupE2E, TID } from "./setup.ts";
 
 const SSO_TIMEOUT = 30_000;
@@ -138,6 +139,21 @@ forEachEngine("SAML SSO with the pysaml2 IdP", (engine) => {
         decision: "reject",
         reason: "algorithm_disallowed",
       });
+    },
+    SSO_TIMEOUT,
+  );
+
+  it(
+    "with the IdP's username/password step in between, the login completes",
+    async () => {
+      const start = await startLogin(env.t, TID, { relayState: "/app" });
+      const step = await idpSsoWithLogin(start.location, {
+        username: DEFAULT_USER.nameId,
+        password: TEST_PASSWORD,
+      });
+      expect(step.status).toBe(200);
+      const acs = await postToAcs(env.t, start.jar, step.posted!);
+      await expectAccepted({ start, posted: step.posted!, acs, idToken: start.jar.get(ID_COOKIE) });
     },
     SSO_TIMEOUT,
   );

@@ -19,6 +19,8 @@ Browser-facing endpoints (what Tikti's redirects point at):
                    Response comes back as an auto-submit HTML form, or as JSON
                    {"binding", "url", "SAMLResponse", "RelayState"} when `Accept: application/json`.
                    Per-request knobs: header `X-Idp-Options` with a JSON object (see `Knobs`).
+  POST /sso/login  the optional login form's answer (knob "loginForm": username = the user's NameID,
+                   password from the config, default "test-password")
   GET  /slo        SAMLRequest (SP-initiated LogoutRequest) -> signed LogoutResponse over Redirect;
                    SAMLResponse (answer to an IdP-initiated LogoutRequest) -> recorded, JSON result.
 Test control endpoints:
@@ -44,7 +46,8 @@ import time as _time
 import traceback
 import zlib
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from urllib.parse import unquote_plus
+from html import escape as html_escape
+from urllib.parse import parse_qs, unquote_plus
 
 import defusedxml.ElementTree as SafeET
 from cryptography import x509
@@ -239,6 +242,7 @@ class Knobs:
     audience, destination (also the Recipient), inResponseTo, issuer: overrides
     clockShiftSeconds: every time the IdP writes is shifted by this much
     status: "error" -> a signed Responder error status without an assertion
+    loginForm: true -> answer with a username/password form first (POST /sso/login)
     """
 
     def __init__(self, raw):
@@ -255,6 +259,10 @@ class Knobs:
         self.key_transport = o.get("keyTransport", "rsa-oaep-mgf1p")
         if self.key_transport not in KEY_TRANSPORTS:
             raise BadRequest("keyTransport: %r" % self.key_transport)
+        if o.get("sigAlg", "rsa-sha256") not in SIG_ALGS:
+            raise BadRequest("sigAlg: %r" % o.get("sigAlg"))
+        if o.get("digestAlg", "sha256") not in DIGEST_ALGS:
+            raise BadRequest("digestAlg: %r" % o.get("digestAlg"))
         self.sig_alg = SIG_ALGS[o.get("sigAlg", "rsa-sha256")]
         self.digest_alg = DIGEST_ALGS[o.get("digestAlg", "sha256")]
         self.user = o.get("user")
@@ -264,6 +272,7 @@ class Knobs:
         self.issuer = o.get("issuer")
         self.clock_shift = int(o.get("clockShiftSeconds", 0))
         self.status = o.get("status")
+        self.login_form = bool(o.get("loginForm", False))
 
 
 class ShiftedClock:
@@ -315,6 +324,17 @@ class AudiencePolicy(Policy):
         return super().conditions(self.audience)
 
 
+def login_form_page(key, message):
+    note = "<p>%s</p>" % html_escape(message) if message else ""
+    return (
+        "<!DOCTYPE html><html><head><title>Test IdP login</title></head><body>%s"
+        '<form method="post" action="/sso/login">'
+        '<input type="hidden" name="key" value="%s"/>'
+        '<input type="text" name="username"/><input type="password" name="password"/>'
+        '<input type="submit" value="Sign in"/></form></body></html>'
+    ) % (note, html_escape(key, quote=True))
+
+
 # ------------------------------------------------------------------------------- the IdP
 
 
@@ -328,6 +348,8 @@ class TestIdp:
         self.key_path, self.cert_path = generate_key_pair(cfg["dir"])
         self.sp_metadata_path = cfg["spMetadataPath"]
         self.user = cfg["user"]
+        self.password = cfg.get("password", "test-password")
+        self.pending_logins = {}
         self.sessions = []
         self.outstanding_logouts = {}
         self.last = {}
@@ -491,7 +513,16 @@ class TestIdp:
         if acs not in self.sp.acs_urls:
             raise BadRequest("ACS URL not in the SP metadata")
         knobs = Knobs(headers.get("X-Idp-Options"))
-        in_response_to = knobs.in_response_to if knobs.in_response_to is not None else request.id
+        as_json = "application/json" in (headers.get("Accept") or "")
+        if knobs.login_form:
+            # §16.2 item 3: the optional username/password step before the Response.
+            key = base64.urlsafe_b64encode(os.urandom(18)).decode("ascii")
+            self.pending_logins[key] = (request.id, acs, relay_state, knobs)
+            return 200, "text/html; charset=utf-8", login_form_page(key, None)
+        return self.answer_authn_request(request.id, acs, relay_state, knobs, as_json)
+
+    def answer_authn_request(self, request_id, acs, relay_state, knobs, as_json):
+        in_response_to = knobs.in_response_to if knobs.in_response_to is not None else request_id
         destination = knobs.destination or acs
         xml, session = self.authn_response(knobs, in_response_to, destination)
         if session is not None:
@@ -501,11 +532,29 @@ class TestIdp:
                     "sp": self.sp.entity_id,
                     "nameId": session["nameId"],
                     "sessionIndex": session["sessionIndex"],
-                    "requestId": request.id,
+                    "requestId": request_id,
                 }
             )
-        as_json = "application/json" in (headers.get("Accept") or "")
         return self.deliver_response(xml, acs, relay_state, as_json)
+
+    def login_submit(self, body, headers):
+        """POST /sso/login: the login form's answer; the pending request is single use."""
+        form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+        key = (form.get("key") or [""])[0]
+        pending = self.pending_logins.pop(key, None)
+        if pending is None:
+            raise BadRequest("no pending login for this form")
+        request_id, acs, relay_state, knobs = pending
+        username = (form.get("username") or [""])[0]
+        password = (form.get("password") or [""])[0]
+        user = dict(self.user)
+        user.update(knobs.user or {})
+        if username != user["nameId"] or password != self.password:
+            retry = base64.urlsafe_b64encode(os.urandom(18)).decode("ascii")
+            self.pending_logins[retry] = pending
+            return 401, "text/html; charset=utf-8", login_form_page(retry, "Invalid username or password.")
+        as_json = "application/json" in (headers.get("Accept") or "")
+        return self.answer_authn_request(request_id, acs, relay_state, knobs, as_json)
 
     def unsolicited(self, body):
         tid = body["tid"]
@@ -706,7 +755,9 @@ def make_handler(idp):
             path = self.path.partition("?")[0]
 
             def run():
-                if path == "/control/unsolicited":
+                if path == "/sso/login":
+                    self.send(*idp.login_submit(self.body(), self.headers))
+                elif path == "/control/unsolicited":
                     self.send(*idp.unsolicited(json.loads(self.body() or b"{}")))
                 elif path == "/control/logout":
                     self.send(*idp.idp_logout(json.loads(self.body() or b"{}")))
