@@ -5,6 +5,7 @@
 import type { Config } from "./config/schema.ts";
 import { type AccessTokenSigner, createWebCryptoAccessTokenSigner } from "./crypto/access-token.ts";
 import { createIdTokenSigner } from "./crypto/id-token.ts";
+import type { Hs256Mac } from "./crypto/jws.ts";
 import { type KeyRing, loadKeyRing } from "./crypto/keyring.ts";
 import type { PasswordHasher } from "./crypto/password.ts";
 import { type AppDeps, type Clock, type Lifecycle, systemClock } from "./deps.ts";
@@ -29,6 +30,8 @@ export interface CoreDepsInput {
   processMetrics?: () => string;
   /** A faster per-runtime RS256 signer (src/runtime/access-token-node.ts); default Web Crypto. */
   accessTokenSigner?: AccessTokenSigner | undefined;
+  /** A synchronous HS256 MAC for idTokens (src/runtime/hmac-node.ts); default Web Crypto. */
+  idTokenMac?: Hs256Mac | undefined;
 }
 
 export async function createCoreDeps(input: CoreDepsInput): Promise<AppDeps> {
@@ -45,7 +48,7 @@ export async function createCoreDeps(input: CoreDepsInput): Promise<AppDeps> {
     config,
     store: input.store,
     keys,
-    idTokens: await createIdTokenSigner(config, clock),
+    idTokens: await createIdTokenSigner(config, clock, input.idTokenMac),
     accessTokens: input.accessTokenSigner ?? createWebCryptoAccessTokenSigner(keys),
     passwords: input.passwords,
     auditSink: input.auditSink,

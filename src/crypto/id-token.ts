@@ -14,12 +14,13 @@ import {
   type CompactJws,
   decodeJsonObject,
   encodeSigningInput,
-  hs256Sign,
+  type Hs256Mac,
   hs256SignatureValid,
   importHs256Key,
   isInteger,
   parseCompactJws,
   TokenCheckFailed,
+  webCryptoHs256Mac,
 } from "./jws.ts";
 
 /** The configuration keys this module reads (a subset of `Config`). */
@@ -123,23 +124,28 @@ export interface IdTokenSigner {
 const HEADER = { alg: "HS256", typ: "JWT" } as const;
 const SID = /^[0-9a-f]{32}$/;
 
+/**
+ * `mac`: an HMAC-SHA256 with `jwtSecret` supplied by the runtime (the same bytes as Web Crypto's);
+ * absent, the secret is imported into Web Crypto once, here.
+ */
 export async function createIdTokenSigner(
   config: IdTokenConfig,
   clock: Clock = systemClock,
+  mac?: Hs256Mac,
 ): Promise<IdTokenSigner> {
-  const key = await importHs256Key(new TextEncoder().encode(config.jwtSecret));
+  const hmac = mac ?? webCryptoHs256Mac(await importHs256Key(new TextEncoder().encode(config.jwtSecret)));
 
   return {
     async sign(input) {
       const claims = buildIdTokenClaims(config, input, Math.floor(clock.now() / 1000));
       const signingInput = encodeSigningInput(HEADER, claims);
-      const signature = await hs256Sign(key, new TextEncoder().encode(signingInput));
+      const signature = await hmac(new TextEncoder().encode(signingInput));
       return { token: `${signingInput}.${base64UrlEncode(signature)}`, claims };
     },
 
     async verifyIdTokenCrypto(token, now, options = {}) {
       try {
-        const payload = await verifyIdTokenSignature(key, token);
+        const payload = await verifyIdTokenMac(hmac, token);
         return checkIdTokenClaims(config, payload, Math.floor(now / 1000), options);
       } catch (e) {
         throw e instanceof TokenCheckFailed ? new TiktiError("INVALID_TOKEN", { cause: e }) : e;
@@ -185,14 +191,15 @@ function inputProblem(input: IdTokenInput, iat: number): string | undefined {
  * the MAC in constant time. Returns the (now authenticated) payload object. Throws
  * `TokenCheckFailed`. Exported for the RFC 7515 A.1 known-answer test.
  */
-export async function verifyIdTokenSignature(
-  key: CryptoKey,
-  token: string,
-): Promise<Record<string, unknown>> {
+export function verifyIdTokenSignature(key: CryptoKey, token: string): Promise<Record<string, unknown>> {
+  return verifyIdTokenMac(webCryptoHs256Mac(key), token);
+}
+
+async function verifyIdTokenMac(mac: Hs256Mac, token: string): Promise<Record<string, unknown>> {
   const jws = parseCompactJws(token);
   if (!jws) throw new TokenCheckFailed("malformed");
   checkHeader(jws);
-  if (!(await hs256SignatureValid(key, jws))) throw new TokenCheckFailed("signature");
+  if (!(await hs256SignatureValid(mac, jws))) throw new TokenCheckFailed("signature");
   const payload = decodeJsonObject(jws.payloadSegment);
   if (!payload) throw new TokenCheckFailed("malformed");
   return payload;

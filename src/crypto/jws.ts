@@ -92,9 +92,20 @@ export async function hs256Sign(key: CryptoKey, signingInput: Uint8Array): Promi
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, signingInput as Uint8Array<ArrayBuffer>));
 }
 
+/**
+ * HMAC-SHA256 over a signing input with the idToken secret. The default is Web Crypto; a runtime
+ * may inject a synchronous one (src/runtime/hmac-node.ts) so that token checks never queue behind
+ * password hashes on a shared thread pool (docs/benchmarks.md).
+ */
+export type Hs256Mac = (signingInput: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+
+export function webCryptoHs256Mac(key: CryptoKey): Hs256Mac {
+  return (signingInput) => hs256Sign(key, signingInput);
+}
+
 /** tokens.md §4.1 V2: the MAC is recomputed and compared in constant time. */
-export async function hs256SignatureValid(key: CryptoKey, jws: CompactJws): Promise<boolean> {
-  return timingSafeEqualBytes(await hs256Sign(key, jws.signingInput), jws.signature);
+export async function hs256SignatureValid(mac: Hs256Mac, jws: CompactJws): Promise<boolean> {
+  return timingSafeEqualBytes(await mac(jws.signingInput), jws.signature);
 }
 
 export async function rs256Sign(key: CryptoKey, signingInput: Uint8Array): Promise<Uint8Array> {

@@ -16,6 +16,7 @@ import type { KV } from "../store/kv.ts";
 import { createRedisStore } from "../store/redis.ts";
 import { VERSION } from "../version.ts";
 import { runtimeAccessTokenSigner } from "./access-token-node.ts";
+import { runtimeHs256Mac } from "./hmac-node.ts";
 import type { RunningServer, RuntimeAdapter } from "./adapter.ts";
 import { createAuditSink } from "./audit-sink.ts";
 import { createConfigIO } from "./config-io.ts";
@@ -176,6 +177,7 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
     processMetrics,
     // Imported once here; chosen per runtime by the benchmark (docs/benchmarks.md).
     accessTokenSigner: runtimeAccessTokenSigner(adapter.name, config.jwksPrivateKey, config.jwksKeyId),
+    idTokenMac: runtimeHs256Mac(adapter.name, config.jwtSecret),
   });
   // Worker threads and WASM engines start before the first request, not during it.
   await passwords.warmUp();
