@@ -52,6 +52,12 @@ export function createIdTokenVerifier(deps: {
 
   return async (token, options = {}) => {
     const claims = await deps.signer.verifyIdTokenCrypto(token, deps.clock.now());
+    const saml = claims.amr.includes("saml");
+    // The tenant read (V10, api.md §2.11.4) depends only on the verified claims: start it with the
+    // user read so the two share a round trip. It is awaited in step order below, so which error
+    // wins does not change; a rejection of an unused read is swallowed.
+    const tenantRead = claims.tid && (saml || options.checkTenant) ? repos.tenants.get(claims.tid) : null;
+    tenantRead?.catch(() => {});
 
     // V6: by id, else by the email claim with the legacy fallback, whose id must equal sub.
     let user = await repos.users.getById(claims.sub);
@@ -69,7 +75,6 @@ export function createIdTokenVerifier(deps: {
     if (user.status !== "ACTIVE") throw invalid("user not active");
 
     // V10
-    const saml = claims.amr.includes("saml");
     if (saml) {
       if (!claims.sid || !claims.tid) throw invalid("saml token without sid or tid");
       const raw = await deps.kv.get(keys.samlSession(claims.sid));
@@ -83,8 +88,8 @@ export function createIdTokenVerifier(deps: {
         throw invalid("saml session ended or mismatched");
       }
     }
-    if (claims.tid && (saml || options.checkTenant)) {
-      const tenant = await repos.tenants.get(claims.tid);
+    if (tenantRead) {
+      const tenant = await tenantRead;
       if (saml ? tenant?.status !== "ACTIVE" : tenant !== null && tenant.status !== "ACTIVE") {
         throw invalid("tenant not active");
       }

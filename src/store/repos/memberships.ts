@@ -141,14 +141,16 @@ export function createMembershipsRepo(deps: RepoDeps, users: UsersRepo): Members
   }
 
   async function tenantsOfUser(userId: string): Promise<Membership[]> {
-    if (!(await users.getById(userId))) return [];
-    const tenantIds = (await kv.smembers(keys.membershipsByUser(userId))).sort(compareKeys);
-    const out: Membership[] = [];
-    for (const tenantId of tenantIds) {
-      const membership = await get(tenantId, userId);
-      if (membership) out.push(membership);
-    }
-    return out;
+    // Independent reads go out together (one round trip each, not one after another); the reader
+    // rules of storage.md §4.1 are applied to the results exactly as before.
+    const [user, members] = await Promise.all([
+      users.getById(userId),
+      kv.smembers(keys.membershipsByUser(userId)),
+    ]);
+    if (!user) return [];
+    const tenantIds = members.sort(compareKeys);
+    const memberships = await Promise.all(tenantIds.map((tenantId) => get(tenantId, userId)));
+    return memberships.filter((m): m is Membership => m !== null);
   }
 
   return { get, put, remove, listForTenant, tenantsOfUser };
