@@ -16,17 +16,13 @@ export function requestId(deps: AppDeps): MiddlewareHandler<HonoEnv> {
   };
 }
 
-/** RFC 9562 UUID version 7: 48-bit ms timestamp, then random bits. */
+/**
+ * RFC 9562 UUID version 7: 48-bit ms timestamp, version 7, then the random bits and variant of a
+ * native `randomUUID()` (its version nibble replaced). Cheaper than formatting 16 random bytes by
+ * hand, which showed up at ~9 % of CPU on the lightest routes (docs/benchmarks.md).
+ */
 export function uuidv7(nowMs: number): string {
-  const b = new Uint8Array(16);
-  crypto.getRandomValues(b);
-  let t = nowMs;
-  for (let i = 5; i >= 0; i--) {
-    b[i] = t % 256;
-    t = Math.floor(t / 256);
-  }
-  b[6] = (b[6]! & 0x0f) | 0x70;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  const t = nowMs.toString(16).padStart(12, "0");
+  const r = crypto.randomUUID();
+  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${r.slice(15)}`;
 }
