@@ -65,7 +65,7 @@ function jsonApi(specs: readonly RouteSpec[], guards: AuthGuards, openApiBody: s
 export function createApp(deps: AppDeps): App {
   const app = new Hono<HonoEnv>({ strict: true });
   const services = createServices(deps);
-  const readApiKey = apiKeyReader(deps.config.apiKey);
+  const readApiKey = apiKeyReader(deps.config.apiKey, deps.sha256Sync);
   const keyGuard = requireApiKey(readApiKey);
   const admin = adminGuard({
     keyGuard,

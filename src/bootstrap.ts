@@ -4,6 +4,7 @@
  */
 import type { Config } from "./config/schema.ts";
 import { type AccessTokenSigner, createWebCryptoAccessTokenSigner } from "./crypto/access-token.ts";
+import type { Sha256Sync } from "./crypto/compare.ts";
 import { createIdTokenSigner } from "./crypto/id-token.ts";
 import type { Hs256Mac } from "./crypto/jws.ts";
 import { type KeyRing, loadKeyRing } from "./crypto/keyring.ts";
@@ -32,6 +33,8 @@ export interface CoreDepsInput {
   accessTokenSigner?: AccessTokenSigner | undefined;
   /** A synchronous HS256 MAC for idTokens (src/runtime/hmac-node.ts); default Web Crypto. */
   idTokenMac?: Hs256Mac | undefined;
+  /** A synchronous SHA-256 for API-key checks (src/runtime/hmac-node.ts); default Web Crypto. */
+  sha256Sync?: Sha256Sync | undefined;
 }
 
 export async function createCoreDeps(input: CoreDepsInput): Promise<AppDeps> {
@@ -58,5 +61,6 @@ export async function createCoreDeps(input: CoreDepsInput): Promise<AppDeps> {
     lifecycle: input.lifecycle ?? { shuttingDown: false },
     replicaId: input.replicaId ?? crypto.randomUUID(),
     ...(input.processMetrics ? { processMetrics: input.processMetrics } : {}),
+    ...(input.sha256Sync ? { sha256Sync: input.sha256Sync } : {}),
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { Config } from "./config/schema.ts";
 import type { AccessTokenSigner } from "./crypto/access-token.ts";
+import type { Sha256Sync } from "./crypto/compare.ts";
 import type { IdTokenSigner } from "./crypto/id-token.ts";
 import type { KeyRing } from "./crypto/keyring.ts";
 import type { PasswordHasher } from "./crypto/password.ts";
@@ -45,6 +46,8 @@ export interface AppDeps {
   lifecycle: Lifecycle;
   /** Identifies this replica in audit records. */
   replicaId: string;
+  /** A synchronous SHA-256 from the runtime (API-key checks); default Web Crypto. */
+  sha256Sync?: Sha256Sync;
   /** Extra checks for /readyz, by name. */
   readinessChecks?: Record<string, ReadinessCheck>;
   /** Process/runtime series appended to /metrics (from the runtime entry). */

@@ -6,7 +6,8 @@
  * uses, so during a sign-in burst one idToken check waited ~200 ms behind queued password hashes;
  * a synchronous HMAC costs ~0.15 ms and never queues. Deno keeps Web Crypto.
  */
-import { createHmac, createSecretKey } from "node:crypto";
+import { createHash, createHmac, createSecretKey } from "node:crypto";
+import type { Sha256Sync } from "../crypto/compare.ts";
 import type { Hs256Mac } from "../crypto/jws.ts";
 
 export function createNodeHs256Mac(secret: string): Hs256Mac {
@@ -17,4 +18,11 @@ export function createNodeHs256Mac(secret: string): Hs256Mac {
 /** The MAC a runtime uses; `undefined` = Web Crypto. */
 export function runtimeHs256Mac(runtime: "bun" | "node" | "deno", secret: string): Hs256Mac | undefined {
   return runtime === "deno" ? undefined : createNodeHs256Mac(secret);
+}
+
+/** SHA-256 for API-key comparison, synchronous (Bun and Node); `undefined` = Web Crypto. */
+export function runtimeSha256(runtime: "bun" | "node" | "deno"): Sha256Sync | undefined {
+  return runtime === "deno"
+    ? undefined
+    : (data) => new Uint8Array(createHash("sha256").update(data).digest());
 }

@@ -20,7 +20,7 @@ import type { RunningServer, RuntimeAdapter } from "./adapter.ts";
 import { createAuditSink } from "./audit-sink.ts";
 import { createConfigIO } from "./config-io.ts";
 import { openEmbeddedStore } from "./embedded-open.ts";
-import { runtimeHs256Mac } from "./hmac-node.ts";
+import { runtimeHs256Mac, runtimeSha256 } from "./hmac-node.ts";
 import { processMetrics } from "./process-metrics.ts";
 import { startSamlRuntime } from "./saml-runtime.ts";
 import { currentHost, followSupervisor, planWorkers, superviseWorkers, workerIndex } from "./workers.ts";
@@ -178,6 +178,7 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
     // Imported once here; chosen per runtime by the benchmark (docs/benchmarks.md).
     accessTokenSigner: runtimeAccessTokenSigner(adapter.name, config.jwksPrivateKey, config.jwksKeyId),
     idTokenMac: runtimeHs256Mac(adapter.name, config.jwtSecret),
+    sha256Sync: runtimeSha256(adapter.name),
   });
   // Worker threads and WASM engines start before the first request, not during it.
   await passwords.warmUp();

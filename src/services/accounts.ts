@@ -381,7 +381,10 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
         });
         let tenantId: string | undefined;
         if (saml) tenantId = claims.tid;
-        else tenantId = (await repos.memberships.tenantsOfUser(user.localId))[0]?.tenantId ?? user.companyId;
+        else {
+          const memberships = await repos.memberships.tenantsOfUser(user.localId, { userKnownToExist: true });
+          tenantId = memberships[0]?.tenantId ?? user.companyId;
+        }
         const out: LookupUser = { localId: user.localId, email: user.email };
         if (user.role) out.role = user.role;
         if (user.status) out.status = user.status;

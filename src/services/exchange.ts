@@ -139,7 +139,8 @@ export function createTokenExchange(deps: ExchangeDeps, services: ExchangeServic
   ): Promise<{ tenantId: string; membership?: Membership }> {
     if (requested) return { tenantId: requested };
     if (tid) return { tenantId: tid };
-    const memberships = await repos.memberships.tenantsOfUser(userId);
+    // The user was read by procedure V just before (step 2).
+    const memberships = await repos.memberships.tenantsOfUser(userId, { userKnownToExist: true });
     const only = memberships.length === 1 ? memberships[0] : undefined;
     if (!only) throw new TiktiError("TENANT_REQUIRED");
     return { tenantId: only.tenantId, membership: only };

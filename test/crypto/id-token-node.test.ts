@@ -72,3 +72,19 @@ describe("node:crypto HS256 MAC", () => {
     expect(r.stdout).toBe(hex(await createNodeHs256Mac(SECRET)(enc(input))));
   });
 });
+
+describe("synchronous SHA-256 for API-key checks", () => {
+  it("matches Web Crypto and keeps the matcher's answers", async () => {
+    const { runtimeSha256 } = await import("../../src/runtime/hmac-node.ts");
+    const { secretMatcher, sha256 } = await import("../../src/crypto/compare.ts");
+    const sync = runtimeSha256("node")!;
+    expect(runtimeSha256("deno")).toBeUndefined();
+    for (const v of ["", "abc", "é".repeat(100)]) expect(hex(sync(enc(v)))).toBe(hex(await sha256(v)));
+    const key = "the-configured-api-key-0123456789";
+    for (const matcher of [secretMatcher(key), secretMatcher(key, sync)]) {
+      expect(await matcher(key)).toBe(true);
+      expect(await matcher(`${key}x`)).toBe(false);
+      expect(await matcher("")).toBe(false);
+    }
+  });
+});

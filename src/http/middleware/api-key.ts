@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { secretMatcher } from "../../crypto/compare.ts";
+import { type Sha256Sync, secretMatcher } from "../../crypto/compare.ts";
 import type { HonoEnv } from "../../deps.ts";
 import { TiktiError } from "../../errors.ts";
 
@@ -11,8 +11,9 @@ export type ApiKeyState = "absent" | "valid" | "invalid";
  */
 export function apiKeyReader(
   configuredKey: string,
+  sha256Sync?: Sha256Sync,
 ): (c: Parameters<MiddlewareHandler<HonoEnv>>[0]) => Promise<ApiKeyState> {
-  const matches = secretMatcher(configuredKey);
+  const matches = secretMatcher(configuredKey, sha256Sync);
   return async (c) => {
     const header = c.req.raw.headers.get("x-api-key");
     const queries = c.req.queries("key") ?? [];

@@ -56,8 +56,12 @@ export interface MembershipsRepo {
   remove(tenantId: string, userId: string): Promise<MembershipRemoval>;
   /** Members ordered by user id, skipping memberships whose user no longer exists. */
   listForTenant(tenantId: string, page?: PageRequest): Promise<Page<MemberEntry>>;
-  /** The user's memberships ordered by tenant id, reader rules applied (`[]` for a missing user). */
-  tenantsOfUser(userId: string): Promise<Membership[]>;
+  /**
+   * The user's memberships ordered by tenant id, reader rules applied (`[]` for a missing user).
+   * `userKnownToExist`: the caller has just read the user (e.g. procedure V), so the existence
+   * check — a read of the large `users_v2` hash — is skipped.
+   */
+  tenantsOfUser(userId: string, options?: { userKnownToExist?: boolean }): Promise<Membership[]>;
 }
 
 export function createMembershipsRepo(deps: RepoDeps, users: UsersRepo): MembershipsRepo {
@@ -140,14 +144,17 @@ export function createMembershipsRepo(deps: RepoDeps, users: UsersRepo): Members
     return { items, nextPageToken: "" };
   }
 
-  async function tenantsOfUser(userId: string): Promise<Membership[]> {
+  async function tenantsOfUser(
+    userId: string,
+    options: { userKnownToExist?: boolean } = {},
+  ): Promise<Membership[]> {
     // Independent reads go out together (one round trip each, not one after another); the reader
     // rules of storage.md §4.1 are applied to the results exactly as before.
-    const [user, members] = await Promise.all([
-      users.getById(userId),
+    const [exists, members] = await Promise.all([
+      options.userKnownToExist ? true : users.getById(userId).then((u) => u !== null),
       kv.smembers(keys.membershipsByUser(userId)),
     ]);
-    if (!user) return [];
+    if (!exists) return [];
     const tenantIds = members.sort(compareKeys);
     const memberships = await Promise.all(tenantIds.map((tenantId) => get(tenantId, userId)));
     return memberships.filter((m): m is Membership => m !== null);
