@@ -2,9 +2,10 @@
  * `npm run bench` (issue 8): the benchmark with same-run baselines. For each runtime (Bun, Node,
  * Deno) it measures the baselines (raw RS256 signs/s, one password verify, a Redis GET round trip,
  * Hono hello-world and "HTTP + one store read" servers), then the real server on a Redis it starts
- * and on the embedded store: JWKS, lookup, token exchange, signIn, each as req/s and p50/p99, and
- * the ratio to its baseline. Then the scale run: N users seeded in bulk (scripts/seed.ts) into Redis
- * and into the embedded store, bytes per user, lookup/exchange at that size. Writes
+ * and on the embedded store: JWKS, lookup, token exchange, signIn and the SAML ACS (unsolicited,
+ * test/bench/saml.ts), each as req/s and p50/p99, and the ratio to its baseline. Then the scale
+ * run: N users seeded in bulk (scripts/seed.ts) into Redis and into the embedded store, bytes per
+ * user, lookup/exchange at that size. Writes
  * docs/benchmarks.json and docs/benchmarks.md (test/bench/report.ts).
  *
  * Bounded: every load point is `BENCH_SECONDS` (default 4) on loopback with wrk; the whole run fits
@@ -12,9 +13,16 @@
  *   BENCH_SECONDS [4]  BENCH_RUNTIMES [bun,node,deno]  BENCH_USERS [10000]
  *   BENCH_SCALE_USERS [1000000] (0 skips the scale run)  BENCH_SCALE_RUNTIME [bun]
  *   BENCH_OUT [docs]  (where benchmarks.json/.md go)
+ *   BENCH_ACS_SECONDS [3] (upper bound of each ACS point)  BENCH_ACS_BODIES [1500] (signed Responses
+ *   for the closed-loop ACS point; it ends early when they run out)
+ *
+ * `npm run bench -- --only acs[,exchange,...]` runs only those groups (models, jwks, lookup,
+ * exchange, signin, acs, scale) to iterate on one of them; the crypto baselines always run. Its
+ * report goes to $TMPDIR/tikti-bench-only unless BENCH_OUT is set, never over docs/.
+ * `npm run bench -- --render` rewrites benchmarks.md from benchmarks.json (after editing notes.md).
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { createClient } from "redis";
@@ -54,7 +62,15 @@ import {
   type ScaleReport,
   type StoreReport,
 } from "./report.ts";
-import { ensureWrk, type LoadResult, runLoad, wrkVersion } from "./wrk.ts";
+import {
+  BENCH_ISSUER,
+  BENCH_SP_CERT_FILE,
+  BENCH_SP_KEY_FILE,
+  BenchIdp,
+  benchAcsTarget,
+  benchIdpMetadataXml,
+} from "./saml.ts";
+import { ensureWrk, type LoadResult, type LoadSpec, runLoad, runOnce, wrkVersion } from "./wrk.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -62,14 +78,45 @@ const RUNTIMES = (process.env.BENCH_RUNTIMES ?? "bun,node,deno").split(",").filt
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 const SCALE_USERS = Number(process.env.BENCH_SCALE_USERS ?? 1_000_000);
 const SCALE_RUNTIME = (process.env.BENCH_SCALE_RUNTIME ?? "bun") as BenchRuntime;
-const OUT = resolve(root, process.env.BENCH_OUT ?? "docs");
+const GROUPS = ["models", "jwks", "lookup", "exchange", "signin", "acs", "scale"] as const;
+type Group = (typeof GROUPS)[number];
+const ONLY = parseOnly(process.argv.slice(2));
+const want = (group: Group) => ONLY === null || ONLY.has(group);
+const OUT = resolve(
+  root,
+  process.env.BENCH_OUT ?? (ONLY === null ? "docs" : join(tmpdir(), "tikti-bench-only")),
+);
 const TENANTS = 10;
 const TOKENS = 2000;
 const CORES = availableParallelism();
-/** Fixed issuer: tokens minted once are valid on every server of the run, whatever its port. */
-const ISSUER = "http://127.0.0.1:8080";
+/**
+ * Fixed issuer: tokens minted once are valid on every server of the run, whatever its port; so are
+ * the signed SAML Responses (Destination, Recipient and Audience derive from it).
+ */
+const ISSUER = BENCH_ISSUER;
 const MAX_CONNECTIONS = 32;
 const HALF_CONNECTIONS = 4;
+/** SAML ACS (issue 8, operations.md §8): upper bound per point, the SLO's rate, its connections. */
+const ACS_SECONDS = Number(process.env.BENCH_ACS_SECONDS ?? 3);
+const ACS_BODIES = Number(process.env.BENCH_ACS_BODIES ?? 1500);
+const ACS_RATE = 50;
+const ACS_RATE_CONNECTIONS = 8;
+/** The tenant whose IdP record allows unsolicited Responses, and how many of its users log in. */
+const ACS_TENANT = benchTenant(0, TENANTS);
+const ACS_USERS = 100;
+const FORM = "application/x-www-form-urlencoded";
+
+function parseOnly(argv: string[]): Set<Group> | null {
+  const i = argv.findIndex((a) => a === "--only" || a.startsWith("--only="));
+  if (i < 0) return null;
+  const value = argv[i]!.startsWith("--only=") ? argv[i]!.slice("--only=".length) : (argv[i + 1] ?? "");
+  const names = value.split(",").filter(Boolean);
+  const unknown = names.filter((n) => !(GROUPS as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new Error(`bench: --only takes a comma-separated list of ${GROUPS.join(", ")} (got "${value}")`);
+  }
+  return new Set(names as Group[]);
+}
 
 const started = Date.now();
 const log = (msg: string) => console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}`);
@@ -93,6 +140,7 @@ function serverConfig(
   dataDir: string,
   store: { redisAddr: string } | null,
   workers: number,
+  saml: SamlFiles | null,
 ): Record<string, unknown> & { port: number } {
   const big = { limit: 1_000_000, windowSeconds: 60 };
   return {
@@ -106,12 +154,91 @@ function serverConfig(
     jwksPrivateKey: secrets.pem,
     jwksKeyId: "bench-key-1",
     // Limits stay on (their store round trip is part of the cost) but never trigger.
-    rateLimits: { signInIp: big, signInEmail: big, exchangeUser: big, lockout: { maxFailures: 1_000_000 } },
+    rateLimits: {
+      signInIp: big,
+      signInEmail: big,
+      exchangeUser: big,
+      samlIp: big,
+      lockout: { maxFailures: 1_000_000 },
+    },
     http: { shutdownDelaySeconds: 0, shutdownGraceSeconds: 5 },
     logging: { level: "info" },
     ...(store ?? {}),
     ...(HAS_WORKERS ? { workers } : {}),
+    // SP URLs default to `${issuerBaseUrl}/saml[/acs]` (fixed ISSUER: the signed Responses name them).
+    ...(saml
+      ? {
+          saml: {
+            enabled: true,
+            sp: {
+              signingKeyPath: saml.spKey,
+              signingCertPath: saml.spCert,
+              nextSigningKeyPath: join(saml.dir, "absent-sp-next.key"),
+              nextSigningCertPath: join(saml.dir, "absent-sp-next.crt"),
+            },
+          },
+        }
+      : {}),
   };
+}
+
+/** SP key files of the bench server (the TEST-ONLY fixture pair, copied with mode 0600). */
+interface SamlFiles {
+  dir: string;
+  spKey: string;
+  spCert: string;
+}
+
+function writeSamlFiles(dir: string): SamlFiles {
+  const spKey = join(dir, "sp.key");
+  const spCert = join(dir, "sp.crt");
+  writeFileSync(spKey, readFileSync(BENCH_SP_KEY_FILE), { mode: 0o600 });
+  writeFileSync(spCert, readFileSync(BENCH_SP_CERT_FILE));
+  return { dir, spKey, spCert };
+}
+
+/** Bodies files of the ACS points of one runtime (one signed Response per line, each used once). */
+interface AcsFiles {
+  saml: SamlFiles;
+  /** Every ACS user once (its first SAML login links the seeded member, §8.3), then once more. */
+  warm: string;
+  max: string;
+  rate: string;
+}
+
+/** Users of tenant ACS_TENANT (`i mod TENANTS = 0`) who log in through the bench IdP. */
+const acsUser = (k: number) => (k % ACS_USERS) * TENANTS;
+
+/**
+ * Signs the Responses of one runtime's ACS points (both stores: their replay caches are separate)
+ * right before its points: IssueInstant must stay within `requestTTLSeconds` + skew (7 min by
+ * default) of the post (saml.md §6.6), and the Redis replay cache is shared by the runtimes.
+ */
+function writeAcsFiles(dir: string, tag: string, saml: SamlFiles): AcsFiles {
+  const t0 = performance.now();
+  const idp = new BenchIdp();
+  const now = Date.now();
+  const target = { ...benchAcsTarget(ACS_TENANT), now };
+  let k = 0;
+  let signed = 0;
+  const file = (name: string, count: number) => {
+    const path = join(dir, `${tag}-acs-${name}.txt`);
+    const lines = Array.from({ length: count }, () =>
+      idp.formBody({ ...target, email: benchEmail(acsUser(k++)) }),
+    );
+    signed += count;
+    writeFileSync(path, `${lines.join("\n")}\n`);
+    return path;
+  };
+  // Line 1 of each file is used up by wrk's start-up check (test/bench/acs.lua).
+  const files = {
+    saml,
+    warm: file("warm", 1 + 2 * ACS_USERS),
+    max: file("max", 1 + ACS_BODIES),
+    rate: file("rate", 1 + Math.ceil(ACS_RATE * ACS_SECONDS * 1.2)),
+  };
+  log(`  signed ${signed} SAML Responses in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return files;
 }
 
 /** Request files for wrk: bodies of lookup, exchange and signIn for `count` users out of `users`. */
@@ -166,16 +293,19 @@ async function writeRequestFiles(dir: string, secrets: Secrets, users: number, t
 
 type Files = Awaited<ReturnType<typeof writeRequestFiles>>;
 
-async function point(label: string, spec: Parameters<typeof runLoad>[0]): Promise<LoadResult> {
-  const r = await runLoad(spec);
+async function point(label: string, spec: LoadSpec | (() => Promise<LoadResult>)): Promise<LoadResult> {
+  const r = await (typeof spec === "function" ? spec() : runLoad(spec));
   log(
     `  ${label}: ${r.rps.toFixed(0)} req/s p50 ${r.p50Ms.toFixed(2)} ms p99 ${r.p99Ms.toFixed(2)} ms` +
+      (r.exhausted
+        ? ` (bodies ran out: ${r.requests} answers in ${(r.requests / r.rps).toFixed(1)} s)`
+        : "") +
       (r.errors ? ` ERRORS ${r.errors}` : ""),
   );
   return r;
 }
 
-/** The server's points on one store. */
+/** The server's points on one store. `acs`: SAML on, with the ACS points (full runs only). */
 async function measureServer(
   runtime: BenchRuntime,
   dir: string,
@@ -185,13 +315,14 @@ async function measureServer(
   dataDir: string,
   workers: number,
   full: boolean,
+  acs: AcsFiles | null = null,
 ): Promise<Omit<StoreReport, "hello" | "read" | "workers">> {
   const port = await freePort();
   const server = await startServer(
     runtime,
     dir,
     `server-${runtime}-${store ? "redis" : "embedded"}`,
-    serverConfig(secrets, port, dataDir, store, workers),
+    serverConfig(secrets, port, dataDir, store, workers, acs?.saml ?? null),
   );
   const base = `http://127.0.0.1:${port}`;
   const apiKey = secrets.apiKey;
@@ -211,36 +342,51 @@ async function measureServer(
     };
     const signIn = { url: `${base}/accounts/signIn`, method: "POST" as const, requestsFile: files.signIn };
     const jwks = { url: `${base}/.well-known/jwks.json`, method: "GET" as const };
+    const doJwks = full && want("jwks");
+    const doLookup = !full || want("lookup");
+    const doExchange = !full || want("exchange");
     // Warm-up (JIT, connections): not recorded. signIn is warmed up later: its queued hashes
     // would still be running during the next points.
-    for (const spec of full ? [jwks, lookup, exchange] : [lookup, exchange]) {
-      await runLoad({ ...spec, connections: 8, seconds: 1 });
+    for (const [spec, on] of [
+      [jwks, doJwks],
+      [lookup, doLookup],
+      [exchange, doExchange],
+    ] as const) {
+      if (on) await runLoad({ ...spec, connections: 8, seconds: 1 });
     }
-    if (full) out.jwks = await point("jwks", { ...jwks, connections: MAX_CONNECTIONS, seconds: SECONDS });
-    out.lookupUnloaded = await point("lookup unloaded", { ...lookup, connections: 1, seconds: SECONDS });
-    out.lookup = await point("lookup", { ...lookup, connections: MAX_CONNECTIONS, seconds: SECONDS });
-    out.exchangeUnloaded = await point("exchange unloaded", {
-      ...exchange,
-      connections: 1,
-      seconds: SECONDS,
-    });
-    out.exchange = await point("exchange", { ...exchange, connections: MAX_CONNECTIONS, seconds: SECONDS });
-    if (full) {
-      // Half of the measured maximum, paced: each of HALF_CONNECTIONS connections waits `delay`
-      // after every answer (wrk's delay()), so the offered rate is ≈ connections / delay.
-      const half = out.exchange.rps / 2;
-      const delayMs = Math.max(1, Math.round((HALF_CONNECTIONS * 1000) / half));
-      const paced = { ...exchange, connections: HALF_CONNECTIONS, seconds: SECONDS, delayMs };
-      out.exchangeHalf = await point("exchange at half load", paced);
+    if (doJwks) out.jwks = await point("jwks", { ...jwks, connections: MAX_CONNECTIONS, seconds: SECONDS });
+    if (doLookup) {
+      out.lookupUnloaded = await point("lookup unloaded", { ...lookup, connections: 1, seconds: SECONDS });
+      out.lookup = await point("lookup", { ...lookup, connections: MAX_CONNECTIONS, seconds: SECONDS });
+    }
+    if (doExchange) {
+      out.exchangeUnloaded = await point("exchange unloaded", {
+        ...exchange,
+        connections: 1,
+        seconds: SECONDS,
+      });
+      out.exchange = await point("exchange", { ...exchange, connections: MAX_CONNECTIONS, seconds: SECONDS });
+    }
+    // Half of the measured maximum, paced: each of HALF_CONNECTIONS connections waits `delay`
+    // after every answer (wrk's delay()), so the offered rate is ≈ connections / delay.
+    const half = (out.exchange?.rps ?? 0) / 2;
+    const delayMs = Math.max(1, Math.round((HALF_CONNECTIONS * 1000) / half));
+    const paced = { ...exchange, connections: HALF_CONNECTIONS, seconds: SECONDS, delayMs };
+    if (full && doExchange) out.exchangeHalf = await point("exchange at half load", paced);
+    // Before signIn: no hashes queued behind it (signIn's own warm-up is followed by a drain).
+    if (acs) Object.assign(out, await measureAcs(base, apiKey, acs, server));
+    if (full && want("signin")) {
       await runLoad({ ...signIn, connections: 4, seconds: 1 });
       await drain();
-      const [during, burst] = await Promise.all([
-        point("exchange at half load during a signIn burst", paced),
-        point("signIn burst", { ...signIn, connections: 16, seconds: SECONDS }),
-      ]);
-      out.exchangeDuringSignIn = during;
-      out.signInBurst = burst;
-      await drain();
+      if (doExchange) {
+        const [during, burst] = await Promise.all([
+          point("exchange at half load during a signIn burst", paced),
+          point("signIn burst", { ...signIn, connections: 16, seconds: SECONDS }),
+        ]);
+        out.exchangeDuringSignIn = during;
+        out.signInBurst = burst;
+        await drain();
+      }
       out.signIn = await point("signIn", { ...signIn, connections: 16, seconds: SECONDS });
     }
   } finally {
@@ -248,6 +394,68 @@ async function measureServer(
     if (code !== 0) log(`  server exited with ${code} on SIGTERM`);
   }
   return out;
+}
+
+/**
+ * The SAML ACS points (spec/saml.md §6.6): the tenant's IdP record registered through the admin API
+ * with `allowUnsolicited`, one post checked by hand (302, else the audit reason), a warm-up in which
+ * every ACS user logs in (their first SAML login links the seeded member), then the closed-loop
+ * maximum and the operations.md §8 rate. Every request carries its own signed Response.
+ */
+async function measureAcs(
+  base: string,
+  apiKey: string,
+  acs: AcsFiles,
+  server: Proc,
+): Promise<Pick<StoreReport, "acs" | "acsRate">> {
+  const idp = await fetch(`${base}/tenants/${ACS_TENANT}/saml/idp`, {
+    method: "PUT",
+    headers: { "X-API-Key": apiKey, "Content-Type": "application/json" },
+    body: JSON.stringify({ metadataXml: benchIdpMetadataXml(), allowUnsolicited: true }),
+  });
+  if (idp.status !== 200) throw new Error(`bench: IdP registration ${idp.status}: ${await idp.text()}`);
+  const url = `${base}/saml/acs/${ACS_TENANT}`;
+  const body = new BenchIdp().formBody({
+    ...benchAcsTarget(ACS_TENANT),
+    email: benchEmail(acsUser(0)),
+    now: Date.now(),
+  });
+  const check = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": FORM },
+    body,
+    redirect: "manual",
+  });
+  await check.arrayBuffer();
+  if (check.status !== 302) {
+    const audit = server
+      .output()
+      .split("\n")
+      .filter((l) => l.includes('"saml.assertion"'))
+      .at(-1);
+    throw new Error(`bench: ACS answered ${check.status} instead of 302; audit: ${audit ?? "none"}`);
+  }
+  const once = (file: string, connections: number, seconds: number, rate?: number) => () =>
+    runOnce({
+      url,
+      bodiesFile: file,
+      contentType: FORM,
+      connections,
+      seconds,
+      ...(rate ? { rate } : {}),
+    });
+  const warm = await once(acs.warm, 8, 10)();
+  if (warm.errors) log(`  SAML ACS warm-up: ${warm.errors} errors of ${warm.requests}`);
+  // The rate point first, after the warm-up's last requests are answered: a closed-loop point
+  // leaves up to MAX_CONNECTIONS requests (hundreds of ms of XML work) queued in the server when
+  // wrk stops, which would land in the next point's first latencies.
+  await new Promise((r) => setTimeout(r, 500));
+  const acsRate = await point(
+    `SAML ACS at ${ACS_RATE} req/s`,
+    once(acs.rate, ACS_RATE_CONNECTIONS, ACS_SECONDS, ACS_RATE),
+  );
+  const max = await point("SAML ACS", once(acs.max, MAX_CONNECTIONS, ACS_SECONDS));
+  return { acs: max, acsRate };
 }
 
 /** Lets hashes still queued from a finished signIn point complete before the next point. */
@@ -327,6 +535,13 @@ function versionOf(runtime: BenchRuntime): string {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes("--render")) {
+    // After editing test/bench/notes.md: the same report from the run's JSON, notes included.
+    const report = JSON.parse(readFileSync(join(OUT, "benchmarks.json"), "utf8")) as BenchReport;
+    writeFileSync(join(OUT, "benchmarks.md"), renderMarkdown(report));
+    log(`re-rendered ${join(OUT, "benchmarks.md")} from benchmarks.json`);
+    return;
+  }
   ensureWrk();
   const work = mkdtempSync(join(tmpdir(), "tikti-bench-"));
   const secrets: Secrets = {
@@ -348,6 +563,7 @@ async function main(): Promise<void> {
   const template = join(work, "embedded-template");
   await seedEmbeddedDir(template, plan);
   const files = await writeRequestFiles(work, secrets, USERS, "base");
+  const saml = writeSamlFiles(work);
   const redisVersion = String(await redisClient.sendCommand(["INFO", "server"]))
     .split("\r\n")
     .find((l) => l.startsWith("redis_version:"))
@@ -360,13 +576,17 @@ async function main(): Promise<void> {
       const baselines = await runCryptoBaselines(runtime, work, redis.addr);
       log(`  ${JSON.stringify(baselines)}`);
       const stores: RuntimeReport["stores"] = {};
-      for (const store of ["redis", "embedded"] as const) {
+      const acs = want("acs") ? writeAcsFiles(work, runtime, saml) : null;
+      const anyServerGroup = GROUPS.some((g) => g !== "scale" && want(g));
+      for (const store of anyServerGroup ? (["redis", "embedded"] as const) : []) {
         const workers = workersFor(runtime, store);
         log(`${runtime} on ${store}, ${workers} worker(s)`);
         const dataDir = join(work, `data-${runtime}-${store}`);
         if (store === "embedded") copyDir(template, dataDir);
         const readArgs = store === "redis" ? ["--redis", redis.addr] : ["--data-dir", dataDir];
-        const model = await measureBaselineServers(runtime, work, files, workers, readArgs);
+        const model = want("models")
+          ? await measureBaselineServers(runtime, work, files, workers, readArgs)
+          : {};
         const server = await measureServer(
           runtime,
           work,
@@ -376,6 +596,7 @@ async function main(): Promise<void> {
           dataDir,
           workers,
           true,
+          acs,
         );
         stores[store] = { workers, ...model, ...server };
         rmSync(dataDir, { recursive: true, force: true });
@@ -388,7 +609,7 @@ async function main(): Promise<void> {
   }
 
   let scale: ScaleReport | undefined;
-  if (SCALE_USERS > 0) scale = await scaleRun(work, secrets, plan.passwordHash);
+  if (SCALE_USERS > 0 && want("scale")) scale = await scaleRun(work, secrets, plan.passwordHash);
 
   rmSync(work, { recursive: true, force: true });
   const report: BenchReport = {
@@ -408,6 +629,14 @@ async function main(): Promise<void> {
       maxConnections: MAX_CONNECTIONS,
       halfLoadConnections: HALF_CONNECTIONS,
       workersKey: HAS_WORKERS,
+      acs: {
+        secondsPerPoint: ACS_SECONDS,
+        bodies: ACS_BODIES,
+        rate: ACS_RATE,
+        rateConnections: ACS_RATE_CONNECTIONS,
+        users: ACS_USERS,
+      },
+      ...(ONLY ? { only: [...ONLY] } : {}),
     },
     runtimes,
     ...(scale ? { scale } : {}),

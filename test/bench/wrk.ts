@@ -14,12 +14,17 @@ export interface LoadResult {
   errors: number;
   p50Ms: number;
   p90Ms: number;
+  p95Ms: number;
   p99Ms: number;
   maxMs: number;
   connections: number;
   seconds: number;
   /** The delay per connection of an open-loop point (0: closed loop, as fast as possible). */
   delayMs: number;
+  /** The offered rate of a rate-bounded point (requests/s over all connections). */
+  rate?: number;
+  /** A single-use point that ran out of bodies before `seconds` (`rps` is over the time it ran). */
+  exhausted?: boolean;
 }
 
 export interface LoadSpec {
@@ -35,6 +40,7 @@ export interface LoadSpec {
 }
 
 const LUA = join(import.meta.dirname, "load.lua");
+const ONCE_LUA = join(import.meta.dirname, "acs.lua");
 
 export function ensureWrk(): void {
   if (spawnSync("sh", ["-c", "command -v wrk"], { stdio: "ignore" }).status === 0) return;
@@ -74,17 +80,81 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
     spec.apiKey ?? "",
     String(spec.delayMs ?? 0),
   ];
+  return runWrk(args, { connections: spec.connections, seconds: spec.seconds, delayMs: spec.delayMs ?? 0 });
+}
+
+export interface OnceSpec {
+  url: string;
+  /** One POST body per line; each is sent exactly once, in order (the first line is used up by wrk's start-up check). */
+  bodiesFile: string;
+  contentType: string;
+  connections: number;
+  /** Upper bound: the point ends earlier when the bodies run out. */
+  seconds: number;
+  /** Requests per second over all connections (a shared schedule); 0 or absent: closed loop. */
+  rate?: number;
+}
+
+/**
+ * A point of single-use bodies (test/bench/acs.lua): closed loop or at a bounded rate, until the
+ * bodies or `seconds` run out, whichever comes first.
+ */
+export function runOnce(spec: OnceSpec): Promise<LoadResult> {
+  const u = new URL(spec.url);
+  const args = [
+    "-t1",
+    `-c${spec.connections}`,
+    `-d${spec.seconds}s`,
+    "--timeout",
+    "10s",
+    "-s",
+    ONCE_LUA,
+    `${u.protocol}//${u.host}`,
+    "--",
+    "POST",
+    u.pathname + u.search,
+    spec.bodiesFile,
+    spec.contentType,
+    String(spec.rate ?? 0),
+    String(spec.connections),
+  ];
+  return runWrk(
+    args,
+    {
+      connections: spec.connections,
+      seconds: spec.seconds,
+      delayMs: 0,
+      ...(spec.rate ? { rate: spec.rate } : {}),
+    },
+    true,
+  );
+}
+
+function runWrk(
+  args: string[],
+  point: Pick<LoadResult, "connections" | "seconds" | "delayMs" | "rate">,
+  stopWhenExhausted = false,
+): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
+    let exhausted = false;
+    let interrupter: ReturnType<typeof setInterval> | undefined;
     child.stdout.setEncoding("utf8").on("data", (d: string) => {
       out += d;
+      if (stopWhenExhausted && !exhausted && out.includes("EXHAUSTED\n")) {
+        // wrk's main thread sleeps for the whole duration; SIGINT ends that sleep (and the run).
+        exhausted = true;
+        child.kill("SIGINT");
+        interrupter = setInterval(() => child.kill("SIGINT"), 250);
+      }
     });
     child.stderr.setEncoding("utf8").on("data", (d: string) => {
       out += d;
     });
     child.on("error", reject);
     child.on("exit", (code) => {
+      if (interrupter) clearInterval(interrupter);
       const line = out.split("\n").find((l) => l.startsWith("BENCH "));
       if (code !== 0 || !line) {
         reject(new Error(`wrk exited ${code}:\n${out}`));
@@ -104,11 +174,11 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
           (r.timeouts ?? 0),
         p50Ms: ms(r.p50Us),
         p90Ms: ms(r.p90Us),
+        p95Ms: ms(r.p95Us),
         p99Ms: ms(r.p99Us),
         maxMs: ms(r.maxUs),
-        connections: spec.connections,
-        seconds: spec.seconds,
-        delayMs: spec.delayMs ?? 0,
+        ...point,
+        ...(exhausted ? { exhausted } : {}),
       });
     });
   });
