@@ -3,6 +3,7 @@
  * ("BEGIN RSA PRIVATE KEY"), while WebCrypto imports only PKCS#8. Wrapping PKCS#1 in a PKCS#8
  * PrivateKeyInfo (RFC 5208 §5) is a fixed DER prefix, so no ASN.1 library is needed.
  */
+import { derLength } from "./der.ts";
 
 const PKCS1_HEADER = /-----BEGIN RSA PRIVATE KEY-----([\s\S]*?)-----END RSA PRIVATE KEY-----/;
 
@@ -25,13 +26,6 @@ export function toPem(der: Uint8Array, label: string): string {
   const b64 = bytesToBase64(der);
   const lines = b64.match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
-}
-
-function derLength(n: number): number[] {
-  if (n < 0x80) return [n];
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return [0x80 | bytes.length, ...bytes];
 }
 
 export function base64ToBytes(b64: string): Uint8Array {

@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { oid, seq, set, derTime as time, tlv } from "../../../src/crypto/der.ts";
 import { toPem } from "../../../src/crypto/pem.ts";
 import type { Clock } from "../../../src/deps.ts";
 import { createMetadataTransport } from "../../../src/runtime/saml-fetch.ts";
@@ -19,50 +20,7 @@ import { buildTestApp, TEST_ISSUER, type TestApp } from "../../support/app.ts";
 
 // ------------------------------------------------------------------------------------ DER writer
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-function derLen(n: number): Uint8Array {
-  if (n < 0x80) return new Uint8Array([n]);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return new Uint8Array([0x80 | bytes.length, ...bytes]);
-}
-
-export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
-  const content = concat(parts);
-  return concat([new Uint8Array([tag]), derLen(content.length), content]);
-}
-
-const seq = (...p: Uint8Array[]) => tlv(0x30, ...p);
-const set = (...p: Uint8Array[]) => tlv(0x31, ...p);
-
-function oid(dotted: string): Uint8Array {
-  const [a, b, ...rest] = dotted.split(".").map(Number);
-  const out = [40 * a! + b!];
-  for (const n of rest) {
-    const chunk: number[] = [n & 0x7f];
-    for (let v = Math.floor(n / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift((v & 0x7f) | 0x80);
-    out.push(...chunk);
-  }
-  return tlv(0x06, new Uint8Array(out));
-}
-
-function time(ms: number): Uint8Array {
-  const d = new Date(ms);
-  const p = (n: number, w = 2) => String(n).padStart(w, "0");
-  const rest = `${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
-  const y = d.getUTCFullYear();
-  if (y >= 1950 && y < 2050) return tlv(0x17, new TextEncoder().encode(`${p(y % 100)}${rest}`));
-  return tlv(0x18, new TextEncoder().encode(`${p(y, 4)}${rest}`));
-}
+export { tlv };
 
 function name(rdns: Array<[string, string]>): Uint8Array {
   return seq(...rdns.map(([type, value]) => set(seq(oid(type), tlv(0x0c, new TextEncoder().encode(value))))));
