@@ -160,6 +160,35 @@ export function samlAdminRoutes(ctx: RouteContext): RouteSpec[] {
     }
   }
 
+  /** POST (create only, 409 IDP_EXISTS) and PUT (create or replace) differ only in their mode. */
+  const writeIdpRoute = (path: string, mode: "post" | "put", summary: string) =>
+    defineRoute({
+      method: mode === "post" ? "POST" : "PUT",
+      path,
+      auth: "admin",
+      tag: TAG,
+      summary,
+      body: idpBody,
+      bodyLimit: IDP_BODY_LIMIT,
+      success: { schema: projectionSchema },
+      errors: [
+        ...PATH_TENANT,
+        "INVALID_REQUEST",
+        "INVALID_ARGUMENT",
+        "INVALID_SAML_METADATA",
+        ...(mode === "post" ? (["IDP_EXISTS"] as const) : []),
+        ...ADMIN_ERRORS,
+      ],
+      handler: async (c, { body }) =>
+        json(
+          c,
+          await idpChange(c, mode, mode === "post" ? "saml.idp.create" : "saml.idp.put", async () => {
+            const { projection, record } = await service.writeIdp(tenantIdOf(c), body, mode);
+            return { value: projection, targetId: record.entityId };
+          }),
+        ),
+    });
+
   const idpRoutes = (path: string, alias: boolean): RouteSpec[] => {
     const note = alias ? " (Go-era alias)" : "";
     return [
@@ -173,57 +202,8 @@ export function samlAdminRoutes(ctx: RouteContext): RouteSpec[] {
         errors: [...PATH_TENANT, "INTERNAL", ...ADMIN_ERRORS],
         handler: async (c) => json(c, await service.getIdp(tenantIdOf(c))),
       }),
-      defineRoute({
-        method: "POST",
-        path,
-        auth: "admin",
-        tag: TAG,
-        summary: `Register a tenant's IdP from metadata (create only)${note}`,
-        body: idpBody,
-        bodyLimit: IDP_BODY_LIMIT,
-        success: { schema: projectionSchema },
-        errors: [
-          ...PATH_TENANT,
-          "INVALID_REQUEST",
-          "INVALID_ARGUMENT",
-          "INVALID_SAML_METADATA",
-          "IDP_EXISTS",
-          ...ADMIN_ERRORS,
-        ],
-        handler: async (c, { body }) =>
-          json(
-            c,
-            await idpChange(c, "post", "saml.idp.create", async () => {
-              const { projection, record } = await service.writeIdp(tenantIdOf(c), body, "post");
-              return { value: projection, targetId: record.entityId };
-            }),
-          ),
-      }),
-      defineRoute({
-        method: "PUT",
-        path,
-        auth: "admin",
-        tag: TAG,
-        summary: `Create or replace a tenant's IdP record${note}`,
-        body: idpBody,
-        bodyLimit: IDP_BODY_LIMIT,
-        success: { schema: projectionSchema },
-        errors: [
-          ...PATH_TENANT,
-          "INVALID_REQUEST",
-          "INVALID_ARGUMENT",
-          "INVALID_SAML_METADATA",
-          ...ADMIN_ERRORS,
-        ],
-        handler: async (c, { body }) =>
-          json(
-            c,
-            await idpChange(c, "put", "saml.idp.put", async () => {
-              const { projection, record } = await service.writeIdp(tenantIdOf(c), body, "put");
-              return { value: projection, targetId: record.entityId };
-            }),
-          ),
-      }),
+      writeIdpRoute(path, "post", `Register a tenant's IdP from metadata (create only)${note}`),
+      writeIdpRoute(path, "put", `Create or replace a tenant's IdP record${note}`),
       defineRoute({
         method: "DELETE",
         path,
