@@ -45,8 +45,11 @@ function candidates(name) {
     ];
   }
   if (name === "node") {
-    const list = [join(nm, `node-${platform}-${arch}`, "bin", exe("node"))];
+    // The machine's own Node comes first when it is new enough: the npm-packaged Node exists only
+    // for Linux (node-linux-*), so macOS and Windows developers need their own Node >= 22.
+    const list = [];
     if (Number(process.versions.node.split(".")[0]) >= 22) list.push(process.execPath);
+    list.push(join(nm, `node-${platform}-${arch}`, "bin", exe("node")));
     return list;
   }
   throw new Error(`unknown runtime "${name}" (expected bun, deno or node)`);
