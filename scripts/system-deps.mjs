@@ -13,6 +13,12 @@ const required = [
   // The real IdP of the SAML end-to-end tests (test/saml/e2e/): Debian's pysaml2, importable only by
   // the system interpreter (a pyenv/venv python3 earlier on PATH does not see it).
   { check: '/usr/bin/python3 -c "import saml2"', pkg: "python3-pysaml2" },
+  // Real-browser tests (test/browser/): Debian's Chromium driven by playwright-core, never a
+  // downloaded browser.
+  { command: "chromium", pkg: "chromium" },
+  // Real OAuth clients no one here wrote (test/oauth/e2e/): authlib, and PyJWT to verify tokens.
+  { check: '/usr/bin/python3 -c "import authlib"', pkg: "python3-authlib" },
+  { check: '/usr/bin/python3 -c "import jwt"', pkg: "python3-jwt" },
 ];
 
 function has(command) {
