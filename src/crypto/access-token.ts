@@ -28,7 +28,8 @@ export interface AccessTokenClaims {
   sub: string;
   /** Only when `subject` overrode the user: `{sub: <user localId>}`. */
   act?: { sub: string };
-  email: string;
+  /** The subject's stored email; omitted for a workload subject (tokens.md §3). */
+  email?: string;
   tid: string;
   /** Granted scopes joined by one space, in request order; omitted when empty. */
   scope?: string;
@@ -86,7 +87,7 @@ export function orderAccessTokenClaims(claims: AccessTokenClaims): Record<string
     aud: claims.aud,
     sub: claims.sub,
     ...(claims.act ? { act: { sub: claims.act.sub } } : {}),
-    email: claims.email,
+    ...(claims.email !== undefined ? { email: claims.email } : {}),
     tid: claims.tid,
     ...(claims.scope ? { scope: claims.scope } : {}),
     ...(claims.eventTypes && claims.eventTypes.length > 0 ? { eventTypes: [...claims.eventTypes] } : {}),

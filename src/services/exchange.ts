@@ -6,12 +6,15 @@
  * The store reads that only depend on the chosen tenant (tenant, membership, client, roles) are
  * issued together as soon as the tenant is fixed and awaited in step order, so a failure of an
  * earlier step still wins over a failure (even a store error) of a later one.
+ *
+ * The rules of the individual steps live in `createExchangeRules` so that other grants (the
+ * RFC 8693 token exchange of oauth.md §4.2) apply the very same checks instead of a copy.
  */
 import type { AccessTokenClaims } from "../crypto/access-token.ts";
 import { TokenCheckFailed } from "../crypto/jws.ts";
 import type { AppDeps } from "../deps.ts";
 import { isPathTenantId } from "../domain/grammar.ts";
-import type { Membership, User } from "../domain/types.ts";
+import type { Client, Membership, Tenant, User } from "../domain/types.ts";
 import { type ErrorCode, isTiktiError, TiktiError } from "../errors.ts";
 import { hashForLog, type LogFields, type Logger } from "../logger.ts";
 import type { Services } from "./index.ts";
@@ -94,8 +97,92 @@ function tokenFailureReason(err: TiktiError): string | undefined {
   return undefined;
 }
 
-export function createTokenExchange(deps: ExchangeDeps, services: ExchangeServices): TokenExchange {
-  const { config, metrics } = deps;
+/**
+ * What a caller may do in tenant *T* (tokens.md §7, permission set *P*): either every permission
+ * (the first bullet of *P*), or the union of its role permissions there.
+ */
+export interface PermissionSet {
+  readonly all: boolean;
+  allows(permission: string): boolean;
+}
+
+const ALL_PERMISSIONS: PermissionSet = { all: true, allows: () => true };
+
+function grantedPermissions(granted: ReadonlySet<string>): PermissionSet {
+  return { all: false, allows: (p) => granted.has(p) };
+}
+
+/** Who the access token is about (claims `sub`, `act`, `email` of tokens.md §3). */
+export interface TokenSubject {
+  sub: string;
+  /** Present when `subject` overrode the caller: the caller's id. */
+  act?: { sub: string };
+  /** The subject's stored email; absent for a workload subject (no user of that id). */
+  email?: string;
+}
+
+/**
+ * The rules of tokens.md §7, one function per step (or group of steps), shared by every grant
+ * that issues an access token for a user in a tenant. Each throws the step's `TiktiError`; callers
+ * that answer in another dialect (RFC 6749 errors) translate the codes.
+ */
+export interface ExchangeRules {
+  /** Step 4: body `tenantId`, else the token's `tid`, else the user's only membership. */
+  chooseTenant(
+    requested: string | undefined,
+    tid: string | undefined,
+    userId: string,
+  ): Promise<{ tenantId: string; membership?: Membership }>;
+  /** Step 5, first half: the tenant id grammar (before any store read with it). */
+  checkTenantId(tenantId: string): void;
+  /** Step 5, second half: the tenant exists and is `ACTIVE`. */
+  requireActiveTenant(tenant: Tenant | null): Tenant;
+  /** Step 7: a membership, or the non-SAML global `ADMIN` exemption. */
+  requireMembership(membership: Membership | null, user: User, saml: boolean): void;
+  /**
+   * The first bullet of *P*: a non-SAML global `ADMIN` anywhere, a non-SAML `COMPANY_ADMIN` only
+   * in its home tenant (`companyId`).
+   */
+  hasAllPermissions(user: User, tenantId: string, saml: boolean): boolean;
+  /**
+   * *P* for `user` in `tenantId`. Pass the membership read (it may still be pending: the role
+   * reads of the global role start without waiting for it).
+   */
+  permissionSet(
+    tenantId: string,
+    user: User,
+    saml: boolean,
+    membership: Promise<Membership | null>,
+  ): Promise<PermissionSet>;
+  /** Step 8 for `grant` (`token_exchange` here): exists, `ACTIVE`, grant allowed. */
+  requireClient(client: Client | null, grant?: string): Client;
+  /** Steps 9–10: requested scopes (deduplicated) or the client's defaults, within its ceiling. */
+  scopesWithinClient(requested: readonly string[] | undefined, client: Client): string[];
+  /** Step 11: every scope is in *P*. */
+  requirePermitted(scopes: readonly string[], permissions: PermissionSet): void;
+  /** Step 12: normalised event types, required for some audiences, within the client's list. */
+  eventTypesFor(requested: readonly string[] | undefined, audience: string, client: Client): string[];
+  /**
+   * Step 13: who the token is about. `subject` absent, `""` or the caller's own id → the caller.
+   * Otherwise the caller needs `tikti:tokens:delegate`; a subject that is an existing user's id
+   * must be an `ACTIVE` member of the tenant, and the token then carries that user's email; a
+   * workload name carries none.
+   */
+  resolveSubject(
+    subject: string | undefined,
+    caller: User,
+    tenantId: string,
+    permissions: PermissionSet,
+  ): Promise<TokenSubject>;
+  /** Step 14 (tokens.md §3): request, else default; ≤ 0 → default; capped by config and client. */
+  grantedTtl(requested: number | undefined, clientMax: number | undefined): number;
+}
+
+export function createExchangeRules(
+  deps: Pick<AppDeps, "config">,
+  services: Pick<Services, "repos">,
+): ExchangeRules {
+  const { config } = deps;
   const { repos } = services;
   const implicit = config.authorization.implicitRolePermissions;
   const eventTypesRequired = new Set(config.authorization.eventTypesRequiredAudiences);
@@ -105,18 +192,26 @@ export function createTokenExchange(deps: ExchangeDeps, services: ExchangeServic
     return Object.hasOwn(implicit, name) ? (implicit[name] ?? []) : [];
   }
 
+  function hasAllPermissions(user: User, tenantId: string, saml: boolean): boolean {
+    if (saml) return false;
+    if (user.role === "ADMIN") return true;
+    // A COMPANY_ADMIN administers its own company only: a tenant that adds another company's
+    // admin as a member decides that person's power through the membership roles.
+    return user.role === "COMPANY_ADMIN" && user.companyId !== undefined && user.companyId === tenantId;
+  }
+
   /**
-   * Permission set P for a caller without the all-permissions rule: the membership's roles plus,
-   * for a non-SAML token, the global role name; stored role permissions (missing and corrupt roles
-   * grant nothing) united with the implicit ones. Role reads run concurrently; the global role's
-   * read does not wait for the membership.
+   * The membership's roles plus, for a non-SAML token, the global role name; stored role
+   * permissions (missing and corrupt roles grant nothing) united with the implicit ones. Role
+   * reads run concurrently; the global role's read does not wait for the membership.
    */
   async function permissionSet(
     tenantId: string,
     user: User,
     saml: boolean,
     membership: Promise<Membership | null>,
-  ): Promise<Set<string>> {
+  ): Promise<PermissionSet> {
+    if (hasAllPermissions(user, tenantId, saml)) return ALL_PERMISSIONS;
     const globalNames = saml || user.role === "" ? [] : [user.role];
     const globalReads = early(Promise.all(globalNames.map((n) => repos.roles.permissionsOf(tenantId, [n]))));
     const memberRoles = (await membership)?.roles ?? [];
@@ -128,10 +223,9 @@ export function createTokenExchange(deps: ExchangeDeps, services: ExchangeServic
     for (const name of dedupe([...memberRoles, ...globalNames])) {
       for (const p of implicitPermissions(name)) permitted.add(p);
     }
-    return permitted;
+    return grantedPermissions(permitted);
   }
 
-  /** Step 4: body `tenantId`, else the token's `tid`, else the user's only membership. */
   async function chooseTenant(
     requested: string | undefined,
     tid: string | undefined,
@@ -146,7 +240,98 @@ export function createTokenExchange(deps: ExchangeDeps, services: ExchangeServic
     return { tenantId: only.tenantId, membership: only };
   }
 
-  /** Step 14 (tokens.md §3): request, else default; ≤ 0 → default; capped by config and client. */
+  function checkTenantId(tenantId: string): void {
+    if (!isPathTenantId(tenantId)) throw new TiktiError("INVALID_TENANT");
+  }
+
+  function requireActiveTenant(tenant: Tenant | null): Tenant {
+    if (tenant?.status !== "ACTIVE") throw new TiktiError("INVALID_TENANT");
+    return tenant;
+  }
+
+  function requireMembership(membership: Membership | null, user: User, saml: boolean): void {
+    // Platform ADMINs (not via SAML) may enter tenants they do not belong to.
+    if (!membership && (saml || user.role !== "ADMIN")) throw new TiktiError("TENANT_ACCESS_DENIED");
+  }
+
+  function requireClient(client: Client | null, grant = "token_exchange"): Client {
+    if (!client) throw new TiktiError("INVALID_AUDIENCE", { details: { reason: "client_not_found" } });
+    if (client.status !== "ACTIVE") {
+      throw new TiktiError("INVALID_AUDIENCE", { details: { reason: "client_inactive" } });
+    }
+    // An empty list (Go-era clients) allows the exchange.
+    if (client.allowedGrantTypes.length > 0 && !client.allowedGrantTypes.includes(grant)) {
+      throw new TiktiError("INVALID_AUDIENCE", { details: { reason: "grant_not_allowed" } });
+    }
+    return client;
+  }
+
+  function scopesWithinClient(requested: readonly string[] | undefined, client: Client): string[] {
+    // 9
+    const asked = dedupe(requested ?? []);
+    const scopes = asked.length > 0 ? asked : dedupe(client.defaultScopes);
+    // 10: an empty defaultScopes sets no ceiling (Go meaning)
+    const ceiling = new Set(client.defaultScopes);
+    if (ceiling.size > 0 && !scopes.every((s) => ceiling.has(s))) {
+      throw new TiktiError("UNAUTHORIZED_SCOPES", { cause: new Error("scope above the client ceiling") });
+    }
+    return scopes;
+  }
+
+  function requirePermitted(scopes: readonly string[], permissions: PermissionSet): void {
+    if (!scopes.every((s) => permissions.allows(s))) {
+      throw new TiktiError("UNAUTHORIZED_SCOPES", { cause: new Error("scope outside the role permissions") });
+    }
+  }
+
+  function eventTypesFor(
+    requested: readonly string[] | undefined,
+    audience: string,
+    client: Client,
+  ): string[] {
+    const eventTypes = normaliseEventTypes(requested ?? []);
+    if (eventTypes.length === 0 && eventTypesRequired.has(audience)) {
+      throw new TiktiError("INVALID_ARGUMENT", { details: { eventTypes: "required for this audience" } });
+    }
+    const allowed = client.allowedEventTypes;
+    if (allowed && !eventTypes.every((e) => allowed.includes(e))) {
+      throw new TiktiError("UNAUTHORIZED_EVENT_TYPES");
+    }
+    return eventTypes;
+  }
+
+  async function resolveSubject(
+    subject: string | undefined,
+    caller: User,
+    tenantId: string,
+    permissions: PermissionSet,
+  ): Promise<TokenSubject> {
+    // `subject` equal to the caller's own id is no override (api.md §2.11.5).
+    if (subject === undefined || subject === "" || subject === caller.localId) {
+      return { sub: caller.localId, email: caller.email };
+    }
+    if (!permissions.allows(DELEGATE_PERMISSION)) {
+      throw new TiktiError("DELEGATION_DENIED", { cause: new Error("caller lacks the delegate permission") });
+    }
+    const [target, membership] = await Promise.all([
+      repos.users.getById(subject),
+      repos.memberships.get(tenantId, subject),
+    ]);
+    if (!target) return { sub: subject, act: { sub: caller.localId } };
+    // A user subject must belong to the tenant: delegation never reaches into another tenant's
+    // users. An inactive user is refused too (docs/api-decisions.md): a token must not speak for
+    // an account that cannot sign in.
+    if (!membership) {
+      throw new TiktiError("DELEGATION_DENIED", {
+        cause: new Error("subject user is not a member of the tenant"),
+      });
+    }
+    if (target.status !== "ACTIVE") {
+      throw new TiktiError("DELEGATION_DENIED", { cause: new Error("subject user is not active") });
+    }
+    return { sub: target.localId, act: { sub: caller.localId }, email: target.email };
+  }
+
   function grantedTtl(requested: number | undefined, clientMax: number | undefined): number {
     let ttl = requested !== undefined && requested > 0 ? requested : config.accessTokenTtlSeconds;
     ttl = Math.min(ttl, config.maxAccessTokenTtlSeconds);
@@ -154,6 +339,27 @@ export function createTokenExchange(deps: ExchangeDeps, services: ExchangeServic
     if (clientMax !== undefined && clientMax > 0) ttl = Math.min(ttl, clientMax);
     return ttl;
   }
+
+  return {
+    chooseTenant,
+    checkTenantId,
+    requireActiveTenant,
+    requireMembership,
+    hasAllPermissions,
+    permissionSet,
+    requireClient,
+    scopesWithinClient,
+    requirePermitted,
+    eventTypesFor,
+    resolveSubject,
+    grantedTtl,
+  };
+}
+
+export function createTokenExchange(deps: ExchangeDeps, services: ExchangeServices): TokenExchange {
+  const { config, metrics } = deps;
+  const { repos } = services;
+  const rules = createExchangeRules(deps, services);
 
   async function run(req: ExchangeRequest, d: Decision): Promise<ExchangeResult> {
     // 1 (types and grammars were checked by the route schema)
@@ -172,86 +378,56 @@ export function createTokenExchange(deps: ExchangeDeps, services: ExchangeServic
     await services.rateLimiter.check("exchangeUser", userId);
 
     // 4
-    const chosen = await chooseTenant(req.tenantId, claims.tid, userId);
+    const chosen = await rules.chooseTenant(req.tenantId, claims.tid, userId);
     const tenantId = chosen.tenantId;
     d.tenantId = tenantId;
 
     // 5 (grammar first: no store read with a malformed id)
-    if (!isPathTenantId(tenantId)) throw new TiktiError("INVALID_TENANT");
-    const allPermitted = !saml && (user.role === "ADMIN" || user.role === "COMPANY_ADMIN");
+    rules.checkTenantId(tenantId);
     const tenantRead = early(repos.tenants.get(tenantId));
     const membershipRead = early(
       chosen.membership ? Promise.resolve(chosen.membership) : repos.memberships.get(tenantId, userId),
     );
     const clientRead = early(repos.clients.get(tenantId, req.audience));
-    const permissionsRead = allPermitted ? null : early(permissionSet(tenantId, user, saml, membershipRead));
-
-    const tenant = await tenantRead;
-    if (tenant?.status !== "ACTIVE") throw new TiktiError("INVALID_TENANT");
+    const permissionsRead = early(rules.permissionSet(tenantId, user, saml, membershipRead));
+    rules.requireActiveTenant(await tenantRead);
 
     // 6: a tenant's IdP vouches for its own tenant only
     if (saml && tenantId !== claims.tid) throw new TiktiError("TENANT_ACCESS_DENIED");
 
-    // 7: platform ADMINs (not via SAML) may enter tenants they do not belong to
-    const membership = await membershipRead;
-    if (!membership && (saml || user.role !== "ADMIN")) throw new TiktiError("TENANT_ACCESS_DENIED");
+    // 7
+    rules.requireMembership(await membershipRead, user, saml);
 
     // 8
-    const client = await clientRead;
-    if (!client) throw new TiktiError("INVALID_AUDIENCE", { details: { reason: "client_not_found" } });
-    if (client.status !== "ACTIVE") {
-      throw new TiktiError("INVALID_AUDIENCE", { details: { reason: "client_inactive" } });
-    }
-    if (client.allowedGrantTypes.length > 0 && !client.allowedGrantTypes.includes("token_exchange")) {
-      throw new TiktiError("INVALID_AUDIENCE", { details: { reason: "grant_not_allowed" } });
-    }
+    const client = rules.requireClient(await clientRead);
 
-    // 9
-    const requested = dedupe(req.scopes ?? []);
-    const scopes = requested.length > 0 ? requested : dedupe(client.defaultScopes);
-
-    // 10: an empty defaultScopes sets no ceiling (Go meaning)
-    const ceiling = new Set(client.defaultScopes);
-    if (ceiling.size > 0 && !scopes.every((s) => ceiling.has(s))) {
-      throw new TiktiError("UNAUTHORIZED_SCOPES", { cause: new Error("scope above the client ceiling") });
-    }
+    // 9–10
+    const scopes = rules.scopesWithinClient(req.scopes, client);
 
     // 11
-    const permitted = permissionsRead === null ? null : await permissionsRead;
-    const allows = (p: string) => permitted === null || permitted.has(p);
-    if (!scopes.every(allows)) {
-      throw new TiktiError("UNAUTHORIZED_SCOPES", { cause: new Error("scope outside the role permissions") });
-    }
+    const permissions = await permissionsRead;
+    rules.requirePermitted(scopes, permissions);
 
     // 12
-    const eventTypes = normaliseEventTypes(req.eventTypes ?? []);
-    if (eventTypes.length === 0 && eventTypesRequired.has(req.audience)) {
-      throw new TiktiError("INVALID_ARGUMENT", { details: { eventTypes: "required for this audience" } });
-    }
-    const allowedEventTypes = client.allowedEventTypes;
-    if (allowedEventTypes && !eventTypes.every((e) => allowedEventTypes.includes(e))) {
-      throw new TiktiError("UNAUTHORIZED_EVENT_TYPES");
-    }
+    const eventTypes = rules.eventTypesFor(req.eventTypes, req.audience, client);
 
-    // 13: `subject` equal to the caller's own id is no override (api.md §2.11.5)
-    const subject = req.subject;
-    const override = subject !== undefined && subject !== "" && subject !== userId;
-    if (override) {
-      d.subject = await hashForLog(subject);
-      if (!allows(DELEGATE_PERMISSION)) throw new TiktiError("DELEGATION_DENIED");
+    // 13
+    if (req.subject !== undefined && req.subject !== "" && req.subject !== userId) {
+      d.subject = await hashForLog(req.subject);
     }
+    const subject = await rules.resolveSubject(req.subject, user, tenantId, permissions);
 
     // 14
-    const ttl = grantedTtl(req.ttlSeconds, client.maxTtlSeconds);
+    const ttl = rules.grantedTtl(req.ttlSeconds, client.maxTtlSeconds);
 
     // 15
     const iat = Math.floor(deps.clock.now() / 1000);
     const accessClaims: AccessTokenClaims = {
       iss: config.issuerBaseUrl,
       aud: req.audience,
-      sub: override ? subject : userId,
-      ...(override ? { act: { sub: userId } } : {}),
-      email: user.email,
+      sub: subject.sub,
+      ...(subject.act ? { act: subject.act } : {}),
+      ...(subject.email !== undefined ? { email: subject.email } : {}),
       tid: tenantId,
       ...(scopes.length > 0 ? { scope: scopes.join(" ") } : {}),
       ...(eventTypes.length > 0 ? { eventTypes } : {}),

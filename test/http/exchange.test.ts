@@ -22,6 +22,8 @@ type Clock = ReturnType<typeof manualClock>;
 
 interface Setup {
   role?: string;
+  /** The user's home tenant. */
+  companyId?: string;
   tokenVersion?: number;
   /** Tenants the user is a member of, with the membership roles. */
   memberships?: Record<string, string[]>;
@@ -67,6 +69,7 @@ forEachEngine("POST /accounts/token/exchange", (engine) => {
       password: "",
       role: setup.role ?? "COMPANY_EMPLOYEE",
       tokenVersion: setup.tokenVersion ?? 7,
+      ...(setup.companyId ? { companyId: setup.companyId } : {}),
     });
     await repos.tenants.create({ id: T1, slug: T1, name: "Tenant 1" });
     await repos.tenants.create({ id: T2, slug: T2, name: "Tenant 2" });
@@ -601,10 +604,20 @@ forEachEngine("POST /accounts/token/exchange", (engine) => {
       await expectError(await workerRequest({ scopes: ["toString"] }), 403, "UNAUTHORIZED_SCOPES");
     });
 
-    it("COMPANY_ADMIN (not via SAML) is permitted every scope within the client ceiling", async () => {
-      await seed({ role: "COMPANY_ADMIN", client: { defaultScopes: [] } });
+    it("COMPANY_ADMIN (not via SAML) in its home tenant is permitted every scope within the client ceiling", async () => {
+      await seed({ role: "COMPANY_ADMIN", companyId: T1, client: { defaultScopes: [] } });
       const claims = await claimsOf(await workerRequest({ scopes: ["anything:at-all"] }));
       expect(claims.scope).toBe("anything:at-all");
+    });
+
+    it("COMPANY_ADMIN in another tenant has only its membership roles there", async () => {
+      await seed({ role: "COMPANY_ADMIN", companyId: T2, client: { defaultScopes: [] } });
+      await expectError(await workerRequest({ scopes: ["anything:at-all"] }), 403, "UNAUTHORIZED_SCOPES");
+      // The implicit COMPANY_EMPLOYEE permissions of its membership role still apply.
+      const claims = await claimsOf(await workerRequest({ scopes: ["codeq:claim"] }));
+      expect(claims.scope).toBe("codeq:claim");
+      // ... and it cannot delegate there either.
+      await expectError(await workerRequest({ subject: "service-account-9" }), 403, "DELEGATION_DENIED");
     });
   });
 
@@ -666,10 +679,30 @@ forEachEngine("POST /accounts/token/exchange", (engine) => {
       await seed({ memberships: { [T1]: ["COMPANY_EMPLOYEE", "delegator"] } });
       await t.app.services.repos.roles.put(T1, { name: "delegator", permissions: ["tikti:tokens:delegate"] });
       const claims = await claimsOf(await workerRequest({ subject: "service-account-9" }));
-      expect(claims).toMatchObject({ sub: "service-account-9", act: { sub: USER }, email: EMAIL });
-      expect(Object.keys(claims).slice(0, 5)).toEqual(["iss", "aud", "sub", "act", "email"]);
+      expect(claims).toMatchObject({ sub: "service-account-9", act: { sub: USER } });
+      // A workload subject has no email: the caller's must not be attributed to it (tokens.md §3).
+      expect(claims).not.toHaveProperty("email");
+      expect(Object.keys(claims).slice(0, 5)).toEqual(["iss", "aud", "sub", "act", "tid"]);
       const line = logLines.filter((l) => l.msg === "token exchange").at(-1);
       expect(line?.subject).toMatch(/^sha256:/);
+    });
+
+    it("a user subject must be a member of the tenant; the token carries the subject's email", async () => {
+      await seed({ memberships: { [T1]: ["COMPANY_EMPLOYEE", "delegator"] } });
+      const { repos } = t.app.services;
+      await repos.roles.put(T1, { name: "delegator", permissions: ["tikti:tokens:delegate"] });
+      await repos.users.create({ localId: "user-2", email: "other@example.com", password: "" });
+      await expectError(await workerRequest({ subject: "user-2" }), 403, "DELEGATION_DENIED");
+      await repos.memberships.put(T2, "user-2", ["COMPANY_EMPLOYEE"]);
+      await expectError(await workerRequest({ subject: "user-2" }), 403, "DELEGATION_DENIED");
+      await repos.memberships.put(T1, "user-2", ["COMPANY_EMPLOYEE"]);
+      const claims = await claimsOf(await workerRequest({ subject: "user-2" }));
+      expect(claims).toMatchObject({
+        sub: "user-2",
+        act: { sub: USER },
+        email: "other@example.com",
+        tid: T1,
+      });
     });
 
     it("a global ADMIN may delegate (every permission)", async () => {

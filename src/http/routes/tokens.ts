@@ -86,7 +86,7 @@ const accessTokenClaims = z.looseObject({
   aud: z.union([z.string(), z.array(z.string())]),
   sub: z.string(),
   act: z.object({ sub: z.string() }).optional(),
-  email: z.string(),
+  email: z.string().optional(),
   tid: z.string(),
   scope: z.string().optional(),
   eventTypes: z.array(z.string()).optional(),
