@@ -22,7 +22,8 @@
  *   2–11   `validateSamlResponse` (response.ts).
  *   11     tenant attributes stripped (§8.2), attribute mapping (§8.1) → `missing_attribute`.
  *   12     ★ `SET saml:seen:{Assertion ID} 1 NX EX replayTtlSeconds` → `request_replay`.
- *   13     user (§8.3; not ACTIVE → `subject_confirmation_mismatch`/`user_inactive`), membership
+ *   13     user (§8.3; email held by a non-member → `email_conflict`; not ACTIVE →
+ *          `subject_confirmation_mismatch`/`user_inactive`), membership
  *          and roles (§8.4), session (`saml:sid`, `IDX_ADD`), idToken (`amr ["saml"]`, `sid`,
  *          `tid`, `exp` = session expiry), audit record — fail closed: a failed audit write ends the
  *          session again and answers the 500 page without the idToken cookie — then 302 to the
@@ -323,6 +324,8 @@ async function accept(
     nameId: assertion.nameId,
     email: input.email,
   });
+  // §8.3 step 3: the email is another user's; the assertion is spent (step 12), nothing else written.
+  if ("conflict" in resolved) return reject("email_conflict", resolved.conflict);
   if (resolved.user.status !== "ACTIVE") {
     facts.userId = resolved.user.localId;
     return reject("subject_confirmation_mismatch", "user_inactive");

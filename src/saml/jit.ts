@@ -8,10 +8,11 @@
  *   normalised and must pass api.md §2.10; an `emailAddress` NameID stands in only when no email
  *   attribute is present at all. `roles`: the values of the first listed attribute present.
  * - §8.3: known subject → that user; else an existing user who is **already a member** of the tenant
- *   is linked (`SET samlSubject NX`, the winner of a race is used); else a new federated user is
- *   created (record first, then the subject claim as commit point, then the email claim only if the
- *   email is still free). A user who is not a member is never linked: the tenant's IdP cannot take
- *   over an account it does not already govern. Concurrent logins of one new NameID yield one user.
+ *   is linked (`SET samlSubject NX`, the winner of a race is used); else, when the email belongs to
+ *   someone outside the tenant, the login is refused (`email_conflict`): the tenant's IdP can neither
+ *   take over nor shadow an account it does not govern, and one email is one account; else a new
+ *   federated user is created (record, email claim, then the subject claim as commit point).
+ *   Concurrent logins of one new NameID yield one user.
  * - §8.4: `roleMap` is the only way an IdP value becomes a role; global roles are never touched.
  */
 import { isValidEmail, normaliseEmail } from "../domain/email.ts";
@@ -130,6 +131,14 @@ export interface JitResult {
   jit: JitKind;
 }
 
+/**
+ * §8.3 step 3: the email belongs to a user who is not a member of the tenant. The login is refused
+ * (`email_conflict`); nothing was written.
+ */
+export interface JitConflict {
+  conflict: "email_held_by_non_member";
+}
+
 export interface JitDeps {
   kv: KV;
   repos: Repos;
@@ -157,67 +166,122 @@ async function claimSubject(deps: JitDeps, key: string, id: string): Promise<str
   throw new TiktiError("INTERNAL", { cause: new Error("samlSubject claim did not settle") });
 }
 
+/** Step 2's link: claim the subject for `user`; a concurrent winner is used instead. */
+async function link(deps: JitDeps, subjectKey: string, user: User): Promise<JitResult> {
+  // An inactive user is returned unlinked: the caller refuses it (`user_inactive`).
+  if (user.status !== "ACTIVE") return { user, jit: "linked" };
+  const holder = await claimSubject(deps, subjectKey, user.localId);
+  if (holder === user.localId) return { user, jit: "linked" };
+  const winner = await deps.repos.users.getById(holder);
+  if (winner) return { user: winner, jit: "existing" };
+  throw new TiktiError("INTERNAL", { cause: new Error("samlSubject winner vanished") });
+}
+
 /**
- * §8.3 steps 1–3 for tenant `tenantId`, NameID `nameId` and the mapped email. The caller checks the
- * returned user's status (a user that is not `ACTIVE` is refused, `user_inactive`) before step 4;
- * an inactive member found by email is returned without being linked.
+ * A user this tenant's IdP created for this very NameID whose subject claim is not written yet: a
+ * concurrent first login of the same subject (step 3a between its email claim and its commit
+ * point). It is no other person's account, so it is linked like a member instead of being refused.
+ */
+function provisionedForSubject(user: User, tenantId: string, nameId: string): boolean {
+  return user.authSource === "saml" && user.companyId === tenantId && user.externalSubject === nameId;
+}
+
+/**
+ * §8.3 steps 1–3a for tenant `tenantId`, NameID `nameId` and the mapped email. The email index is
+ * the single source of truth for "who is this email": a user is created only while the email is
+ * free, and an email held by a user outside the tenant refuses the login (`JitConflict`) instead of
+ * shadowing that account. The caller checks the returned user's status (a user that is not `ACTIVE`
+ * is refused, `user_inactive`) before step 4; an inactive member found by email is returned
+ * without being linked.
+ *
+ * Step 3a writes the record before claiming the email (unlike the claim-first order of the spec's
+ * prose) so that it follows the create-user order of storage.md §4.3: a crash leaves at most an
+ * unreachable record, never a claim pointing at nothing; the lost-claim case re-runs from step 1
+ * exactly as the spec asks.
  */
 export async function resolveSamlUser(
   deps: JitDeps,
   input: { tenantId: string; nameId: string; email: string },
-): Promise<JitResult> {
+): Promise<JitResult | JitConflict> {
   const { repos } = deps;
   const subjectKey = keys.samlSubject(input.tenantId, input.nameId);
 
-  // 1. Known subject.
-  const known = await deps.kv.get(subjectKey);
-  if (known !== null && known !== "") {
-    const user = await repos.users.getById(known);
-    if (user) return { user, jit: "existing" };
-  }
+  for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+    // 1. Known subject.
+    const known = await deps.kv.get(subjectKey);
+    if (known !== null && known !== "") {
+      const user = await repos.users.getById(known);
+      if (user) return { user, jit: "existing" };
+    }
 
-  // 2. Link an existing member — never a user outside this tenant.
-  const byEmail = await repos.users.findByEmail(input.email);
-  if (byEmail && (await repos.memberships.get(input.tenantId, byEmail.localId))) {
-    if (byEmail.status !== "ACTIVE") return { user: byEmail, jit: "linked" };
-    const holder = await claimSubject(deps, subjectKey, byEmail.localId);
-    if (holder === byEmail.localId) return { user: byEmail, jit: "linked" };
-    const winner = await repos.users.getById(holder);
-    if (winner) return { user: winner, jit: "existing" };
-    throw new TiktiError("INTERNAL", { cause: new Error("samlSubject winner vanished") });
-  }
+    // 2. Link an existing member; 3. refuse an email held by anyone else.
+    const byEmail = await repos.users.findByEmail(input.email);
+    if (byEmail) {
+      if (
+        (await repos.memberships.get(input.tenantId, byEmail.localId)) ||
+        provisionedForSubject(byEmail, input.tenantId, input.nameId)
+      ) {
+        return link(deps, subjectKey, byEmail);
+      }
+      return { conflict: "email_held_by_non_member" };
+    }
 
-  // 3. Create a federated user: record, ★ subject claim, then the email claim if still free.
-  const created = await repos.users.insertRecord({
-    email: input.email,
-    password: "",
-    role: "COMPANY_EMPLOYEE",
-    status: "ACTIVE",
-    companyId: input.tenantId,
-    authSource: "saml",
-    externalSubject: input.nameId,
-    tokenVersion: 0,
-  });
-  let holder: string;
-  try {
-    holder = await claimSubject(deps, subjectKey, created.localId);
-  } catch (error) {
-    await repos.users.delete(created.localId).catch(() => {});
-    throw error;
-  }
-  if (holder !== created.localId) {
-    await repos.users.delete(created.localId);
-    const winner = await repos.users.getById(holder);
-    if (winner) return { user: winner, jit: "existing" };
-    throw new TiktiError("INTERNAL", { cause: new Error("samlSubject winner vanished") });
-  }
-  if (!(await repos.users.claimEmail(created))) {
-    deps.logger.info("SAML user created outside the email index (email owned by another user)", {
-      userId: created.localId,
+    // 3a. The email is free: record · email claim · ★ subject claim.
+    const created = await repos.users.insertRecord({
+      email: input.email,
+      password: "",
+      role: "COMPANY_EMPLOYEE",
+      status: "ACTIVE",
+      companyId: input.tenantId,
+      authSource: "saml",
+      externalSubject: input.nameId,
+      tokenVersion: 0,
     });
+    let emailClaimed = false;
+    try {
+      emailClaimed = await repos.users.claimEmail(created);
+    } finally {
+      if (!emailClaimed) await repos.users.delete(created.localId).catch(() => {});
+    }
+    if (!emailClaimed) {
+      // Another request took the email meanwhile (re-run from step 1, which finds its owner), or a
+      // claim points at a user that no longer exists (a crash during a delete): such a claim is
+      // dangling under the reader rule of storage.md §4.1 and may be released.
+      await releaseDanglingEmailClaim(deps, input.email);
+      continue;
+    }
+    let holder: string;
+    try {
+      holder = await claimSubject(deps, subjectKey, created.localId);
+    } catch (error) {
+      await repos.users.delete(created.localId).catch(() => {});
+      throw error;
+    }
+    if (holder !== created.localId) {
+      // Undo both writes (the delete releases the email claim too) and use the winner.
+      await repos.users.delete(created.localId);
+      const winner = await repos.users.getById(holder);
+      if (winner) return { user: winner, jit: "existing" };
+      throw new TiktiError("INTERNAL", { cause: new Error("samlSubject winner vanished") });
+    }
+    deps.onProvisioned();
+    return { user: created, jit: "created" };
   }
-  deps.onProvisioned();
-  return { user: created, jit: "created" };
+  throw new TiktiError("INTERNAL", { cause: new Error("SAML user resolution did not settle") });
+}
+
+/**
+ * Releases `userByEmail:{email}` only when its holder id has no user record. Every writer of the
+ * index writes (or keeps) the record before its claim, so a claim without a record is never a
+ * creation in flight; a holder that exists is left alone even if its email differs (an email change
+ * claims the new address before it rewrites the record).
+ */
+async function releaseDanglingEmailClaim(deps: JitDeps, email: string): Promise<void> {
+  const key = keys.userByEmail(normaliseEmail(email));
+  const holder = await deps.kv.get(key);
+  if (holder === null) return;
+  if (holder !== "" && (await deps.repos.users.getById(holder))) return;
+  await deps.kv.casDel(key, holder);
 }
 
 /**

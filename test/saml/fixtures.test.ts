@@ -29,8 +29,9 @@ describe("SAML fixture corpus", () => {
   it("covers every reason code a message can cause", () => {
     const covered = new Set(manifest.cases.map((c) => c.reason));
     // tid_unknown and internal_error come from the caller (tenant lookup, store), request_replay
-    // from the caller's replay SET NX (covered in pipeline.test.ts).
-    const callerOnly = new Set(["tid_unknown", "internal_error", "request_replay"]);
+    // from the caller's replay SET NX (covered in pipeline.test.ts), email_conflict from the
+    // store's email index (test/saml/flows/jit.test.ts).
+    const callerOnly = new Set(["tid_unknown", "internal_error", "request_replay", "email_conflict"]);
     for (const r of SAML_REASONS) if (!callerOnly.has(r)) expect(covered.has(r), r).toBe(true);
   });
 });

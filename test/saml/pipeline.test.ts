@@ -31,12 +31,13 @@ const REQ = manifest.defaults.requestId!;
 
 describe("reason codes (§6.7)", () => {
   it("is a closed set, each in exactly one bucket", () => {
-    expect(SAML_REASONS).toHaveLength(18);
+    expect(SAML_REASONS).toHaveLength(19);
     expect(Object.keys(SAML_REASON_BUCKET).sort()).toEqual([...SAML_REASONS].sort());
     expect(SAML_REASON_BUCKET.request_not_found).toBe("bad_request");
     expect(SAML_REASON_BUCKET.xxe_detected).toBe("forbidden");
     expect(SAML_REASON_BUCKET.tid_unknown).toBe("not_configured");
     expect(SAML_REASON_BUCKET.idp_metadata_stale).toBe("internal");
+    expect(SAML_REASON_BUCKET.email_conflict).toBe("forbidden");
   });
 });
 

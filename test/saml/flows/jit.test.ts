@@ -1,7 +1,8 @@
 /**
  * Attribute mapping, JIT provisioning, linking and role sync through the ACS route (spec/saml.md
- * §8, storage.md §4.3): new federated users, linking of existing members only, no takeover of
- * non-members, one user per NameID under concurrency, roleMap as the only source of roles, tenant
+ * §8, storage.md §4.3): new federated users, linking of existing members only, an email held by
+ * a non-member refused (`email_conflict`, neither takeover nor shadow account), one user per NameID
+ * under concurrency, roleMap as the only source of roles, tenant
  * attributes stripped, inactive users refused.
  */
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
@@ -12,6 +13,7 @@ import { keys } from "../../../src/store/keys.ts";
 import { forEachEngine, manualClock } from "../../support/app.ts";
 import {
   ACS,
+  claimsOf,
   cookieSet,
   DEFAULT_USER,
   type FlowApp,
@@ -182,32 +184,126 @@ forEachEngine("SAML JIT and linking (saml.md §8)", (engine) => {
     expect(pwd.status).toBe(200);
   });
 
-  it("never links a user who is not a member of the tenant: a separate federated user is created", async () => {
+  /** The SP-initiated round trip for one assertion, whatever the answer. */
+  async function acsAnswer(assertion: { nameId: string; email: string }): Promise<Response> {
+    const l = await login(t);
+    const r = await t.idp.signedResponse({
+      acsUrl: ACS,
+      audience: SP_ENTITY,
+      requestId: l.requestId,
+      assertion: {
+        nameId: assertion.nameId,
+        nameIdFormat: PERSISTENT_FORMAT,
+        attributes: { mail: [assertion.email] },
+      },
+    });
+    return postAcs(t, {
+      samlResponse: r.base64,
+      relayState: l.relayState,
+      cookie: `${STATE}=${l.requestId}`,
+    });
+  }
+
+  /** Every `users_v2` id whose record holds `email`. */
+  async function usersWithEmail(email: string): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const batch of t.store.hscan(keys.users())) {
+      for (const [id, value] of batch) if (JSON.parse(value).email === email) ids.push(id);
+    }
+    return ids;
+  }
+
+  it("refuses an email held by a non-member (email_conflict): no second account, nothing written", async () => {
     const victim = await passwordUser("carol@example.test", "ADMIN");
     await addMember("globex", "carol@example.test");
     const before = (await repos().users.getById(victim))!;
-    const s = await signIn(t, {
-      assertion: { nameId: "carol@example.test", attributes: { mail: ["carol@example.test"] } },
+
+    const res = await acsAnswer({ nameId: "carol-at-acme-idp", email: "Carol@Example.test" });
+    expect(res.status).toBe(403);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    const page = await res.text();
+    expect(page).toContain("Access Denied");
+    expect(page).not.toContain("carol");
+    expect(page).not.toContain("email_conflict");
+    expect(cookieSet(res, "tikti_idt")).toBeNull();
+    // The expired state cookie, as on every ACS decision.
+    expect(cookieSet(res, STATE)).toBe("");
+
+    // Audited with the tenant and the attribute hash (which covers the email), no user.
+    const audit = samlAudits(t).at(-1)!;
+    expect(audit).toMatchObject({
+      decision: "reject",
+      reason: "email_conflict",
+      detail: "email_held_by_non_member",
+      tid: "acme",
+      attrHash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
     });
-    expect(s.claims.sub).not.toBe(victim);
-    expect(s.claims.role).toBe("COMPANY_EMPLOYEE");
-    const created = (await repos().users.getById(s.claims.sub as string))!;
-    expect(created).toMatchObject({ authSource: "saml", email: "carol@example.test", companyId: "acme" });
-    // The victim is untouched, still owns the email index, and gained no membership in acme.
+    expect(audit.userId).toBeUndefined();
+    expect(audit.jit).toBeUndefined();
+    expect(JSON.stringify(audit)).not.toContain("carol");
+    const metrics = await (await t.call("/metrics")).text();
+    expect(metrics).toContain('tikti_saml_validation_failures_total{reason="email_conflict",tid="acme"} 1');
+    expect(metrics).not.toContain("tikti_saml_jit_provisions_total{");
+
+    // No user, subject, membership or session was written; the victim is untouched.
+    expect(await usersWithEmail("carol@example.test")).toEqual([victim]);
     expect(await repos().users.getById(victim)).toEqual(before);
     expect((await repos().users.findByEmail("carol@example.test"))?.localId).toBe(victim);
+    expect(await t.store.get(keys.samlSubject("acme", "carol-at-acme-idp"))).toBeNull();
     expect(await repos().memberships.get("acme", victim)).toBeNull();
-    expect(await t.store.get(keys.samlSubject("acme", "carol@example.test"))).toBe(created.localId);
-    // Both tokens work for their own user.
-    const lookup = await t.call("/accounts/lookup", { json: { idToken: s.idToken } });
-    expect(lookup.status).toBe(200);
-    expect(JSON.stringify(await lookup.json())).toContain(created.localId);
-    // The federated token is bound to acme: no exchange into globex.
-    expect((await t.call("/tenants/globex/clients", { json: { clientId: "g-api" } })).status).toBe(200);
-    const ex = await t.call("/accounts/token/exchange", {
-      json: { idToken: s.idToken, audience: "g-api", tenantId: "globex" },
+    const members = await (await t.call("/tenants/acme/users")).json();
+    expect(members.users).toEqual([]);
+    for await (const batch of t.store.scan(keys.samlSession(""))) expect(batch).toEqual([]);
+
+    // The admin routes that address users by email keep reaching exactly one user.
+    const status = await t.call("/accounts/status", {
+      json: { email: "carol@example.test", status: "ACTIVE" },
     });
-    expect(ex.status).toBe(403);
+    expect(status.status).toBe(200);
+
+    // Once the administrator adds the existing user to acme, the next login links it.
+    await addMember("acme", "carol@example.test");
+    const linked = await acsAnswer({ nameId: "carol-at-acme-idp", email: "carol@example.test" });
+    expect(linked.status, await linked.clone().text()).toBe(302);
+    expect(claimsOf(cookieSet(linked, "tikti_idt")!).sub).toBe(victim);
+    expect(samlAudits(t).at(-1)).toMatchObject({ decision: "accept", jit: "linked", userId: victim });
+    expect(await t.store.get(keys.samlSubject("acme", "carol-at-acme-idp"))).toBe(victim);
+    expect(await usersWithEmail("carol@example.test")).toEqual([victim]);
+    expect((await repos().users.getById(victim))!).toMatchObject({
+      authSource: "password",
+      role: "ADMIN",
+      password: before.password,
+    });
+    // Removing the member now reaches that same user (it answered 404 while a shadow existed).
+    const removed = await t.call("/tenants/acme/users/remove", { json: { email: "carol@example.test" } });
+    expect(removed.status, await removed.clone().text()).toBe(200);
+    expect((await removed.json()).userId).toBe(victim);
+  });
+
+  it("refuses the email of a SAML user of another tenant (one email, one account)", async () => {
+    const first = await signIn(t, {
+      tid: "globex",
+      assertion: {
+        nameId: "erin",
+        nameIdFormat: PERSISTENT_FORMAT,
+        attributes: { mail: ["erin@example.test"] },
+      },
+    });
+    const res = await acsAnswer({ nameId: "erin", email: "erin@example.test" });
+    expect(res.status).toBe(403);
+    expect(samlAudits(t).at(-1)).toMatchObject({ tid: "acme", reason: "email_conflict" });
+    expect(await usersWithEmail("erin@example.test")).toEqual([first.claims.sub]);
+    expect(await t.store.get(keys.samlSubject("acme", "erin"))).toBeNull();
+  });
+
+  it("creates the user when the email index holds only a dangling claim (its user is gone)", async () => {
+    const ghost = "00000000-0000-4000-8000-0000000000aa";
+    await t.store.set(keys.userByEmail("frank@example.test"), ghost);
+    const res = await acsAnswer({ nameId: "frank", email: "frank@example.test" });
+    expect(res.status, await res.clone().text()).toBe(302);
+    const sub = claimsOf(cookieSet(res, "tikti_idt")!).sub;
+    expect(await t.store.get(keys.userByEmail("frank@example.test"))).toBe(sub);
+    expect(await usersWithEmail("frank@example.test")).toEqual([sub]);
   });
 
   it("replaces a dangling samlSubject entry (user deleted) with a new user", async () => {
