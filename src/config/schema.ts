@@ -264,7 +264,8 @@ export const configObjectSchema = z.strictObject({
   metrics: z
     .strictObject({
       enabled: bool().default(true),
-      port: int(0, 65_535).default(0),
+      // Default filled in below: 9464 outside dev mode, 0 (the main port) in dev mode.
+      port: int(0, 65_535).optional(),
     })
     .prefault({}),
   audit: z
@@ -278,11 +279,17 @@ export const configObjectSchema = z.strictObject({
 
 type RawConfig = z.output<typeof configObjectSchema>;
 
+/** The separate `/metrics` listener outside dev mode (the Prometheus exporters' customary port). */
+export const DEFAULT_METRICS_PORT = 9464;
+
 function fillDependentDefaults(c: RawConfig) {
   const sp = c.saml.sp;
   return {
     ...c,
     bindAddress: c.bindAddress ?? (c.devMode ? "127.0.0.1" : "0.0.0.0"),
+    // Tenant-labelled series must not be public: outside dev mode /metrics gets its own listener
+    // unless the operator explicitly chooses the main port with 0 (docs/adr/0030-metrics-listener.md).
+    metrics: { ...c.metrics, port: c.metrics.port ?? (c.devMode ? 0 : DEFAULT_METRICS_PORT) },
     saml: {
       ...c.saml,
       sp: {

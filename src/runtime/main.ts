@@ -248,6 +248,8 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
   logger.info("tikti listening", {
     version: VERSION.version,
     address: `${config.bindAddress}:${servers[0]!.port}`,
+    // Where /metrics went (its own listener by default outside dev mode, docs/adr/0030).
+    ...(servers[1] ? { metricsAddress: `${config.bindAddress}:${servers[1].port}` } : {}),
     store: store.engine,
   });
 }

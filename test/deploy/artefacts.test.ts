@@ -86,11 +86,11 @@ describe("deploy/Dockerfile", () => {
     expect(runtimeImage).toMatch(/^gcr\.io\/distroless\/cc-debian12:nonroot$|debian:12-slim/);
   });
 
-  it("builds only with the project's own scripts: npm install, then npm run compile", () => {
+  it("builds only with the project's own scripts: npm ci (the lockfile), then npm run compile", () => {
     const runs = ins.filter((i) => i.op === "RUN");
     const commands = runs.flatMap((r) => r.args.split("&&").map((c) => c.trim()));
     const build = commands.filter((c) => !/^(mkdir|cp|chown|chmod) /.test(c));
-    expect(build).toEqual(["npm install --no-audit --no-fund", "npm run compile"]);
+    expect(build).toEqual(["npm ci --no-audit --no-fund", "npm run compile"]);
     // The compile step is the same one developers and CI use.
     const pkg = JSON.parse(read("package.json")) as { scripts: Record<string, string> };
     expect(pkg.scripts.compile).toBe("node scripts/compile.mjs");
@@ -230,8 +230,12 @@ describe("deploy/compose.yaml", () => {
     ]);
     for (const [, v] of files) expect(declared).toContain(v.replace(/^\/run\/secrets\//, ""));
     for (const k of ["JWT_SECRET", "API_KEY", "JWKS_PRIVATE_KEY"]) expect(env[k]).toBeUndefined();
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose interpolation, not a JS template
-    expect(tikti.ports).toEqual(["${TIKTI_PORT:-8080}:8080"]);
+    expect(tikti.ports).toEqual([
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: compose interpolation, not a JS template
+      "${TIKTI_PORT:-8080}:8080",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: compose interpolation, not a JS template
+      "127.0.0.1:${TIKTI_METRICS_PORT:-9464}:9464",
+    ]);
     expect(tikti.read_only).toBe(true);
     expect(tikti.tmpfs).toEqual(["/tmp"]);
   });
@@ -250,6 +254,19 @@ describe("deploy/compose.yaml", () => {
     expect(Object.keys(compose.volumes as Obj).sort()).toEqual(["kvrocks-data", "redis-data"]);
     // biome-ignore lint/suspicious/noTemplateCurlyInString: compose interpolation, not a JS template
     expect((services.tikti!.environment as Obj).REDIS_ADDR).toBe("${REDIS_ADDR:-redis:6379}");
+  });
+
+  it("keeps /metrics off the public port: its own listener, published on the host's loopback only", () => {
+    const config = parse(read("deploy/compose/tikti.yaml")) as Obj;
+    const metricsPort = at(config, "metrics.port");
+    expect(metricsPort).toBe(9464);
+    expect(metricsPort).not.toBe(config.port);
+    const published = (services.tikti!.ports as string[]).filter((p) => p.endsWith(`:${metricsPort}`));
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatch(/^127\.0\.0\.1:/);
+    // The public mapping targets the main port only.
+    for (const p of services.tikti!.ports as string[])
+      if (!p.startsWith("127.0.0.1:")) expect(p).toMatch(/:8080$/);
   });
 
   describe("deploy/compose/tikti.yaml is accepted by the server (tikti --check)", () => {

@@ -51,6 +51,9 @@ export async function testConfig(overrides: Record<string, unknown> = {}): Promi
       apiKey: TEST_API_KEY,
       jwksPrivateKey: await testSigningPem(),
       jwksKeyId: "test-key-1",
+      // HTTP tests read /metrics through app.request(), i.e. on the main port: the explicit opt-in
+      // (outside dev mode the default is a separate listener, which app.request() cannot reach).
+      metrics: { port: 0 },
     },
     overrides,
   );

@@ -93,7 +93,7 @@ describe("defaults", () => {
       shutdownGraceSeconds: 30,
     });
     expect(config.logging.level).toBe("info");
-    expect(config.metrics).toEqual({ enabled: true, port: 0 });
+    expect(config.metrics).toEqual({ enabled: true, port: 9464 });
     expect(config.audit).toEqual({ sink: "stdout", filePath: "" });
   });
 
