@@ -240,9 +240,17 @@ export const configObjectSchema = z.strictObject({
       signUpIp: bucket(20, 3600),
       exchangeUser: bucket(60, 60),
       samlIp: bucket(30, 60),
+      // Per normalised email + client IP: one attacker locks only their own address.
       lockout: z
         .strictObject({
           maxFailures: int(1, 1_000_000).default(10),
+          windowSeconds: int(1, 86_400).default(900),
+        })
+        .prefault({}),
+      // Per normalised email from all addresses: the ceiling against distributed guessing.
+      lockoutEmail: z
+        .strictObject({
+          maxFailures: int(1, 1_000_000).default(100),
           windowSeconds: int(1, 86_400).default(900),
         })
         .prefault({}),

@@ -323,7 +323,7 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
         // 1. Limits and the lockout, before any hash work.
         await rateLimiter.check("signInIp", ctx.clientIp);
         await rateLimiter.check("signInEmail", email);
-        await rateLimiter.checkLockout(email);
+        await rateLimiter.checkLockout(email, ctx.clientIp);
         // 2.
         const user = await repos.users.findByEmail(input.email);
         // 3. `verify` spends a dummy verify itself when the stored hash is empty or unknown.
@@ -332,7 +332,7 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
           : await passwords.verifyDummy(input.password);
         // 4. The status is read only now, after the same work for every case.
         if (!user || !matches || user.status !== "ACTIVE") {
-          await rateLimiter.recordFailure(email);
+          await rateLimiter.recordFailure(email, ctx.clientIp);
           log.info("sign-in failed", {
             userId: user?.localId ?? "",
             email: await hashForLog(email),
@@ -342,7 +342,7 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
           throw new TiktiError("INVALID_CREDENTIALS");
         }
         // 5.
-        await rateLimiter.clearFailures(email);
+        await rateLimiter.clearFailures(email, ctx.clientIp);
         await upgradeHash(user, input.password, log);
         return signInResult(user, "pwd");
       },
@@ -544,7 +544,9 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
     if (user?.authSource !== "password") throw new TiktiError("USER_NOT_FOUND");
     await repos.users.mutate(user.localId, (current) => withTokenVersionBump({ ...current, password: hash }));
     metrics.tokenVersionBumps.inc({ cause: "password" });
-    await rateLimiter.clearFailures(consumed.email);
+    // The guessed-at password is gone: the resetting address and the per-email ceiling start over
+    // (other addresses' counters keep locking those addresses until their windows end).
+    await rateLimiter.clearFailures(consumed.email, ctx.clientIp, { alsoEmailCeiling: true });
     (ctx.log ?? deps.logger).info("password reset", { userId: user.localId });
   }
 

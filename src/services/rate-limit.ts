@@ -14,7 +14,7 @@ import type { Metrics } from "../metrics.ts";
 import { keys } from "../store/keys.ts";
 import type { KV } from "../store/kv.ts";
 
-/** Counting buckets of api.md §2.8 (`lockout` has its own functions). */
+/** Counting buckets of api.md §2.8 (`lockout` and `lockoutEmail` have their own functions). */
 export type RateLimitBucket =
   | "signInIp"
   | "signInEmail"
@@ -26,6 +26,16 @@ export type RateLimitBucket =
   | "samlIp";
 
 export const LOCKOUT_BUCKET = "lockout";
+/** The per-email ceiling against distributed guessing (api.md §2.8 `lockoutEmail`). */
+export const LOCKOUT_EMAIL_BUCKET = "lockoutEmail";
+
+/**
+ * The `lockout` subject: address and normalised email. An IP never contains a newline, so the first
+ * newline splits the pair unambiguously whatever a legacy email holds.
+ */
+export function lockoutSubject(email: string, clientIp: string): string {
+  return `${clientIp}\n${normaliseEmail(email)}`;
+}
 
 export interface RateLimiter {
   /**
@@ -34,14 +44,25 @@ export interface RateLimiter {
    * signature work.
    */
   check(bucket: RateLimitBucket, subject: string): Promise<void>;
-  /** Counts one failed password check for the email (normalised here). */
-  recordFailure(email: string): Promise<void>;
-  /** True while the email has `lockout.maxFailures` failures in the current window. */
-  isLockedOut(email: string): Promise<boolean>;
+  /**
+   * Counts one failed password check for the email (normalised here) from `clientIp`: once in the
+   * `lockout` bucket of that email and address, once in the `lockoutEmail` ceiling of the email.
+   */
+  recordFailure(email: string, clientIp: string): Promise<void>;
+  /**
+   * True while the email is locked for `clientIp`: `lockout.maxFailures` failures from that address
+   * or `lockoutEmail.maxFailures` from all addresses in the current window.
+   */
+  isLockedOut(email: string, clientIp: string): Promise<boolean>;
   /** `isLockedOut`, as `429 RATE_LIMITED` with `Retry-After` (sign-in step 1). */
-  checkLockout(email: string): Promise<void>;
-  /** A successful sign-in or password reset clears the failures. */
-  clearFailures(email: string): Promise<void>;
+  checkLockout(email: string, clientIp: string): Promise<void>;
+  /**
+   * A successful sign-in clears the failures of that email from that address only: the
+   * per-email ceiling keeps counting down with its window, so an attacker cannot reset it by
+   * waiting for the owner to sign in. `alsoEmailCeiling` (a password reset: the password the
+   * failures guessed at is gone) clears the ceiling too.
+   */
+  clearFailures(email: string, clientIp: string, options?: { alsoEmailCeiling?: boolean }): Promise<void>;
 }
 
 /** First 32 hex chars of SHA-256 of the UTF-8 subject (storage.md §3). */
@@ -73,8 +94,10 @@ export function createRateLimiter(
     return new TiktiError("RATE_LIMITED", { headers: { "Retry-After": String(retryAfterSeconds(pttlMs)) } });
   };
 
-  const lockoutKey = async (email: string) =>
-    keys.rateLimit(LOCKOUT_BUCKET, await hashSubject(normaliseEmail(email)));
+  const lockoutKey = async (email: string, clientIp: string) =>
+    keys.rateLimit(LOCKOUT_BUCKET, await hashSubject(lockoutSubject(email, clientIp)));
+  const lockoutEmailKey = async (email: string) =>
+    keys.rateLimit(LOCKOUT_EMAIL_BUCKET, await hashSubject(normaliseEmail(email)));
 
   async function check(bucket: RateLimitBucket, subject: string): Promise<void> {
     if (!enabled) return;
@@ -83,35 +106,51 @@ export function createRateLimiter(
     if (hit.count > limit) throw limited(bucket, hit.pttlMs);
   }
 
-  async function recordFailure(email: string): Promise<void> {
+  async function recordFailure(email: string, clientIp: string): Promise<void> {
     if (!enabled) return;
-    await kv.rlIncr(await lockoutKey(email), limits.lockout.windowSeconds * 1000);
+    await kv.rlIncr(await lockoutKey(email, clientIp), limits.lockout.windowSeconds * 1000);
+    await kv.rlIncr(await lockoutEmailKey(email), limits.lockoutEmail.windowSeconds * 1000);
   }
 
-  /** The remaining lockout in ms, or null when not locked out. */
-  async function lockoutRemainingMs(email: string): Promise<number | null> {
-    if (!enabled) return null;
-    const key = await lockoutKey(email);
+  /** The remaining lock of one counter in ms, or null when it is below `maxFailures`. */
+  async function remainingMs(key: string, rule: { maxFailures: number; windowSeconds: number }) {
     const count = Number(await kv.get(key));
-    if (!Number.isFinite(count) || count < limits.lockout.maxFailures) return null;
+    if (!Number.isFinite(count) || count < rule.maxFailures) return null;
     const pttl = await kv.pttl(key);
     if (pttl === -2) return null; // expired between the two reads
     // -1 (no TTL) cannot come from RL_INCR; treat it as a full window rather than forever.
-    return pttl === -1 ? limits.lockout.windowSeconds * 1000 : pttl;
+    return pttl === -1 ? rule.windowSeconds * 1000 : pttl;
   }
 
-  async function isLockedOut(email: string): Promise<boolean> {
-    return (await lockoutRemainingMs(email)) !== null;
+  /** The bucket that locks the email for this address and the remaining ms, or null. */
+  async function lockedBy(email: string, clientIp: string): Promise<{ bucket: string; ms: number } | null> {
+    if (!enabled) return null;
+    const perAddress = await remainingMs(await lockoutKey(email, clientIp), limits.lockout);
+    const perEmail = await remainingMs(await lockoutEmailKey(email), limits.lockoutEmail);
+    // Both locked: the later end is when a retry can succeed.
+    if (perEmail !== null && (perAddress === null || perEmail > perAddress)) {
+      return { bucket: LOCKOUT_EMAIL_BUCKET, ms: perEmail };
+    }
+    return perAddress === null ? null : { bucket: LOCKOUT_BUCKET, ms: perAddress };
   }
 
-  async function checkLockout(email: string): Promise<void> {
-    const remaining = await lockoutRemainingMs(email);
-    if (remaining !== null) throw limited(LOCKOUT_BUCKET, remaining);
+  async function isLockedOut(email: string, clientIp: string): Promise<boolean> {
+    return (await lockedBy(email, clientIp)) !== null;
   }
 
-  async function clearFailures(email: string): Promise<void> {
+  async function checkLockout(email: string, clientIp: string): Promise<void> {
+    const locked = await lockedBy(email, clientIp);
+    if (locked) throw limited(locked.bucket, locked.ms);
+  }
+
+  async function clearFailures(
+    email: string,
+    clientIp: string,
+    options: { alsoEmailCeiling?: boolean } = {},
+  ): Promise<void> {
     if (!enabled) return;
-    await kv.del(await lockoutKey(email));
+    await kv.del(await lockoutKey(email, clientIp));
+    if (options.alsoEmailCeiling) await kv.del(await lockoutEmailKey(email));
   }
 
   return { check, recordFailure, isLockedOut, checkLockout, clearFailures };

@@ -277,7 +277,77 @@ forEachEngine("password sign-in", (engine) => {
       expect((await attempt(PASSWORD)).status).toBe(200);
       expect((await attempt("nope-nope")).status).toBe(401);
       expect((await attempt("nope-nope")).status).toBe(401);
-      expect(await t.app.services.rateLimiter.isLockedOut("gina@example.com")).toBe(false);
+      expect(await t.app.services.rateLimiter.isLockedOut("gina@example.com", "192.0.2.10")).toBe(false);
+    });
+
+    it("lockout is per email + client IP: the attacker's address is locked, the owner signs in from another", async () => {
+      // The default lockout (10 per 900 s); only the per-minute sign-in buckets are raised so that
+      // ten guesses from one address reach the lockout at all.
+      const t = await accountsApp(engine, {
+        config: {
+          http: { trustedProxies: ["192.0.2.0/24"] },
+          rateLimits: {
+            enabled: true,
+            signInIp: { limit: 1000, windowSeconds: 60 },
+            signInEmail: { limit: 1000, windowSeconds: 60 },
+          },
+        },
+      });
+      await seedUser(t, "ivy@example.com");
+      const attempt = (ip: string, password: string) =>
+        t.post(
+          "/accounts/signIn",
+          { email: "ivy@example.com", password },
+          { key: false, headers: { "X-Forwarded-For": ip } },
+        );
+      for (let i = 0; i < 10; i++) {
+        await expectError(await attempt("203.0.113.66", "wrong-guess"), "INVALID_CREDENTIALS");
+      }
+      // The attacker is locked, even with the right password.
+      await expectRateLimited(await attempt("203.0.113.66", PASSWORD), 900);
+      // The owner, from elsewhere, signs in.
+      expect((await attempt("198.51.100.20", PASSWORD)).status).toBe(200);
+      expect(await metric(t, "tikti_rate_limited_total", { bucket: "lockout" })).toBe(1);
+    });
+
+    it("lockoutEmail: failures spread over addresses still trip the per-email ceiling everywhere", async () => {
+      const t = await accountsApp(engine, {
+        config: {
+          http: { trustedProxies: ["192.0.2.0/24"] },
+          rateLimits: {
+            enabled: true,
+            signInEmail: { limit: 1000, windowSeconds: 60 },
+            lockout: { maxFailures: 3, windowSeconds: 900 },
+            lockoutEmail: { maxFailures: 6, windowSeconds: 900 },
+          },
+        },
+      });
+      await seedUser(t, "jade@example.com");
+      const attempt = (ip: string, password: string) =>
+        t.post(
+          "/accounts/signIn",
+          { email: "jade@example.com", password },
+          { key: false, headers: { "X-Forwarded-For": ip } },
+        );
+      // Two guesses from each of three addresses: none reaches its own limit of 3.
+      for (const ip of ["203.0.113.1", "203.0.113.2", "203.0.113.3"]) {
+        await expectError(await attempt(ip, "wrong-guess"), "INVALID_CREDENTIALS");
+        await expectError(await attempt(ip, "wrong-guess"), "INVALID_CREDENTIALS");
+      }
+      // Now the email is locked from everywhere, the owner's fresh address included.
+      await expectRateLimited(await attempt("198.51.100.20", PASSWORD), 900);
+      expect(await metric(t, "tikti_rate_limited_total", { bucket: "lockoutEmail" })).toBe(1);
+      // Other emails are not affected.
+      await seedUser(t, "kim@example.com");
+      expect(
+        (
+          await t.post(
+            "/accounts/signIn",
+            { email: "kim@example.com", password: PASSWORD },
+            { key: false, headers: { "X-Forwarded-For": "203.0.113.1" } },
+          )
+        ).status,
+      ).toBe(200);
     });
   });
 

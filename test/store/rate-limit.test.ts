@@ -7,6 +7,7 @@ import { createMetrics, type Metrics } from "../../src/metrics.ts";
 import {
   createRateLimiter,
   hashSubject,
+  lockoutSubject,
   type RateLimiter,
   retryAfterSeconds,
 } from "../../src/services/rate-limit.ts";
@@ -14,6 +15,9 @@ import { keys } from "../../src/store/keys.ts";
 import type { KV } from "../../src/store/kv.ts";
 import { waitFor } from "../support/redis-server.ts";
 import { manualClock, rejection, storeEngines } from "./support.ts";
+
+const IP_A = "203.0.113.66";
+const IP_B = "198.51.100.9";
 
 function rateLimits(input: Record<string, unknown> = {}) {
   return { rateLimits: configObjectSchema.shape.rateLimits.parse(input) };
@@ -24,9 +28,11 @@ function shortWindows() {
   const config = rateLimits({
     exchangeUser: { limit: 2, windowSeconds: 1 },
     lockout: { maxFailures: 1, windowSeconds: 1 },
+    lockoutEmail: { maxFailures: 1, windowSeconds: 1 },
   });
   config.rateLimits.exchangeUser.windowSeconds = 0.2;
   config.rateLimits.lockout.windowSeconds = 0.2;
+  config.rateLimits.lockoutEmail.windowSeconds = 0.2;
   return config;
 }
 
@@ -54,6 +60,7 @@ describe("rate-limit helpers", () => {
     expect(d.oobSendEmail).toEqual({ limit: 3, windowSeconds: 3600 });
     expect(d.exchangeUser).toEqual({ limit: 60, windowSeconds: 60 });
     expect(d.lockout).toEqual({ maxFailures: 10, windowSeconds: 900 });
+    expect(d.lockoutEmail).toEqual({ maxFailures: 100, windowSeconds: 900 });
   });
 });
 
@@ -126,44 +133,84 @@ for (const engine of engines) {
         enabled: false,
         signInIp: { limit: 1, windowSeconds: 60 },
         lockout: { maxFailures: 1 },
+        lockoutEmail: { maxFailures: 1 },
       });
       for (let i = 0; i < 20; i++) {
         await limiter.check("signInIp", "198.51.100.1");
-        await limiter.recordFailure("a@example.com");
+        await limiter.recordFailure("a@example.com", IP_A);
       }
-      expect(await limiter.isLockedOut("a@example.com")).toBe(false);
-      await limiter.checkLockout("a@example.com");
-      await limiter.clearFailures("a@example.com");
+      expect(await limiter.isLockedOut("a@example.com", IP_A)).toBe(false);
+      await limiter.checkLockout("a@example.com", IP_A);
+      await limiter.clearFailures("a@example.com", IP_A, { alsoEmailCeiling: true });
       expect(await rlKeys(kv)).toEqual([]);
       expect(metrics.rateLimited.get({ bucket: "signInIp" })).toBe(0);
     });
 
-    it("lockout: maxFailures failures lock the (normalised) email for the window; success clears", async () => {
+    it("lockout: maxFailures failures lock the (normalised) email for that address only; success clears", async () => {
       const limiter = make({ lockout: { maxFailures: 3, windowSeconds: 900 } });
-      await limiter.recordFailure("Bob@Example.com");
-      await limiter.recordFailure(" bob@example.com");
-      expect(await limiter.isLockedOut("bob@example.com")).toBe(false);
-      await limiter.checkLockout("bob@example.com");
-      await limiter.recordFailure("BOB@EXAMPLE.COM");
-      expect(await limiter.isLockedOut("bob@example.com")).toBe(true);
-      expect(await limiter.isLockedOut("other@example.com")).toBe(false);
-      const err = await rejection(limiter.checkLockout("  Bob@example.com"));
+      await limiter.recordFailure("Bob@Example.com", IP_A);
+      await limiter.recordFailure(" bob@example.com", IP_A);
+      expect(await limiter.isLockedOut("bob@example.com", IP_A)).toBe(false);
+      await limiter.checkLockout("bob@example.com", IP_A);
+      await limiter.recordFailure("BOB@EXAMPLE.COM", IP_A);
+      expect(await limiter.isLockedOut("bob@example.com", IP_A)).toBe(true);
+      // The owner elsewhere and other emails from the attacker's address are not locked.
+      expect(await limiter.isLockedOut("bob@example.com", IP_B)).toBe(false);
+      await limiter.checkLockout("bob@example.com", IP_B);
+      expect(await limiter.isLockedOut("other@example.com", IP_A)).toBe(false);
+      const err = await rejection(limiter.checkLockout("  Bob@example.com", IP_A));
       expect(err.code).toBe("RATE_LIMITED");
       expect(Number(err.headers?.["Retry-After"])).toBeGreaterThanOrEqual(898);
       expect(Number(err.headers?.["Retry-After"])).toBeLessThanOrEqual(900);
       expect(metrics.rateLimited.get({ bucket: "lockout" })).toBe(1);
-      expect(await rlKeys(kv)).toEqual([keys.rateLimit("lockout", await hashSubject("bob@example.com"))]);
+      const perAddress = keys.rateLimit(
+        "lockout",
+        await hashSubject(lockoutSubject("bob@example.com", IP_A)),
+      );
+      const perEmail = keys.rateLimit("lockoutEmail", await hashSubject("bob@example.com"));
+      expect(await rlKeys(kv)).toEqual([perAddress, perEmail].sort());
+      expect(await kv.get(perEmail)).toBe("3");
 
-      await limiter.clearFailures("Bob@Example.com");
-      expect(await limiter.isLockedOut("bob@example.com")).toBe(false);
+      // A success clears that address's counter, not the per-email ceiling.
+      await limiter.clearFailures("Bob@Example.com", IP_A);
+      expect(await limiter.isLockedOut("bob@example.com", IP_A)).toBe(false);
+      expect(await rlKeys(kv)).toEqual([perEmail]);
+      await limiter.clearFailures("Bob@Example.com", IP_A, { alsoEmailCeiling: true });
       expect(await rlKeys(kv)).toEqual([]);
+    });
+
+    it("lockoutEmail: failures from many addresses trip the per-email ceiling everywhere", async () => {
+      const limiter = make({
+        lockout: { maxFailures: 3, windowSeconds: 900 },
+        lockoutEmail: { maxFailures: 6, windowSeconds: 600 },
+      });
+      // Two failures from each of three addresses: no address reaches 3, the email reaches 6
+      // (1, 3, 5 after each address's first failure: not yet locked).
+      for (const ip of [IP_A, IP_B, "2001:db8::7"]) {
+        await limiter.recordFailure("carol@example.com", ip);
+        expect(await limiter.isLockedOut("carol@example.com", "198.51.100.200")).toBe(false);
+        await limiter.recordFailure("carol@example.com", ip);
+      }
+      // Locked for an address that never failed; other emails are untouched.
+      expect(await limiter.isLockedOut("carol@example.com", "198.51.100.200")).toBe(true);
+      expect(await limiter.isLockedOut("dave@example.com", IP_A)).toBe(false);
+      const err = await rejection(limiter.checkLockout("Carol@example.com", "198.51.100.200"));
+      expect(err.code).toBe("RATE_LIMITED");
+      expect(Number(err.headers?.["Retry-After"])).toBeGreaterThanOrEqual(598);
+      expect(Number(err.headers?.["Retry-After"])).toBeLessThanOrEqual(600);
+      expect(metrics.rateLimited.get({ bucket: "lockoutEmail" })).toBe(1);
+      // A success from one address does not lift the ceiling.
+      await limiter.clearFailures("carol@example.com", IP_A);
+      expect(await limiter.isLockedOut("carol@example.com", IP_A)).toBe(true);
     });
 
     it("lockout ends with its window", async () => {
       const limiter = createRateLimiter(kv, shortWindows(), metrics, manualClock());
-      await limiter.recordFailure("c@example.com");
-      expect(await limiter.isLockedOut("c@example.com")).toBe(true);
-      expect(await waitFor(async () => !(await limiter.isLockedOut("c@example.com")), 3_000)).toBe(true);
+      await limiter.recordFailure("c@example.com", IP_A);
+      expect(await limiter.isLockedOut("c@example.com", IP_A)).toBe(true);
+      expect(await waitFor(async () => !(await limiter.isLockedOut("c@example.com", IP_A)), 3_000)).toBe(
+        true,
+      );
     });
   });
 }

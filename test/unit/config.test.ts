@@ -81,6 +81,7 @@ describe("defaults", () => {
       exchangeUser: { limit: 60, windowSeconds: 60 },
       samlIp: { limit: 30, windowSeconds: 60 },
       lockout: { maxFailures: 10, windowSeconds: 900 },
+      lockoutEmail: { maxFailures: 100, windowSeconds: 900 },
     });
     expect(config.http).toEqual({
       allowedOrigins: [],
