@@ -189,15 +189,16 @@ describe("redis engine: scripts, outages, timeouts", () => {
 describe("redis engine: connection lifecycle and options", () => {
   it("returns at once while Redis is down, fails fast, and connects when Redis comes up", async () => {
     const port = await freePort();
-    const started = Date.now();
-    const kv = createRedisStore({ addr: `127.0.0.1:${port}`, timeoutMs: 500, logger: silentLogger });
-    expect(Date.now() - started).toBeLessThan(100);
+    // createRedisStore is synchronous, so it cannot wait for the connection; what can regress is a
+    // command waiting for its deadline instead of failing at once while offline. The deadline is
+    // long (5 s) so that "fast" stays distinguishable from "waited" on a loaded CI machine.
+    const kv = createRedisStore({ addr: `127.0.0.1:${port}`, timeoutMs: 5_000, logger: silentLogger });
     let server: RedisHandle | undefined;
     try {
       const t = Date.now();
       expect((await rejection(kv.ping())).code).toBe("STORE_UNAVAILABLE");
       expect((await rejection(kv.get("k"))).code).toBe("STORE_UNAVAILABLE");
-      expect(Date.now() - t).toBeLessThan(500);
+      expect(Date.now() - t).toBeLessThan(2_500);
       server = await startRedis({ port });
       await waitForStore(kv, 5_000);
       expect(await kv.set("k", "v")).toBe(true);
