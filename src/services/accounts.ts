@@ -34,8 +34,16 @@ import type { IdTokenVerifier } from "./verify-id-token.ts";
 export const PASSWORD_MAX_CODE_POINTS = 128;
 const DEFAULT_ROLE = "COMPANY_EMPLOYEE";
 
+/**
+ * api.md §4.1: whether a sign-up asks for more than the default role. With
+ * `admin.requireAdminToken: true` such a request is honoured only with a valid admin bearer.
+ */
+export function signUpRoleNeedsAdminBearer(requireAdminToken: boolean, role: string | undefined): boolean {
+  return requireAdminToken && role !== undefined && role !== "" && role !== DEFAULT_ROLE;
+}
+
 export interface AccountsDeps {
-  config: Pick<Config, "accounts" | "idTokenTtlSeconds">;
+  config: Pick<Config, "accounts" | "admin" | "idTokenTtlSeconds">;
   repos: Repos;
   rateLimiter: RateLimiter;
   verifyIdToken: IdTokenVerifier;
@@ -253,6 +261,16 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
       (result) => metrics.signUp.inc({ result }),
       async () => {
         const privileged = input.privilegedActor !== undefined;
+        // The API key alone never creates an ADMIN or COMPANY_ADMIN in this mode: the route checks
+        // the bearer first; this backstop keeps any other caller of the service from skipping it.
+        const viaAdminBearer = input.privilegedActor?.startsWith("user:") === true;
+        if (
+          privileged &&
+          signUpRoleNeedsAdminBearer(config.admin.requireAdminToken, input.role) &&
+          !viaAdminBearer
+        ) {
+          throw new TiktiError("ADMIN_AUTH_REQUIRED");
+        }
         // Limits before any hash work (api.md §2.8).
         await rateLimiter.check("signUpIp", ctx.clientIp);
         const email = requireEmail(input.email);

@@ -341,6 +341,108 @@ forEachEngine("POST /accounts/signUp", (engine) => {
     });
   });
 
+  describe("admin.requireAdminToken: the API key alone never creates an admin (issue 11 item 1)", () => {
+    for (const mode of ["open", "apiKey"] as const) {
+      describe(`${mode} mode`, () => {
+        let t: AccountsApp;
+        beforeAll(async () => {
+          t = await accountsApp(engine, {
+            config: { accounts: { signUp: mode }, admin: { requireAdminToken: true } },
+          });
+        });
+        const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
+
+        it("refuses ADMIN or COMPANY_ADMIN with only the API key (401 ADMIN_AUTH_REQUIRED), writes nothing", async () => {
+          for (const role of ["ADMIN", "COMPANY_ADMIN"]) {
+            const email = `${role.toLowerCase()}-key-only@example.com`;
+            await expectError(
+              await t.post("/accounts/signUp", { email, password: STRONG, role }),
+              "ADMIN_AUTH_REQUIRED",
+            );
+            expect(await t.app.services.repos.users.findByEmail(email)).toBeNull();
+          }
+        });
+
+        it("no user created that way can pass as the admin bearer afterwards", async () => {
+          const res = await t.post("/accounts/signUp", {
+            email: "would-be-root@example.com",
+            password: STRONG,
+            role: "ADMIN",
+          });
+          expect(res.status).toBe(401);
+          // The route of the issue: an admin route with the key and a self-made "admin" bearer.
+          const employee = await t.post("/accounts/signUp", { email: "plain@example.com", password: STRONG });
+          expect(employee.status).toBe(200);
+          const { idToken } = (await employee.json()) as { idToken: string };
+          await expectError(
+            await t.post(
+              "/accounts/status",
+              { email: "plain@example.com", status: "SUSPENDED" },
+              bearer(idToken),
+            ),
+            "ADMIN_REQUIRED",
+          );
+        });
+
+        it("refuses a non-admin, invalid or SAML bearer for an elevated role", async () => {
+          const employee = await seedUser(t, `emp-${mode}@example.com`);
+          const body = { email: "elevate@example.com", password: STRONG, role: "ADMIN" };
+          await expectError(
+            await t.post("/accounts/signUp", body, bearer(await tokenFor(t, employee))),
+            "ADMIN_REQUIRED",
+          );
+          await expectError(await t.post("/accounts/signUp", body, bearer("not.a.token")), "INVALID_TOKEN");
+          await t.app.services.repos.tenants.create({ id: `t-${mode}`, slug: `t-${mode}`, name: "T" });
+          const samlAdmin = await seedUser(t, `saml-root-${mode}@example.com`, { role: "ADMIN" });
+          await expectError(
+            await t.post("/accounts/signUp", body, bearer(await samlTokenFor(t, samlAdmin, `t-${mode}`))),
+            "FEDERATED_TOKEN_NOT_ALLOWED",
+          );
+          expect(await t.app.services.repos.users.findByEmail("elevate@example.com")).toBeNull();
+        });
+
+        it("honours the role with a valid admin bearer; the audit actor is the admin", async () => {
+          const admin = await seedUser(t, `root-${mode}@example.com`, { role: "ADMIN" });
+          const res = await t.post(
+            "/accounts/signUp",
+            { email: `new-admin-${mode}@example.com`, password: STRONG, role: "ADMIN" },
+            bearer(await tokenFor(t, admin)),
+          );
+          expect(res.status).toBe(200);
+          const created = await res.json();
+          expect((await storedUser(t, created.localId))?.role).toBe("ADMIN");
+          expect(JSON.parse(t.auditLines.at(-1) ?? "{}")).toMatchObject({
+            event: "admin.user.create",
+            actor: `user:${admin.localId}`,
+          });
+        });
+
+        it("the default role needs no bearer (COMPANY_EMPLOYEE explicitly or absent)", async () => {
+          for (const [i, role] of [undefined, "", "COMPANY_EMPLOYEE"].entries()) {
+            const res = await t.post("/accounts/signUp", {
+              email: `emp-${i}-${mode}@example.com`,
+              password: STRONG,
+              ...(role === undefined ? {} : { role }),
+            });
+            expect(res.status).toBe(200);
+            expect((await storedUser(t, (await res.json()).localId))?.role).toBe("COMPANY_EMPLOYEE");
+          }
+        });
+      });
+    }
+
+    it("an anonymous caller of the open mode is unprivileged: role ignored, no bearer asked", async () => {
+      const t = await accountsApp(engine, { config: { admin: { requireAdminToken: true } } });
+      const res = await t.post(
+        "/accounts/signUp",
+        { email: "anon@example.com", password: STRONG, role: "ADMIN" },
+        { key: false },
+      );
+      expect(res.status).toBe(200);
+      expect((await storedUser(t, (await res.json()).localId))?.role).toBe("COMPANY_EMPLOYEE");
+    });
+  });
+
   describe("accounts.signUpTenant", () => {
     it("adds a membership with [role] and companyId when the tenant exists and is ACTIVE", async () => {
       const t = await accountsApp(engine, { config: { accounts: { signUpTenant: "acme" } } });

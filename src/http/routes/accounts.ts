@@ -7,7 +7,12 @@ import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { HonoEnv } from "../../deps.ts";
 import { type ErrorCode, isTiktiError, TiktiError } from "../../errors.ts";
-import { type AccountsService, createAccountsService, type RequestContext } from "../../services/accounts.ts";
+import {
+  type AccountsService,
+  createAccountsService,
+  type RequestContext,
+  signUpRoleNeedsAdminBearer,
+} from "../../services/accounts.ts";
 import { json } from "../json-response.ts";
 import { defineRoute, type RouteContext, type RouteSpec } from "../route.ts";
 import { optional, returnSecureToken } from "../schemas.ts";
@@ -43,7 +48,8 @@ const signUpBody = z.object({
   password: newPassword,
   role: optional(
     z.string().meta({
-      description: "ADMIN | COMPANY_ADMIN | COMPANY_EMPLOYEE (default); honoured only for privileged callers",
+      description:
+        "ADMIN | COMPANY_ADMIN | COMPANY_EMPLOYEE (default); honoured only for privileged callers; with admin.requireAdminToken, a role other than COMPANY_EMPLOYEE needs an admin bearer",
     }),
   ),
   returnSecureToken,
@@ -221,8 +227,14 @@ export function accountRoutes(ctx: RouteContext): RouteSpec[] {
         "STORE_UNAVAILABLE",
       ],
       handler: (c, { body }) =>
-        signUpObserved(async () =>
-          json(
+        signUpObserved(async () => {
+          // api.md §4.1: with admin.requireAdminToken, a role above COMPANY_EMPLOYEE needs a valid
+          // admin bearer (it then becomes the actor); the API key alone is not enough.
+          const requireAdminToken = ctx.deps.config.admin.requireAdminToken;
+          if (c.get("actor") === "apiKey" && signUpRoleNeedsAdminBearer(requireAdminToken, body.role)) {
+            await ctx.auth.requireAdminBearer(c);
+          }
+          return json(
             c,
             await accounts.signUp(
               {
@@ -233,8 +245,8 @@ export function accountRoutes(ctx: RouteContext): RouteSpec[] {
               },
               requestContext(c),
             ),
-          ),
-        ),
+          );
+        }),
     }),
     signInRoute("/accounts/signIn", "public", "Password sign-in"),
     signInRoute("/accounts/signInWithPassword", "key", "Password sign-in (API key variant)"),
