@@ -19,6 +19,8 @@ export interface MigrateIO {
   lockRefreshMs?: number;
   /** How long to wait for Redis to answer before giving up (default 10 s). */
   connectTimeoutMs?: number;
+  /** stdout is a terminal: only then, and without NO_COLOR, may `--help` carry colour escapes. */
+  stdoutIsTTY?: boolean;
 }
 
 /** The real process: stdout/stderr, environment, signals. */
@@ -41,5 +43,6 @@ export function processIO(): MigrateIO {
     hostname: hostname(),
     pid: process.pid,
     interrupted: () => interrupted,
+    stdoutIsTTY: process.stdout.isTTY === true,
   };
 }

@@ -9,6 +9,8 @@
  * migration id, `--down` unsupported) · 2 completed with conflicts · 3 configuration error.
  */
 import { defineCommand, renderUsage, runCommand } from "citty";
+import { stripAnsi } from "../cli/errors.ts";
+import { colourAllowed } from "../cli/output.ts";
 import { createLogger } from "../src/logger.ts";
 import type { KV } from "../src/store/kv.ts";
 import { VERSION } from "../src/version.ts";
@@ -54,7 +56,11 @@ async function dispatch(argv: readonly string[], io: MigrateIO): Promise<number>
   try {
     const parsed = parseArgv(argv);
     if (parsed.help) {
-      io.stdout(await renderUsage(main));
+      // citty colours its usage unconditionally; a pipe, a log file or NO_COLOR gets plain text.
+      const usage = await renderUsage(main);
+      io.stdout(
+        colourAllowed(io.stdoutIsTTY === true, io.env) ? usage : stripAnsi(usage).replace(/[ \t]+$/gm, ""),
+      );
       return 0;
     }
     if (parsed.version) {

@@ -133,6 +133,11 @@ export type StoreTarget =
       timeoutMs: number;
       /** For messages: the password is never part of it. */
       display: string;
+      /**
+       * No flag, `--config` or variable chose the store: `localhost:6379` is a guess, so an
+       * unreachable one fails at once with advice instead of being waited for.
+       */
+      implicit?: true;
     }
   | { kind: "embedded"; dataDir: string; display: string };
 
@@ -162,6 +167,13 @@ export function redactUrl(url: string): string {
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
+const DEFAULT_ADDR = "localhost:6379";
+
+/** The advice printed when no storage option was given and the default does not answer. */
+export const NO_STORE_CHOSEN =
+  "no storage option given, and nothing answers at localhost:6379 (the default). Choose the store with " +
+  "--config <server config>, --redis-addr, --redis-url, --redis-cluster or --data-dir " +
+  "(or the server's variables REDIS_ADDR, REDIS_URL, REDIS_CLUSTER, TIKTI_DATA_DIR)";
 
 function parseDb(value: string, what: string): number {
   if (!/^\d+$/.test(value.trim())) throw new UsageError(`${what} must be an integer ≥ 0`);
@@ -219,8 +231,13 @@ function redisTarget(
     if (extra.db !== undefined && extra.db !== 0) throw new UsageError("--redis-db: a cluster has only db 0");
     return { ...base, cluster: nodes, display: `redis-cluster ${nodes.join(",")}` };
   }
-  const addr = sel.addr ?? "localhost:6379";
-  return { ...base, addr, display: `redis ${addr} db ${base.db}` };
+  const addr = sel.addr ?? DEFAULT_ADDR;
+  return {
+    ...base,
+    addr,
+    display: `redis ${addr} db ${base.db}`,
+    ...(sel.addr === undefined ? { implicit: true as const } : {}),
+  };
 }
 
 /** Turns parsed flags (plus environment and `--config`) into options; bad input → `UsageError`. */

@@ -9,7 +9,7 @@ import { EMBEDDED_DB_FILE, openEmbeddedStore } from "../src/runtime/embedded-ope
 import type { KV } from "../src/store/kv.ts";
 import { createRedisStore } from "../src/store/redis.ts";
 import type { SqliteDb } from "../src/store/sqlite.ts";
-import { type StoreTarget, UsageError } from "./options.ts";
+import { NO_STORE_CHOSEN, type StoreTarget, UsageError } from "./options.ts";
 import { describeError } from "./runner.ts";
 
 /** The store could not be opened or reached: exit 1 (cli.md §9.5 "store error"). */
@@ -45,10 +45,15 @@ export async function openTargetStore(
   // the wait at once with the engine's message (which never contains the password).
   let refused: string | undefined;
   let connecting = true;
+  // With no store chosen, the first failed connection to the guessed default ends the wait too.
+  let unreachable = false;
   const watch = (l: Logger): Logger => ({
     debug: (m, f) => l.debug(m, f),
     info: (m, f) => l.info(m, f),
-    warn: (m, f) => l.warn(m, f),
+    warn: (m, f) => {
+      if (connecting && target.implicit) unreachable = true;
+      else l.warn(m, f);
+    },
     error: (m, f) => {
       if (connecting) refused ??= m;
       else l.error(m, f);
@@ -72,7 +77,7 @@ export async function openTargetStore(
     throw new UsageError((err as Error).message);
   }
   // The engine connects in the background; a migration wants the store up before it starts.
-  const timeoutMs = options.connectTimeoutMs ?? 10_000;
+  const timeoutMs = Math.min(options.connectTimeoutMs ?? 10_000, target.implicit ? 2_000 : Infinity);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -83,6 +88,10 @@ export async function openTargetStore(
       if (refused !== undefined) {
         await kv.close().catch(() => {});
         throw new StoreOpenError(`${target.display}: ${refused}`);
+      }
+      if (target.implicit && (unreachable || Date.now() >= deadline)) {
+        await kv.close().catch(() => {});
+        throw new UsageError(NO_STORE_CHOSEN);
       }
       if (Date.now() >= deadline) {
         await kv.close().catch(() => {});

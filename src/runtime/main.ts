@@ -13,6 +13,7 @@ import { metricsResponse } from "../http/routes/health.ts";
 import { createLogger, type Logger } from "../logger.ts";
 import { validateSamlKeyFiles } from "../saml/sp-keys.ts";
 import type { KV } from "../store/kv.ts";
+import { MIGRATIONS_SATISFIED_BY_SERVER, recordMigrationsOfNewStore } from "../store/new-store.ts";
 import { createRedisStore } from "../store/redis.ts";
 import { VERSION } from "../version.ts";
 import { runtimeAccessTokenSigner } from "./access-token-node.ts";
@@ -61,6 +62,38 @@ export function parseArgs(argv: string[]): Args {
 function exitWith(code: number, message?: string): never {
   if (message) process.stderr.write(`${message}\n`);
   process.exit(code);
+}
+
+/**
+ * Records the migrations of an empty store as applied (src/store/new-store.ts). Redis connects in
+ * the background and may be down at start-up (not a refusal, operations.md §4): start-up waits at
+ * most a second for it, then the check runs whenever the store first answers; by then the server
+ * may have written keys, and the store is rightly left to tikti-migrate.
+ */
+async function recordIfNewStore(store: KV, logger: Logger): Promise<void> {
+  const attempt = async (): Promise<void> => {
+    for (;;) {
+      try {
+        await store.ping();
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    const outcome = await recordMigrationsOfNewStore(store, {
+      nowMs: Date.now(),
+      serverVersion: `${VERSION.version} (${VERSION.commit})`,
+    });
+    if (outcome === "recorded") {
+      logger.info("new store: migrations recorded as applied", {
+        migrations: MIGRATIONS_SATISFIED_BY_SERVER,
+      });
+    }
+  };
+  const done = attempt().catch((error) => logger.warn("new-store check failed", { error }));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 1000)))]);
+  clearTimeout(timer);
 }
 
 /** Chooses and opens the store engine (storage.md §1). Redis connects in the background. */
@@ -162,6 +195,8 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
     // The embedded store refuses a locked or unwritable dataDir: a configuration refusal.
     exitWith(2, `config: dataDir: ${(e as Error).message}`);
   }
+  // Before anything else writes: a store that is still empty gets its migrations recorded.
+  await recordIfNewStore(store, logger);
 
   const lifecycle: Lifecycle = { shuttingDown: false };
   const passwords = adapter.createPasswordHasher(config.accounts.passwordHash);
