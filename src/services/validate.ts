@@ -18,16 +18,23 @@ import type { Services } from "./index.ts";
 export const VALIDATE_ROUTE = "/accounts/validate";
 
 /** Reasons of steps 6–9 (steps 1–5: `AccessTokenFailureReason`). */
-export type AccessTokenStateReason = "user_not_found" | "revoked" | "user_inactive" | "tenant_inactive";
+export type AccessTokenStateReason =
+  | "user_not_found"
+  | "revoked"
+  | "user_inactive"
+  | "tenant_inactive"
+  | "tenant";
 
 export interface ValidateRequest {
   token: string;
   audience: string;
+  /** When present, the token's `tid` must equal it (api.md §6.3; reason `tenant`). */
+  tenantId?: string | undefined;
 }
 
 export interface TokenValidator {
   /**
-   * tokens.md §4.3 steps 1–9. Counts `tikti_auth_fail_total{route,code}` on failure and writes
+   * tokens.md §4.3 steps 1–9, plus the optional tenant binding. Counts `tikti_auth_fail_total{route,code}` on failure and writes
    * one decision line to `log`.
    */
   validate(request: ValidateRequest, log: Logger): Promise<VerifiedAccessTokenClaims>;
@@ -84,6 +91,9 @@ export function createTokenValidator(deps: ValidateDeps, services: ValidateServi
     });
     const tid = typeof claims.tid === "string" ? claims.tid : null;
     if (tid !== null) fields.tenantId = tid;
+    // The caller's tenant binding (api.md §6.3), right after the signature: a token of another
+    // tenant is refused before any store read, so it learns nothing about that tenant's users.
+    if (req.tenantId !== undefined && tid !== req.tenantId) throw rejected("tenant");
     if (typeof claims.scope === "string") fields.scopes = claims.scope.split(" ");
     // The tenant read of step 9 does not depend on the user: start it now, await it in order.
     const tenantRead = tid !== null && isPathTenantId(tid) ? repos.tenants.get(tid) : Promise.resolve(null);

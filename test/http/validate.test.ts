@@ -287,6 +287,68 @@ forEachEngine("POST /accounts/validate", (engine) => {
     });
   });
 
+  describe("tenant binding (optional request tenantId, api.md §6.3)", () => {
+    function validateFor(tokenText: string, tenantId: unknown): Promise<Response> {
+      return t.call(VALIDATE, { json: { token: tokenText, audience: WORKER, tenantId } });
+    }
+
+    it("a token of the bound tenant is valid; absent or null tenantId binds nothing", async () => {
+      const { accessToken } = await exchangeToken();
+      const bound = await validateFor(accessToken, T1);
+      expect(bound.status).toBe(200);
+      expect(((await bound.json()) as { tid: string }).tid).toBe(T1);
+      expect((await validateFor(accessToken, null)).status).toBe(200);
+      expect((await validate(accessToken)).status).toBe(200);
+    });
+
+    it("a token of another tenant → 401 INVALID_TOKEN, reason tenant (logged, counted)", async () => {
+      const { repos } = t.app.services;
+      await repos.tenants.create({ id: "tenant-2", slug: "tenant-2", name: "Tenant 2" });
+      const { accessToken } = await exchangeToken();
+      await expectReason(await validateFor(accessToken, "tenant-2"), "tenant");
+      // Case matters: tenant ids are compared exactly.
+      await expectReason(await validateFor(accessToken, "TENANT-1"), "tenant");
+      // A token without tid is never bound to a tenant.
+      const c = claims();
+      delete c.tid;
+      await expectReason(
+        await validateFor(forge({ alg: "RS256", typ: "JWT", kid: KID }, c, pem), T1),
+        "tenant",
+      );
+      const line = logLines.filter((l) => l.msg === "token validate").at(-1);
+      expect(line).toMatchObject({ result: "failure", reason: "tenant" });
+    });
+
+    it("the binding is checked before the account state: a revoked token of another tenant says tenant", async () => {
+      const { accessToken } = await exchangeToken();
+      await t.app.services.repos.users.mutate(USER, withTokenVersionBump);
+      await expectReason(await validateFor(accessToken, "tenant-2"), "tenant");
+      await expectReason(await validateFor(accessToken, T1), "revoked");
+    });
+
+    it("the signature still comes first: a forged token for the bound tenant is signature", async () => {
+      const other = await generateRsaPem();
+      await expectReason(
+        await validateFor(forge({ alg: "RS256", typ: "JWT", kid: KID }, claims(), other), "x"),
+        "signature",
+      );
+    });
+
+    it("a blank or malformed tenantId → 400 INVALID_ARGUMENT; a wrong type → 400 INVALID_REQUEST", async () => {
+      const { accessToken } = await exchangeToken();
+      for (const bad of ["", " ", "a/b", "x".repeat(129)]) {
+        const res = await validateFor(accessToken, bad);
+        expect(res.status).toBe(400);
+        const body = (await res.json()) as { code: string; details: Record<string, string> };
+        expect(body.code).toBe("INVALID_ARGUMENT");
+        expect(Object.keys(body.details)).toEqual(["tenantId"]);
+      }
+      const res = await validateFor(accessToken, 7);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { code: string }).code).toBe("INVALID_REQUEST");
+    });
+  });
+
   describe("revocation across exchange and validate (tokens.md §5)", () => {
     it("a version bump: the old idToken cannot be exchanged, the old access token is revoked", async () => {
       const { idToken, accessToken } = await exchangeToken();

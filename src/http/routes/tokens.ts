@@ -9,7 +9,9 @@ import {
   EVENT_TYPE_PATTERN,
   isClientId,
   isEventType,
+  isPathTenantId,
   isSubjectOverride,
+  PATH_TENANT_ID_PATTERN,
   SCOPE_PATTERN,
   SUBJECT_OVERRIDE_PATTERN,
 } from "../../domain/grammar.ts";
@@ -78,6 +80,13 @@ const exchangeResponse = z.object({
 export const validateBody = z.object({
   token: str.meta({ description: "an access token" }),
   audience: str,
+  // A blank or malformed id is refused rather than read as "no binding": a resource server that
+  // meant to bind a tenant must not silently get an unbound answer (docs/api-decisions.md).
+  tenantId: optional(
+    str
+      .refine((v) => isPathTenantId(v), { error: `must match ${PATH_TENANT_ID_PATTERN.source}` })
+      .meta({ description: "when present, the token's tid must equal it (else reason tenant)" }),
+  ),
 });
 
 /** The claim set of tokens.md §3 as signed (extra claims of other issuers pass through). */
@@ -154,6 +163,7 @@ export function tokenRoutes({ deps, services }: RouteContext): RouteSpec[] {
       success: { schema: accessTokenClaims, description: "Exactly the token's claims" },
       errors: [
         "INVALID_REQUEST",
+        "INVALID_ARGUMENT",
         "INVALID_TOKEN",
         "ADMIN_AUTH_REQUIRED",
         "ADMIN_REQUIRED",
@@ -161,7 +171,10 @@ export function tokenRoutes({ deps, services }: RouteContext): RouteSpec[] {
         "STORE_UNAVAILABLE",
       ],
       handler: async (c, { body }) => {
-        const claims = await validator.validate({ token: body.token, audience: body.audience }, c.get("log"));
+        const claims = await validator.validate(
+          { token: body.token, audience: body.audience, tenantId: body.tenantId },
+          c.get("log"),
+        );
         return json(c, claims);
       },
     }),
