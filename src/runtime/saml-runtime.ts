@@ -17,6 +17,8 @@ import { readSamlKeyFile } from "./saml-keys.ts";
 const REFRESH_PERIOD_MS = 3_600_000;
 /** The first metadata pass runs shortly after start, spread over replicas. */
 const FIRST_PASS_MAX_DELAY_MS = 60_000;
+/** How often the start polls a store that is still connecting. */
+const STORE_POLL_MS = 25;
 
 export interface SamlRuntime {
   context: SamlContext;
@@ -28,6 +30,20 @@ export interface SamlRuntime {
 
 function unref(timer: ReturnType<typeof setTimeout>): void {
   (timer as { unref?: () => void }).unref?.();
+}
+
+/** Resolves once the store answers `PING`, or after `timeoutMs` whether it does or not. */
+async function storeAnswers(deps: AppDeps, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await deps.store.ping();
+      return;
+    } catch {
+      if (Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, STORE_POLL_MS));
+    }
+  }
 }
 
 export async function startSamlRuntime(
@@ -47,6 +63,10 @@ export async function startSamlRuntime(
   // The IdP admin routes work with SAML disabled; keys, signals and timers only when enabled.
   if (!config.saml.enabled) return { context, reload, stop() {} };
 
+  // A Redis store connects in the background and refuses commands until it is ready: the first
+  // read of the rotation state waits for the connection (bounded) rather than warning about a store
+  // that is merely still connecting. A store still unreachable afterwards is worth the warning.
+  await storeAnswers(deps, config.redisTimeoutMs);
   await reload();
   const timers: Array<ReturnType<typeof setTimeout>> = [];
   const keyTimer = setInterval(() => void reload(), config.saml.sp.keyReloadSeconds * 1000);

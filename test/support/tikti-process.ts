@@ -56,6 +56,8 @@ export interface StartOptions {
   /** Reuse this directory (and its dataDir) instead of a new temp dir. */
   dir?: string;
   timeoutMs?: number;
+  /** Sees every stdout chunk as it arrives, also before the server is listening. */
+  onStdout?: (chunk: string) => void;
 }
 
 export async function writeTestConfig(dir: string, port: number, extra: Record<string, unknown> = {}) {
@@ -94,6 +96,7 @@ export async function startTikti(options: StartOptions): Promise<TiktiProcess> {
   let err = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => {
     out += d;
+    options.onStdout?.(d);
   });
   child.stderr!.setEncoding("utf8").on("data", (d: string) => {
     err += d;
