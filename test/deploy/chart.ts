@@ -1,13 +1,22 @@
 /**
- * What `helm template` does with helm/tikti, for machines without `helm`: merge values.yaml with
- * `--set`/`--set-string`/`--set-file` flags, validate the result against values.schema.json, render
- * every template with the Go-template subset of gotemplate.ts, and parse the output as YAML.
+ * helm/tikti rendered by the real helm 3 (test/deploy/helm-binary.ts): `helm template` with the
+ * flags a user types, its output parsed as YAML per template file, and helm's own refusals (values
+ * schema errors, template `fail` messages) returned as they are printed.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import {
+  cpSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
-import { Ajv, type ErrorObject } from "ajv";
 import { parse, parseAllDocuments } from "yaml";
-import { Renderer } from "./gotemplate.ts";
+import { helmCacheDir, runHelm } from "./helm-binary.ts";
 
 export const repoRoot = resolve(import.meta.dirname, "../..");
 export const chartDir = join(repoRoot, "helm/tikti");
@@ -19,109 +28,8 @@ export const chartValues = (): Obj => parse(readFileSync(join(chartDir, "values.
 export const chartMeta = (): Obj => parse(readFileSync(join(chartDir, "Chart.yaml"), "utf8")) as Obj;
 export const valuesSchema = (): Obj => JSON.parse(readFileSync(join(chartDir, "values.schema.json"), "utf8"));
 
-/** Helm's strvals typing for `--set`: booleans, null and integers are typed; everything else is a string. */
-function typedSetValue(raw: string): unknown {
-  if (raw === "true" || raw === "false") return raw === "true";
-  if (raw === "null") return null;
-  if (/^[-+]?(0|[1-9]\d*)$/.test(raw)) return Number(raw);
-  return raw;
-}
-
-/** `a.b[0].c` → ["a", "b", 0, "c"]. */
-function parsePath(key: string): (string | number)[] {
-  const out: (string | number)[] = [];
-  for (const part of key.split(".")) {
-    const m = /^([^[\]]+)((?:\[\d+\])*)$/.exec(part);
-    if (!m) throw new Error(`unsupported --set key "${key}"`);
-    out.push(m[1]!);
-    for (const idx of m[2]!.matchAll(/\[(\d+)\]/g)) out.push(Number(idx[1]));
-  }
-  return out;
-}
-
-function setPath(target: Obj, path: (string | number)[], value: unknown): void {
-  let cur: Obj | unknown[] = target;
-  for (let i = 0; i < path.length; i++) {
-    const key = path[i]!;
-    const last = i === path.length - 1;
-    const nextIsIndex = typeof path[i + 1] === "number";
-    const slot = cur as Record<string | number, unknown>;
-    if (last) {
-      slot[key] = value;
-      return;
-    }
-    if (!isObj(slot[key]) && !Array.isArray(slot[key])) slot[key] = nextIsIndex ? [] : {};
-    cur = slot[key] as Obj | unknown[];
-  }
-}
-
-/** Splits on commas that are not escaped (`\,`), as Helm does for every --set flag. */
-function splitAssignments(arg: string): string[] {
-  const parts: string[] = [];
-  let cur = "";
-  for (let i = 0; i < arg.length; i++) {
-    if (arg[i] === "\\" && arg[i + 1] === ",") {
-      cur += ",";
-      i++;
-    } else if (arg[i] === ",") {
-      parts.push(cur);
-      cur = "";
-    } else cur += arg[i];
-  }
-  parts.push(cur);
-  return parts;
-}
-
-/**
- * Applies the value flags of a helm command line (`--set k=v`, `--set-string k=v`,
- * `--set-file k=path`) to a user-values object, like Helm's strvals parser for the forms used here.
- */
-export function applySetFlags(args: string[], readFile: (path: string) => string): Obj {
-  const user: Obj = {};
-  for (let i = 0; i < args.length; i++) {
-    const flag = args[i]!;
-    if (flag !== "--set" && flag !== "--set-string" && flag !== "--set-file") continue;
-    const arg = args[++i];
-    if (arg === undefined) throw new Error(`${flag} needs a value`);
-    const assignments = flag === "--set-file" ? [arg] : splitAssignments(arg);
-    for (const a of assignments) {
-      const eq = a.indexOf("=");
-      if (eq <= 0) throw new Error(`key "${a}" has no value`);
-      const key = a.slice(0, eq);
-      const raw = a.slice(eq + 1);
-      if (flag === "--set" && /^\{.*\}$/.test(raw))
-        throw new Error("--set list syntax {a,b} is outside the subset");
-      const value =
-        flag === "--set-file" ? readFile(raw) : flag === "--set-string" ? raw : typedSetValue(raw);
-      setPath(user, parsePath(key), value);
-    }
-  }
-  return user;
-}
-
-/** Helm's coalescing of user values over chart defaults: maps merge, anything else replaces, null deletes. */
-export function coalesce(base: unknown, over: unknown): unknown {
-  if (!isObj(base) || !isObj(over)) return structuredClone(over);
-  const out: Obj = structuredClone(base);
-  for (const [k, v] of Object.entries(over)) {
-    if (v === null) delete out[k];
-    else out[k] = isObj(out[k]) && isObj(v) ? coalesce(out[k], v) : structuredClone(v);
-  }
-  return out;
-}
-
-const ajv = new Ajv({ allErrors: true, strict: false });
-let validator: ReturnType<typeof ajv.compile> | undefined;
-
-/** Validates values like Helm does before rendering; returns readable error lines (empty = valid). */
-export function validateValues(values: unknown): string[] {
-  validator ??= ajv.compile(valuesSchema());
-  if (validator(values)) return [];
-  return (validator.errors ?? []).map(
-    (e: ErrorObject) =>
-      `${e.instancePath || "/"}: ${e.message}${e.keyword === "additionalProperties" ? ` (${(e.params as { additionalProperty: string }).additionalProperty})` : ""}`,
-  );
-}
+/** helm refused to render: `message` is what helm printed (schema errors or the `fail` text). */
+export class HelmFailure extends Error {}
 
 export interface Manifest {
   file: string;
@@ -129,11 +37,11 @@ export interface Manifest {
 }
 
 export interface Rendered {
-  values: Obj;
   manifests: Manifest[];
-  notes: string;
-  /** Raw text of each rendered template file. */
+  /** Raw text of each rendered template file, as helm printed it. */
   text: Map<string, string>;
+  /** NOTES.txt as helm renders it for these values (rendered on first access). */
+  readonly notes: string;
 }
 
 export const templateFiles = (): string[] =>
@@ -141,56 +49,129 @@ export const templateFiles = (): string[] =>
     .filter((f) => !f.startsWith("_") && (f.endsWith(".yaml") || f.endsWith(".txt")))
     .sort();
 
-/**
- * `helm template <release> ./helm/tikti <flags>` for the subset: throws the schema errors or the
- * `fail` message (RenderFailure) exactly where helm would refuse.
- */
-export function renderChart(
-  flags: string[],
-  opts: { release?: string; namespace?: string; readFile?: (p: string) => string } = {},
-): Rendered {
-  const user = applySetFlags(flags, opts.readFile ?? ((p) => readFileSync(p, "utf8")));
-  const values = coalesce(chartValues(), user) as Obj;
-  const errors = validateValues(values);
-  if (errors.length > 0)
-    throw new Error(`values don't meet the specifications of the schema:\n${errors.join("\n")}`);
+export interface RenderOptions {
+  release?: string;
+  namespace?: string;
+  /** Directory that relative `--set-file` paths are read from. */
+  cwd?: string;
+}
 
-  const r = new Renderer();
-  const dir = join(chartDir, "templates");
-  r.addFile("_helpers.tpl", readFileSync(join(dir, "_helpers.tpl"), "utf8"));
-  for (const f of templateFiles()) r.addFile(f, readFileSync(join(dir, f), "utf8"));
-  const meta = chartMeta();
-  const root = {
-    Values: values,
-    Release: {
-      Name: opts.release ?? "tikti",
-      Namespace: opts.namespace ?? "default",
-      Service: "Helm",
-      IsInstall: true,
-      IsUpgrade: false,
-      Revision: 1,
-    },
-    Chart: { Name: meta.name, Version: meta.version, AppVersion: meta.appVersion },
-  };
-  const manifests: Manifest[] = [];
-  const text = new Map<string, string>();
-  let notes = "";
-  for (const f of templateFiles()) {
-    const out = r.render(f, root);
-    text.set(f, out);
-    if (f === "NOTES.txt") {
-      notes = out;
+/** Splits `helm template` output into template files (`# Source: <chart>/templates/<file>`). */
+function splitSources(out: string): Map<string, string[]> {
+  const byFile = new Map<string, string[]>();
+  for (const chunk of out.split(/^---[ \t]*$/m)) {
+    const m = /^\s*# Source: [^/]+\/templates\/(\S+)\n/.exec(chunk);
+    if (!m) {
+      if (chunk.trim() !== "") throw new Error(`helm output without a # Source line:\n${chunk}`);
       continue;
     }
-    for (const d of parseAllDocuments(out)) {
-      if (d.errors.length > 0)
-        throw new Error(`${f}: rendered output is not YAML: ${d.errors[0]!.message}\n${out}`);
-      const doc = d.toJS();
-      if (doc === null || doc === undefined) continue;
-      manifests.push({ file: f, doc: doc as Obj });
+    const body = chunk.slice(m.index + m[0].length);
+    byFile.set(m[1]!, [...(byFile.get(m[1]!) ?? []), body]);
+  }
+  return byFile;
+}
+
+function helmTemplate(chart: string, flags: string[], opts: RenderOptions): string {
+  const args = [
+    "template",
+    opts.release ?? "tikti",
+    chart,
+    "--namespace",
+    opts.namespace ?? "default",
+    ...flags,
+  ];
+  const r = runHelm(args, opts.cwd);
+  if (r.status !== 0) throw new HelmFailure(r.stderr.trim() || `helm exited with ${r.status}`);
+  return r.stdout;
+}
+
+let notesChart: string | undefined;
+
+/**
+ * `helm template` never prints NOTES.txt and `helm install --dry-run` needs a cluster, so the
+ * notes are rendered from a copy of the chart in which NOTES.txt is also an ordinary template file:
+ * the same text through the same helm engine and values.
+ */
+function renderNotes(flags: string[], opts: RenderOptions): string {
+  if (notesChart === undefined) {
+    // Keyed by the chart's content and built beside its final name, then renamed into place: no
+    // temp dir outlives the run, and parallel test files share one copy.
+    const hash = createHash("sha256");
+    for (const f of readdirSync(chartDir, { recursive: true, encoding: "utf8" }).sort()) {
+      const path = join(chartDir, f);
+      if (statSync(path).isFile()) hash.update(`${f}\0`).update(readFileSync(path)).update("\0");
+    }
+    const final = join(helmCacheDir(), `notes-chart-${hash.digest("hex").slice(0, 16)}`);
+    if (!existsSync(final)) buildNotesChart(final);
+    notesChart = join(final, "tikti");
+  }
+  const files = splitSources(helmTemplate(notesChart, flags, opts));
+  const doc = parse((files.get("notes-for-tests.yaml") ?? [""])[0]!) as { notes?: string } | null;
+  if (typeof doc?.notes !== "string") throw new Error("NOTES.txt did not render");
+  return doc.notes;
+}
+
+function buildNotesChart(final: string): void {
+  const dir = `${final}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  try {
+    cpSync(chartDir, join(dir, "tikti"), { recursive: true });
+    // Helm parses every rendered template as YAML: the notes travel as one JSON string in a
+    // document of their own, defined verbatim (no trimming) as a named template.
+    const notesText = readFileSync(join(chartDir, "templates/NOTES.txt"), "utf8");
+    writeFileSync(
+      join(dir, "tikti/templates/_notes-for-tests.tpl"),
+      `{{ define "notesForTests" }}${notesText}{{ end }}`,
+    );
+    writeFileSync(
+      join(dir, "tikti/templates/notes-for-tests.yaml"),
+      'kind: NotesForTests\nnotes: {{ include "notesForTests" . | toJson }}\n',
+    );
+    renameSync(dir, final);
+  } catch (e) {
+    // Another test file renamed its identical copy first: use that one.
+    if (!existsSync(final)) throw e;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `helm template <release> ./helm/tikti <flags>`; throws HelmFailure where helm refuses. */
+export function renderChart(flags: string[], opts: RenderOptions = {}): Rendered {
+  const files = splitSources(helmTemplate(chartDir, flags, opts));
+  const manifests: Manifest[] = [];
+  const text = new Map<string, string>();
+  for (const [file, bodies] of files) {
+    text.set(file, bodies.join("---\n"));
+    for (const body of bodies) {
+      for (const d of parseAllDocuments(body)) {
+        if (d.errors.length > 0)
+          throw new Error(`${file}: rendered output is not YAML: ${d.errors[0]!.message}\n${body}`);
+        const doc = d.toJS();
+        if (doc === null || doc === undefined) continue;
+        manifests.push({ file, doc: doc as Obj });
+      }
     }
   }
-  return { values, manifests, notes, text };
+  let notes: string | undefined;
+  return {
+    manifests,
+    text,
+    get notes() {
+      notes ??= renderNotes(flags, opts);
+      return notes;
+    },
+  };
+}
+
+/** The message helm prints when it refuses these flags (fails when helm renders them). */
+export function helmRefusal(flags: string[], opts: RenderOptions = {}): string {
+  try {
+    renderChart(flags, opts);
+  } catch (e) {
+    if (e instanceof HelmFailure) return e.message;
+    throw e;
+  }
+  throw new Error(`helm rendered ${JSON.stringify(flags)} without the expected refusal`);
 }
 
 export function byKind(r: Rendered, kind: string): Obj[] {
