@@ -18,6 +18,7 @@ import { type AuthGuards, mountRoutes, type RouteContext, type RouteSpec } from 
 import { accountRoutes } from "./http/routes/accounts.ts";
 import { adminAccountRoutes } from "./http/routes/admin-accounts.ts";
 import { healthRoutes } from "./http/routes/health.ts";
+import { refreshTokenRoutes } from "./http/routes/refresh-tokens.ts";
 import { samlAdminRoutes } from "./http/routes/saml-admin.ts";
 import { samlBrowserRoutes } from "./http/routes/saml-browser.ts";
 import { samlBrowserMetaRoutes } from "./http/routes/saml-browser-meta.ts";
@@ -40,6 +41,7 @@ function routeSpecs(ctx: RouteContext): RouteSpec[] {
   return [
     ...wellKnownRoutes(ctx),
     ...accountRoutes(ctx),
+    ...refreshTokenRoutes(ctx),
     ...tokenRoutes(ctx),
     ...adminAccountRoutes(ctx),
     ...tenantRoutes(ctx),

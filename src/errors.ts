@@ -18,6 +18,7 @@ export const catalogue = {
     message: "only global token revocation is supported; omit tenantId and use scope=global",
   },
   INVALID_SAML_METADATA: { status: 400, message: "invalid SAML metadata" },
+  INVALID_REFRESH_TOKEN: { status: 400, message: "invalid refresh token" },
   API_KEY_INVALID: { status: 401, message: "Invalid or missing API key" },
   ADMIN_AUTH_REQUIRED: { status: 401, message: "missing authentication" },
   INVALID_CREDENTIALS: { status: 401, message: "invalid credentials" },

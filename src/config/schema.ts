@@ -176,6 +176,18 @@ export const configObjectSchema = z.strictObject({
   accessTokenTtlSeconds: int(60, 604_800).default(3600),
   maxAccessTokenTtlSeconds: int(60, 604_800).default(86_400),
   clockSkewSeconds: int(0, 300).default(30),
+  // oauth.md §6 (docs/oauth.md): refresh tokens of password and email-code sessions.
+  tokens: z
+    .strictObject({
+      refresh: z
+        .strictObject({
+          enabled: bool().default(true),
+          ttlSeconds: int(3600, 31_536_000).default(2_592_000),
+          maxLifetimeSeconds: int(3600, 31_536_000).default(7_776_000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   accounts: z
     .strictObject({
       signUp: z.enum(["open", "apiKey", "admin"]).default("open"),
@@ -240,6 +252,7 @@ export const configObjectSchema = z.strictObject({
       signUpIp: bucket(20, 3600),
       exchangeUser: bucket(60, 60),
       samlIp: bucket(30, 60),
+      refreshIp: bucket(60, 60),
       // Per normalised email + client IP: one attacker locks only their own address.
       lockout: z
         .strictObject({

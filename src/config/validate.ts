@@ -467,15 +467,22 @@ function checkStorage(c: Config, warnings: string[]): ConfigProblem[] {
 // Tokens, accounts, audit, HTTP
 
 function checkTokenLifetimes(c: Config): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
   if (c.accessTokenTtlSeconds > c.maxAccessTokenTtlSeconds) {
-    return [
-      {
-        key: "accessTokenTtlSeconds",
-        problem: `must not exceed maxAccessTokenTtlSeconds (${c.maxAccessTokenTtlSeconds})`,
-      },
-    ];
+    problems.push({
+      key: "accessTokenTtlSeconds",
+      problem: `must not exceed maxAccessTokenTtlSeconds (${c.maxAccessTokenTtlSeconds})`,
+    });
   }
-  return [];
+  // A family that ends before its first token could expire would make `ttlSeconds` a lie.
+  const refresh = c.tokens.refresh;
+  if (refresh.maxLifetimeSeconds < refresh.ttlSeconds) {
+    problems.push({
+      key: "tokens.refresh.maxLifetimeSeconds",
+      problem: `must be at least tokens.refresh.ttlSeconds (${refresh.ttlSeconds})`,
+    });
+  }
+  return problems;
 }
 
 // The sign-up tenant already exists, so the grammar of stored tenant ids applies (api.md §2.10).

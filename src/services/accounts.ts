@@ -27,6 +27,7 @@ import type { Metrics } from "../metrics.ts";
 import type { Repos } from "../store/repos/index.ts";
 import { withTokenVersionBump } from "../store/repos/users.ts";
 import type { Audit } from "./audit.ts";
+import type { RefreshTokenService } from "./oauth/refresh-tokens.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { IdTokenVerifier } from "./verify-id-token.ts";
 
@@ -52,6 +53,8 @@ export interface AccountsDeps {
   metrics: Pick<Metrics, "signIn" | "signUp" | "lookup" | "tokenVersionBumps">;
   audit: Audit;
   logger: Logger;
+  /** Starts a refresh-token family for each password and email-code sign-in (docs/oauth.md §6). */
+  refreshTokens: Pick<RefreshTokenService, "startFamily">;
 }
 
 /** Who is asking; filled by the HTTP layer (or a CLI/migration caller). */
@@ -70,6 +73,8 @@ export interface SignInResult {
   email: string;
   localId: string;
   expiresIn: number;
+  /** Absent when `tokens.refresh.enabled` is false. */
+  refreshToken?: string;
 }
 
 export interface SignUpInput {
@@ -90,6 +95,7 @@ export interface SignUpResult {
   createdAt: string;
   idToken: string;
   expiresIn: number;
+  refreshToken?: string;
 }
 
 export interface LookupUser {
@@ -111,6 +117,7 @@ export interface UpdateResult {
   email: string;
   idToken: string;
   expiresIn: number;
+  refreshToken?: string;
 }
 
 export interface SendOobCodeResult {
@@ -235,8 +242,23 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
     return signed.token;
   }
 
-  async function signInResult(user: User, amr: AuthMethod): Promise<SignInResult> {
-    return { idToken: await issueIdToken(user, amr), email: user.email, localId: user.localId, expiresIn };
+  /**
+   * A refresh token continuing the session of the idToken just issued to `user` (same `amr` and
+   * `tid`), as a field to spread into the answer; none when refresh tokens are off.
+   */
+  async function refreshTokenFor(user: User, amr: "pwd" | "oob"): Promise<{ refreshToken?: string }> {
+    const refreshToken = await deps.refreshTokens.startFamily(user, { amr, tid: user.companyId });
+    return refreshToken === undefined ? {} : { refreshToken };
+  }
+
+  async function signInResult(user: User, amr: "pwd" | "oob"): Promise<SignInResult> {
+    return {
+      idToken: await issueIdToken(user, amr),
+      email: user.email,
+      localId: user.localId,
+      expiresIn,
+      ...(await refreshTokenFor(user, amr)),
+    };
   }
 
   /** Counts the outcome of `work`: `success` when it returns, `failure` when it throws. */
@@ -310,6 +332,7 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
           createdAt: user.createdAt,
           idToken: await issueIdToken(user, "pwd"),
           expiresIn,
+          ...(await refreshTokenFor(user, "pwd")),
         };
       },
     );
@@ -460,8 +483,14 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
     });
     // The new token replaces the presented one and keeps its method (api.md §4.4); a Go-era token
     // without `amr` came from a password sign-in.
-    const amr: AuthMethod = claims.amr.includes("oob") && !claims.amr.includes("pwd") ? "oob" : "pwd";
-    return { localId: after.localId, email: after.email, idToken: await issueIdToken(after, amr), expiresIn };
+    const amr = claims.amr.includes("oob") && !claims.amr.includes("pwd") ? "oob" : "pwd";
+    return {
+      localId: after.localId,
+      email: after.email,
+      idToken: await issueIdToken(after, amr),
+      expiresIn,
+      ...(await refreshTokenFor(after, amr)),
+    };
   }
 
   async function deleteAccount(idToken: string, ctx: RequestContext): Promise<void> {

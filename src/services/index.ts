@@ -5,6 +5,7 @@
 import type { AppDeps } from "../deps.ts";
 import { createRepos, type Repos } from "../store/repos/index.ts";
 import { type Audit, createAudit } from "./audit.ts";
+import { createRefreshTokenService, type RefreshTokenService } from "./oauth/refresh-tokens.ts";
 import { createRateLimiter, type RateLimiter } from "./rate-limit.ts";
 import { createIdTokenVerifier, type IdTokenVerifier } from "./verify-id-token.ts";
 
@@ -14,14 +15,17 @@ export interface Services {
   /** Procedure V (tokens.md §4.1). */
   verifyIdToken: IdTokenVerifier;
   audit: Audit;
+  /** Refresh-token families of password and email-code sessions (docs/oauth.md §6). */
+  refreshTokens: RefreshTokenService;
 }
 
 export function createServices(deps: AppDeps): Services {
   const repoDeps = { kv: deps.store, logger: deps.logger, clock: deps.clock };
   const repos = createRepos({ ...repoDeps, oobCodeTtlSeconds: deps.config.accounts.oobCodeTtlSeconds });
+  const rateLimiter = createRateLimiter(deps.store, deps.config, deps.metrics, deps.clock);
   return {
     repos,
-    rateLimiter: createRateLimiter(deps.store, deps.config, deps.metrics, deps.clock),
+    rateLimiter,
     verifyIdToken: createIdTokenVerifier({
       signer: deps.idTokens,
       repos,
@@ -35,6 +39,14 @@ export function createServices(deps: AppDeps): Services {
       logger: deps.logger,
       metrics: deps.metrics,
       replicaId: deps.replicaId,
+    }),
+    refreshTokens: createRefreshTokenService({
+      config: deps.config,
+      repos,
+      rateLimiter,
+      idTokens: deps.idTokens,
+      clock: deps.clock,
+      logger: deps.logger,
     }),
   };
 }

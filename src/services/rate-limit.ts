@@ -23,7 +23,8 @@ export type RateLimitBucket =
   | "oobSendEmail"
   | "signUpIp"
   | "exchangeUser"
-  | "samlIp";
+  | "samlIp"
+  | "refreshIp";
 
 export const LOCKOUT_BUCKET = "lockout";
 /** The per-email ceiling against distributed guessing (api.md §2.8 `lockoutEmail`). */

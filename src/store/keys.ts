@@ -16,6 +16,12 @@ export const keys = {
   clients: (tenantId: string) => `clients:${tenantId}`,
   oob: (code: string) => `oob:${code}`,
   samlSubject: (tenantId: string, nameId: string) => `samlSubject:${tenantId}:${nameId}`,
+  /** A refresh token's record, by the SHA-256 hex of the token: the token itself is never a key. */
+  refreshToken: (tokenSha256Hex: string) => `refresh:${tokenSha256Hex}`,
+  /** `revoked` once a refresh-token family is ended (reuse, sign-out); TTL to the family's end. */
+  refreshFamily: (familyId: string) => `refreshFamily:${familyId}`,
+  /** An access token revoked through `/oauth/revoke`; TTL to the token's `exp` + skew. */
+  revokedJti: (jti: string) => `revokedJti:${jti}`,
 
   samlIdp: (tenantId: string) => `saml:idp:${tenantId}`,
   samlIdpPrefix: () => "saml:idp:",

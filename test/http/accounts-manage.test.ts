@@ -119,7 +119,8 @@ forEachEngine("account management", (engine) => {
       const res = await update({ idToken: old, email: "  Up1.New@Example.com " });
       expect(res.status).toBe(200);
       const body = await res.json();
-      expect(Object.keys(body).sort()).toEqual(["email", "expiresIn", "idToken", "localId"]);
+      expect(Object.keys(body).sort()).toEqual(["email", "expiresIn", "idToken", "localId", "refreshToken"]);
+      expect(body.refreshToken).toMatch(/^rt_[A-Za-z0-9_-]{43}$/);
       expect(body).toMatchObject({ localId: user.localId, email: "up1.new@example.com", expiresIn: 3600 });
       await verifiedClaims(body.idToken, {
         sub: user.localId,

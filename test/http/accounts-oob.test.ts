@@ -103,7 +103,8 @@ forEachEngine("one-time codes", (engine) => {
       const res = await oobSignIn("  PIA@example.com ", ` ${code} `);
       expect(res.status).toBe(200);
       const body = await res.json();
-      expect(Object.keys(body).sort()).toEqual(["email", "expiresIn", "idToken", "localId"]);
+      expect(Object.keys(body).sort()).toEqual(["email", "expiresIn", "idToken", "localId", "refreshToken"]);
+      expect(body.refreshToken).toMatch(/^rt_[A-Za-z0-9_-]{43}$/);
       expect(body).toMatchObject({ email: "pia@example.com", localId: user.localId, expiresIn: 3600 });
       await verifiedClaims(body.idToken, {
         sub: user.localId,

@@ -48,7 +48,8 @@ forEachEngine("password sign-in", (engine) => {
       expect(res.status).toBe(200);
       expect(res.headers.get("cache-control")).toBe("no-store");
       const body = await res.json();
-      expect(Object.keys(body).sort()).toEqual(["email", "expiresIn", "idToken", "localId"]);
+      expect(Object.keys(body).sort()).toEqual(["email", "expiresIn", "idToken", "localId", "refreshToken"]);
+      expect(body.refreshToken).toMatch(/^rt_[A-Za-z0-9_-]{43}$/);
       expect(body).toMatchObject({ email: "alice@example.com", localId: user.localId, expiresIn: 3600 });
       await verifiedClaims(body.idToken, {
         sub: user.localId,

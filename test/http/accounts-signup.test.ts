@@ -40,7 +40,15 @@ forEachEngine("POST /accounts/signUp", (engine) => {
       expect(res.headers.get("cache-control")).toBe("no-store");
       expect(res.headers.get("pragma")).toBe("no-cache");
       const body = await res.json();
-      expect(Object.keys(body).sort()).toEqual(["createdAt", "email", "expiresIn", "idToken", "localId"]);
+      expect(Object.keys(body).sort()).toEqual([
+        "createdAt",
+        "email",
+        "expiresIn",
+        "idToken",
+        "localId",
+        "refreshToken",
+      ]);
+      expect(body.refreshToken).toMatch(/^rt_[A-Za-z0-9_-]{43}$/);
       expect(body.localId).toMatch(UUID_V4);
       expect(body.email).toBe("new.user@example.com");
       expect(body.createdAt).toMatch(RFC3339);

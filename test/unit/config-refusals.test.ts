@@ -45,6 +45,21 @@ const refusals: Case[] = [
     "config: accessTokenTtlSeconds: must not exceed maxAccessTokenTtlSeconds",
   ],
   ["clockSkewSeconds above 300", () => ({ clockSkewSeconds: 301 }), "config: clockSkewSeconds:"],
+  [
+    "tokens.refresh.ttlSeconds below one hour",
+    () => ({ tokens: { refresh: { ttlSeconds: 60 } } }),
+    "config: tokens.refresh.ttlSeconds: must be at least 3600",
+  ],
+  [
+    "a refresh family shorter than one refresh token",
+    () => ({ tokens: { refresh: { ttlSeconds: 86_400, maxLifetimeSeconds: 7200 } } }),
+    "config: tokens.refresh.maxLifetimeSeconds: must be at least tokens.refresh.ttlSeconds (86400)",
+  ],
+  [
+    "tokens.refresh.enabled as a string",
+    () => ({ tokens: { refresh: { enabled: "false" } } }),
+    "config: tokens.refresh.enabled: expected a boolean",
+  ],
   ["logging.level unknown", () => ({ logging: { level: "trace" } }), "config: logging.level: Invalid option"],
   [
     "http.maxHeaderBytes below 4096",

@@ -46,6 +46,9 @@ describe("defaults", () => {
     expect(config.accessTokenTtlSeconds).toBe(3600);
     expect(config.maxAccessTokenTtlSeconds).toBe(86_400);
     expect(config.clockSkewSeconds).toBe(30);
+    expect(config.tokens).toEqual({
+      refresh: { enabled: true, ttlSeconds: 2_592_000, maxLifetimeSeconds: 7_776_000 },
+    });
     expect(config.accounts).toEqual({
       signUp: "open",
       signUpTenant: "",
@@ -80,6 +83,7 @@ describe("defaults", () => {
       signUpIp: { limit: 20, windowSeconds: 3600 },
       exchangeUser: { limit: 60, windowSeconds: 60 },
       samlIp: { limit: 30, windowSeconds: 60 },
+      refreshIp: { limit: 60, windowSeconds: 60 },
       lockout: { maxFailures: 10, windowSeconds: 900 },
       lockoutEmail: { maxFailures: 100, windowSeconds: 900 },
     });

@@ -68,11 +68,16 @@ const resetPasswordBody = z.object({ oobCode, newPassword });
 
 // ------------------------------------------------------------------ responses (documentation)
 
+const refreshToken = z
+  .string()
+  .optional()
+  .meta({ description: "When tokens.refresh.enabled: a refresh token for POST /accounts/token" });
 const signInResponse = z.object({
   idToken: z.string(),
   email: z.string(),
   localId: z.string(),
   expiresIn: z.number().int(),
+  refreshToken,
 });
 const signUpResponse = z.object({
   localId: z.string(),
@@ -80,6 +85,7 @@ const signUpResponse = z.object({
   createdAt: z.string(),
   idToken: z.string(),
   expiresIn: z.number().int(),
+  refreshToken,
 });
 const lookupResponse = z.object({
   users: z.array(
@@ -97,6 +103,7 @@ const updateResponse = z.object({
   email: z.string(),
   idToken: z.string(),
   expiresIn: z.number().int(),
+  refreshToken,
 });
 const kindResponse = (kind: string) => z.object({ kind: z.literal(kind) });
 const sendOobResponse = z.object({
@@ -145,6 +152,7 @@ function accountsService({ deps, services }: RouteContext): AccountsService {
     metrics: deps.metrics,
     audit: services.audit,
     logger: deps.logger,
+    refreshTokens: services.refreshTokens,
   });
 }
 

@@ -6,6 +6,8 @@ import { type ClientsRepo, createClientsRepo } from "./clients.ts";
 import type { RepoDeps } from "./deps.ts";
 import { createMembershipsRepo, type MembershipsRepo } from "./memberships.ts";
 import { createOobRepo, type OobRepo } from "./oob.ts";
+import { createRefreshTokensRepo, type RefreshTokensRepo } from "./refresh-tokens.ts";
+import { createRevokedJtiRepo, type RevokedJtiRepo } from "./revoked-jti.ts";
 import { createRolesRepo, type RolesRepo } from "./roles.ts";
 import { createTenantsRepo, type TenantsRepo } from "./tenants.ts";
 import { createUsersRepo, type UsersRepo } from "./users.ts";
@@ -17,6 +19,8 @@ export interface Repos {
   roles: RolesRepo;
   clients: ClientsRepo;
   oob: OobRepo;
+  refreshTokens: RefreshTokensRepo;
+  revokedJti: RevokedJtiRepo;
 }
 
 export function createRepos(deps: RepoDeps & { oobCodeTtlSeconds: number }): Repos {
@@ -28,6 +32,8 @@ export function createRepos(deps: RepoDeps & { oobCodeTtlSeconds: number }): Rep
     roles: createRolesRepo(deps),
     clients: createClientsRepo(deps),
     oob: createOobRepo(deps, { ttlSeconds: deps.oobCodeTtlSeconds }),
+    refreshTokens: createRefreshTokensRepo(deps),
+    revokedJti: createRevokedJtiRepo(deps),
   };
 }
 
