@@ -3,11 +3,12 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderApiDoc, renderErrorCodes } from "../src/http/api-docs.ts";
+import { allPageRouteDocs } from "../src/http/route-docs.ts";
 import { docsApp } from "../test/support/docs-app.ts";
 
 const root = join(import.meta.dirname, "..");
 const app = await docsApp();
-writeFileSync(join(root, "docs/api.md"), renderApiDoc(app.routeSpecs));
+writeFileSync(join(root, "docs/api.md"), renderApiDoc(app.routeSpecs, allPageRouteDocs()));
 writeFileSync(join(root, "docs/error-codes.md"), renderErrorCodes(app.routeSpecs));
 console.error("docs/api.md and docs/error-codes.md written");
 process.exit(0);

@@ -15,6 +15,7 @@ import { observe } from "./http/middleware/observe.ts";
 import { requestId } from "./http/middleware/request-id.ts";
 import { buildOpenApi } from "./http/openapi.ts";
 import { type AuthGuards, mountRoutes, type RouteContext, type RouteSpec } from "./http/route.ts";
+import { pageRouteDocs } from "./http/route-docs.ts";
 import { accountRoutes } from "./http/routes/accounts.ts";
 import { adminAccountRoutes } from "./http/routes/admin-accounts.ts";
 import { healthRoutes } from "./http/routes/health.ts";
@@ -84,7 +85,11 @@ export function createApp(deps: AppDeps): App {
     },
   });
   const openApiBody = JSON.stringify(
-    buildOpenApi(specs, { version: VERSION.version, serverUrl: deps.config.issuerBaseUrl }),
+    buildOpenApi(
+      specs,
+      { version: VERSION.version, serverUrl: deps.config.issuerBaseUrl },
+      pageRouteDocs(deps.config),
+    ),
   );
 
   app.use(requestId(deps));

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { catalogue, type ErrorCode } from "../errors.ts";
 import type { RouteSpec } from "./route.ts";
+import type { PageRouteDoc } from "./route-docs.ts";
 
 interface JsonSchema {
   type?: string | string[];
@@ -77,7 +78,41 @@ function documentedErrors(spec: RouteSpec): ErrorCode[] {
   return [...codes].sort((a, b) => catalogue[a].status - catalogue[b].status || a.localeCompare(b));
 }
 
-export function renderApiDoc(specs: readonly RouteSpec[]): string {
+/** The non-JSON routes (health, metrics, SAML browser pages): no zod schemas, no JSON errors. */
+function pageSections(pages: readonly PageRouteDoc[]): string[] {
+  if (pages.length === 0) return [];
+  const out = [
+    "## Routes outside the JSON API",
+    "",
+    "Health, readiness, metrics, this reference's machine-readable form and the SAML browser routes.",
+    "They have no `/v1` alias (except `/openapi.json`), no CORS and no API key; the SAML routes answer",
+    "HTML pages, redirects or XML, and their errors are neutral HTML pages with an error id.",
+    "",
+    "| Method | Path | Mounted | Summary |",
+    "|---|---|---|---|",
+    ...pages.map((p) => `| ${p.method} | \`${p.path}\` | ${p.condition ?? "always"} | ${p.summary} |`),
+    "",
+  ];
+  for (const p of pages) {
+    out.push(`### ${p.method} \`${p.path}\``, "", p.summary, "");
+    if (p.condition) out.push(`Mounted when ${p.condition}.`, "");
+    const params = [
+      ...Object.entries(p.query ?? {}).map(([n, d]) => `| \`${n}\` | query | ${d} |`),
+      ...Object.entries(p.form ?? {}).map(([n, d]) => `| \`${n}\` | form field | ${d} |`),
+    ];
+    if (params.length) out.push("| Parameter | In | Meaning |", "|---|---|---|", ...params, "");
+    out.push("| HTTP | Body | Meaning |", "|---|---|---|");
+    for (const [status, r] of Object.entries(p.responses)) {
+      const headers = Object.keys(r.headers ?? {});
+      const extra = headers.length ? ` (${headers.map((h) => `\`${h}\``).join(", ")})` : "";
+      out.push(`| ${status} | ${r.contentType ? `\`${r.contentType}\`` : "–"} | ${r.description}${extra} |`);
+    }
+    out.push("");
+  }
+  return out;
+}
+
+export function renderApiDoc(specs: readonly RouteSpec[], pages: readonly PageRouteDoc[] = []): string {
   const out = [
     "# HTTP API reference",
     "",
@@ -108,6 +143,7 @@ export function renderApiDoc(specs: readonly RouteSpec[]): string {
       out.push("");
     }
   }
+  out.push(...pageSections(pages));
   return `${out.join("\n").trimEnd()}\n`;
 }
 

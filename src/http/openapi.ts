@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { catalogue, type ErrorCode } from "../errors.ts";
 import type { RouteSpec } from "./route.ts";
+import type { PageRouteDoc } from "./route-docs.ts";
 
 type JsonObject = Record<string, unknown>;
 
@@ -27,11 +28,83 @@ export function openApiPath(path: string): string {
   return path.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
 }
 
+function operationId(method: string, p: string): string {
+  return `${method.toLowerCase()}${p.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ?? "").toUpperCase())}`;
+}
+
+/** A non-JSON route (health, metrics, SAML browser pages) as an OpenAPI operation. */
+function pageOperation(doc: PageRouteDoc): JsonObject {
+  const p = openApiPath(doc.path);
+  const parameters: JsonObject[] = [
+    ...[...doc.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => ({
+      name: m[1],
+      in: "path",
+      required: true,
+      schema: { type: "string" },
+    })),
+    ...Object.entries(doc.query ?? {}).map(([name, description]) => ({
+      name,
+      in: "query",
+      required: false,
+      description,
+      schema: { type: "string" },
+    })),
+  ];
+  const responses: Record<string, JsonObject> = {};
+  for (const [status, r] of Object.entries(doc.responses)) {
+    responses[status] = {
+      description: r.description,
+      ...(r.headers
+        ? {
+            headers: Object.fromEntries(
+              Object.entries(r.headers).map(([h, d]) => [h, { description: d, schema: { type: "string" } }]),
+            ),
+          }
+        : {}),
+      ...(r.contentType ? { content: { [r.contentType]: r.schema ? { schema: r.schema } : {} } } : {}),
+    };
+  }
+  const form = doc.form
+    ? {
+        requestBody: {
+          required: true,
+          content: {
+            "application/x-www-form-urlencoded": {
+              schema: {
+                type: "object",
+                properties: Object.fromEntries(
+                  Object.entries(doc.form).map(([f, d]) => [f, { type: "string", description: d }]),
+                ),
+              },
+            },
+          },
+        },
+      }
+    : {};
+  const where = doc.v1 ? `Also served at \`/v1${doc.path}\`.` : "No `/v1` alias.";
+  return {
+    operationId: operationId(doc.method, p),
+    summary: doc.summary,
+    description: `${where} Auth: public.${doc.condition ? ` Mounted when ${doc.condition}.` : ""}`,
+    tags: [doc.tag],
+    security: [],
+    ...(parameters.length ? { parameters } : {}),
+    ...form,
+    responses,
+  };
+}
+
 export function buildOpenApi(
   specs: readonly RouteSpec[],
   info: { version: string; serverUrl: string },
+  pages: readonly PageRouteDoc[] = [],
 ): JsonObject {
   const paths: Record<string, JsonObject> = {};
+  for (const doc of pages) {
+    const p = openApiPath(doc.path);
+    paths[p] ??= {};
+    paths[p][doc.method.toLowerCase()] = pageOperation(doc);
+  }
   for (const spec of specs) {
     const p = openApiPath(spec.path);
     const parameters: JsonObject[] = [...spec.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => ({
@@ -75,7 +148,7 @@ export function buildOpenApi(
     const body = schemaOf(spec.body);
     paths[p] ??= {};
     paths[p][spec.method.toLowerCase()] = {
-      operationId: `${spec.method.toLowerCase()}${p.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ?? "").toUpperCase())}`,
+      operationId: operationId(spec.method, p),
       summary: spec.summary,
       description: `Also served at \`/v1${spec.path}\` with identical behaviour. Auth: ${spec.auth}.`,
       tags: [spec.tag],

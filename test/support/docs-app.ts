@@ -4,10 +4,26 @@ import { createCoreDeps } from "../../src/bootstrap.ts";
 import { createInProcessPasswordHasher } from "../../src/crypto/password-portable.ts";
 import { silentLogger } from "../../src/logger.ts";
 import type { KV } from "../../src/store/kv.ts";
-import { testConfig } from "./app.ts";
+import { TEST_ISSUER, testConfig } from "./app.ts";
 
+/**
+ * Every optional route group mounted: SAML on (its key files are never read here) and `/metrics`
+ * on the main port (testConfig), so the generated reference covers the whole surface.
+ */
 export async function docsApp(): Promise<App> {
-  const config = await testConfig();
+  const sp = (path: string) => `${TEST_ISSUER}/saml${path}`;
+  const config = await testConfig({
+    saml: {
+      enabled: true,
+      sp: {
+        entityID: sp(""),
+        acsURL: sp("/acs"),
+        sloURL: sp("/slo"),
+        signingKeyPath: "/docs-app/sp.key",
+        signingCertPath: "/docs-app/sp.crt",
+      },
+    },
+  });
   const store = new Proxy({} as KV, {
     get: (_t, prop) =>
       prop === "engine" ? "embedded" : () => Promise.reject(new Error("docs app has no store")),

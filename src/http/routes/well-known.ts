@@ -1,7 +1,32 @@
+import { z } from "zod";
 import { JSON_CONTENT_TYPE } from "../json-response.ts";
 import { defineRoute, type RouteContext, type RouteSpec } from "../route.ts";
 
 const PUBLIC_CACHE = "public, max-age=300";
+
+/** RFC 7517 key set of RS256 verification keys (tokens.md §6), for generated clients' types. */
+const jwksSchema = z.object({
+  keys: z.array(
+    z.object({
+      kty: z.literal("RSA"),
+      kid: z.string(),
+      use: z.literal("sig"),
+      alg: z.literal("RS256"),
+      n: z.string().describe("modulus, base64url"),
+      e: z.string().describe("exponent, base64url"),
+    }),
+  ),
+});
+
+/** The discovery document's fields (OpenID Connect Discovery 1.0 §3 subset); others may be added. */
+const discoverySchema = z.object({
+  issuer: z.string(),
+  jwks_uri: z.string(),
+  token_endpoint: z.string(),
+  grant_types_supported: z.array(z.string()),
+  subject_types_supported: z.array(z.string()),
+  claims_supported: z.array(z.string()),
+});
 
 /** JWKS and the discovery document (spec/tokens.md §6); both bodies are serialised once. */
 export function wellKnownRoutes({ deps }: RouteContext): RouteSpec[] {
@@ -35,6 +60,7 @@ export function wellKnownRoutes({ deps }: RouteContext): RouteSpec[] {
       auth: "public",
       tag: "keys",
       summary: "Public keys that verify access tokens (RS256), active key first",
+      success: { schema: jwksSchema, description: "JSON Web Key Set" },
       errors: ["JWKS_UNAVAILABLE"],
       handler: (c) => c.body(deps.keys.jwksBody, 200, headers),
     }),
@@ -44,6 +70,7 @@ export function wellKnownRoutes({ deps }: RouteContext): RouteSpec[] {
       auth: "public",
       tag: "keys",
       summary: "Discovery document locating the JWKS from the issuer",
+      success: { schema: discoverySchema, description: "Discovery document" },
       errors: [],
       handler: (c) => c.body(discovery, 200, headers),
     }),
