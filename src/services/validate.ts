@@ -98,12 +98,19 @@ export function createTokenValidator(deps: ValidateDeps, services: ValidateServi
     // The tenant read of step 9 does not depend on the user: start it now, await it in order.
     const tenantRead = tid !== null && isPathTenantId(tid) ? repos.tenants.get(tid) : Promise.resolve(null);
     tenantRead.catch(() => {});
+    // So does the denylist read of step 6a.
+    const jtiRevoked =
+      typeof claims.jti === "string" ? repos.revokedJti.isRevoked(claims.jti) : Promise.resolve(false);
+    jtiRevoked.catch(() => {});
 
     // 6
     const userId = userIdOf(claims);
     const user = await resolveUser(userId, claims.email);
     if (!user) throw rejected("user_not_found");
     fields.userId = user.localId;
+
+    // 6a: revoked through /oauth/revoke
+    if (await jtiRevoked) throw rejected("revoked");
 
     // 7: `ver` absent → 0; anything but an integer never matches
     const ver = claims.ver === undefined ? 0 : claims.ver;
