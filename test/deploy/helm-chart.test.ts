@@ -90,6 +90,66 @@ const annotations = (r: Rendered) => at(deployment(r), "spec.template.metadata.a
 
 const refusal = (flags: string[]) => helmRefusal(flags, { cwd: dir });
 
+/** True when every label of a matchLabels-style selector is on the pod. */
+const selects = (selector: Obj, podLabels: Obj) =>
+  Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => podLabels[k] === v);
+
+/**
+ * Issue 11 item 12: every selector of the release matches the pods of exactly the workload it
+ * belongs to, and no other workload's pods (KVRocks, the migrate Job, the server).
+ */
+function expectSelectorsIsolated(r: Rendered): void {
+  const workloads = r.manifests
+    .filter((m) => ["Deployment", "StatefulSet", "Job"].includes(m.doc.kind as string))
+    .map((m) => ({
+      id: `${m.doc.kind}/${at(m.doc, "metadata.name")}`,
+      labels: at(m.doc, "spec.template.metadata.labels") as Obj,
+    }));
+  const server = `Deployment/${at(deployment(r), "metadata.name")}`;
+  const selectors: { owner: string; selector: Obj; target: string }[] = [];
+  for (const { doc } of r.manifests) {
+    const id = `${doc.kind}/${at(doc, "metadata.name")}`;
+    if (doc.kind === "Deployment" || doc.kind === "StatefulSet") {
+      selectors.push({ owner: id, selector: at(doc, "spec.selector.matchLabels") as Obj, target: id });
+      for (const [i, term] of (
+        (at(
+          doc,
+          "spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution",
+        ) ?? []) as Obj[]
+      ).entries())
+        selectors.push({
+          owner: `${id} anti-affinity ${i}`,
+          selector: at(term, "podAffinityTerm.labelSelector.matchLabels") as Obj,
+          target: id,
+        });
+    }
+    if (doc.kind === "PodDisruptionBudget")
+      selectors.push({ owner: id, selector: at(doc, "spec.selector.matchLabels") as Obj, target: server });
+    if (doc.kind === "Service") {
+      // The KVRocks Service fronts the StatefulSet; every other Service fronts the server.
+      const component = (at(doc, "metadata.labels") as Obj)["app.kubernetes.io/component"];
+      const kvrocks = byKind(r, "StatefulSet")[0];
+      const target =
+        component === "kvrocks" && kvrocks ? `StatefulSet/${at(kvrocks, "metadata.name")}` : server;
+      selectors.push({ owner: id, selector: at(doc, "spec.selector") as Obj, target });
+    }
+  }
+  expect(selectors.length).toBeGreaterThanOrEqual(3);
+  for (const s of selectors) {
+    const matched = workloads.filter((w) => selects(s.selector, w.labels)).map((w) => w.id);
+    expect(matched, `${s.owner} selects ${JSON.stringify(s.selector)}`).toEqual([s.target]);
+  }
+  // The HPA scales the server Deployment; the ServiceMonitor selects one Service.
+  for (const hpa of byKind(r, "HorizontalPodAutoscaler"))
+    expect(`Deployment/${at(hpa, "spec.scaleTargetRef.name")}`).toBe(server);
+  for (const sm of byKind(r, "ServiceMonitor")) {
+    const services = byKind(r, "Service").filter((svc) =>
+      selects(at(sm, "spec.selector.matchLabels") as Obj, at(svc, "metadata.labels") as Obj),
+    );
+    expect(services).toHaveLength(1);
+  }
+}
+
 describe("values.schema.json (enforced by helm)", () => {
   it("accepts the seed commands (spec §9, SAML)", () => {
     expect(() => render(specSeed())).not.toThrow();
@@ -282,6 +342,7 @@ describe("rendering", () => {
       "PodDisruptionBudget",
       "Secret",
       "Service",
+      "Service", // <release>-metrics: /metrics on its own port (docs/adr/0030-metrics-listener.md)
       "ServiceAccount",
     ]);
     expect(container(r).image).toBe("registry.example.com/tikti:1.0.0");
@@ -521,9 +582,12 @@ describe("rendering", () => {
     expect(at(sts, "spec.volumeClaimTemplates.0.spec.storageClassName")).toBe("fast");
     expect(at(sts, "spec.template.spec.containers.0.volumeMounts.0.mountPath")).toBe("/var/lib/kvrocks");
     expect(configMapYaml(r)).toContain("redisAddr: tikti-kvrocks:6666");
-    // Selectors of the two workloads do not overlap.
+    // Each workload selects by its component (the selector test below checks every pair).
     expect(at(svc, "spec.selector")).toMatchObject({ "app.kubernetes.io/component": "kvrocks" });
-    expect(at(deployment(r), "spec.selector.matchLabels")).not.toHaveProperty("app.kubernetes.io/component");
+    expect(at(deployment(r), "spec.selector.matchLabels")).toMatchObject({
+      "app.kubernetes.io/component": "server",
+    });
+    expectSelectorsIsolated(r);
   });
 
   it("embedded.enabled: one replica, Recreate, a PVC at /var/lib/tikti, no PDB", () => {
@@ -574,6 +638,14 @@ describe("rendering", () => {
       port: "metrics",
       path: "/metrics",
     });
+    // It scrapes the ClusterIP metrics Service, never the main one.
+    expect(at(oneOfKind(r, "ServiceMonitor"), "spec.selector.matchLabels")).toMatchObject({
+      "app.kubernetes.io/component": "metrics",
+    });
+    const metricsSvc = byKind(r, "Service").find((s) => at(s, "metadata.name") === "tikti-metrics")!;
+    expect(at(metricsSvc, "spec.ports")).toEqual([
+      { name: "metrics", port: 9090, targetPort: "metrics", protocol: "TCP" },
+    ]);
     expect(at(oneOfKind(r, "Ingress"), "spec.rules.0.host")).toBe("id.example.com");
     expect(at(oneOfKind(r, "Ingress"), "spec.ingressClassName")).toBe("nginx");
     expect(at(oneOfKind(r, "Ingress"), "spec.rules.0.http.paths.0.backend.service.name")).toBe("tikti");
@@ -595,6 +667,35 @@ describe("rendering", () => {
       "migrate.job.enabled=true",
     ]);
     expect(at(oneOfKind(kv, "Job"), "metadata.annotations")).toMatchObject({ "helm.sh/hook": "pre-upgrade" });
+  });
+
+  it("metrics: /metrics on its own port 9464, published by a ClusterIP Service apart from the main one", () => {
+    const r = render([...specSeed(), "--set", "service.type=LoadBalancer"]);
+    const cfg = parseAllDocuments(configMapYaml(r))[0]!.toJS() as Obj;
+    expect(at(cfg, "metrics")).toEqual({ enabled: true, port: 9464 });
+    expect(at(container(r), "ports.1")).toEqual({ name: "metrics", containerPort: 9464, protocol: "TCP" });
+    const main = byKind(r, "Service").find((s) => at(s, "metadata.name") === "tikti")!;
+    expect(at(main, "spec.type")).toBe("LoadBalancer");
+    expect((at(main, "spec.ports") as Obj[]).map((p) => p.name)).toEqual(["http"]);
+    const metrics = byKind(r, "Service").find((s) => at(s, "metadata.name") === "tikti-metrics")!;
+    expect(at(metrics, "spec.type")).toBe("ClusterIP");
+    expect(at(metrics, "spec.ports")).toEqual([
+      { name: "metrics", port: 9464, targetPort: "metrics", protocol: "TCP" },
+    ]);
+    expect(byKind(r, "Ingress")).toEqual([]);
+
+    // The operator's explicit choice: on the main port and Service, scraped there.
+    const onMain = render([
+      ...specSeed(),
+      "--set",
+      "config.metrics.port=0",
+      "--set",
+      "metrics.serviceMonitor.enabled=true",
+    ]);
+    expect(byKind(onMain, "Service").map((s) => at(s, "metadata.name"))).toEqual(["tikti"]);
+    expect((container(onMain).ports as Obj[]).map((p) => p.name)).toEqual(["http"]);
+    expect(at(oneOfKind(onMain, "ServiceMonitor"), "spec.endpoints.0.port")).toBe("http");
+    expect(configMapYaml(onMain)).toContain("port: 0");
   });
 
   it("NOTES.txt tells how to reach Tikti and fetch the API key", () => {
@@ -639,6 +740,14 @@ describe("render-time refusals (spec/operations.md §9)", () => {
     [["--set", "kvrocks.enabled=true"], "choose exactly one storage, not config.redisAddr, kvrocks.enabled"],
     [["--set", "config.devMode=true"], "config.devMode=true binds to 127.0.0.1"],
     [["--set", "config.port=9000"], "service.targetPort (8080) must equal config.port (9000)"],
+    [
+      ["--set", "config.metrics.port=8080"],
+      "config.metrics.port (8080) must differ from config.port: /metrics gets its own listener",
+    ],
+    [
+      ["--set", "config.metrics.enabled=false", "--set", "metrics.serviceMonitor.enabled=true"],
+      "metrics.serviceMonitor.enabled needs config.metrics.enabled=true",
+    ],
   ])("%j is refused", (flags, message) => {
     expect(refusal([...base(), ...(flags as string[])])).toContain(message);
   });
@@ -813,6 +922,7 @@ describe("helm lint --strict and helm template (real helm)", () => {
     expect(lint.stdout).toContain("1 chart(s) linted, 0 chart(s) failed");
     const r = render(flags);
     expect(byKind(r, "Deployment")).toHaveLength(1);
+    expectSelectorsIsolated(r);
   });
 
   it("helm lint --strict fails on a broken value (the lint can fail)", () => {

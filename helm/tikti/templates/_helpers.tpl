@@ -24,9 +24,20 @@ Numbers from values.yaml arrive as floats and from --set as integers: compare th
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/*
+The labels every object of the release shares. Never a selector on their own: the KVRocks and
+migrate pods carry them too. Each workload selects with its component (tikti.serverSelectorLabels,
+app.kubernetes.io/component: kvrocks | migrate).
+*/}}
 {{- define "tikti.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "tikti.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* The Tikti server pods: selector of the Deployment, Service, metrics Service, PDB, anti-affinity. */}}
+{{- define "tikti.serverSelectorLabels" -}}
+{{ include "tikti.selectorLabels" . }}
+app.kubernetes.io/component: server
 {{- end -}}
 
 {{- define "tikti.labels" -}}
@@ -213,6 +224,12 @@ redisPassword: {{ .Values.secrets.redisPassword | b64enc | quote }}
 {{- end -}}
 {{- if .Values.config.devMode -}}
 {{- fail "config.devMode=true binds to 127.0.0.1 only and cannot serve a Service or probes; leave it false" -}}
+{{- end -}}
+{{- if and .Values.config.metrics.enabled (eq (int .Values.config.metrics.port) (int .Values.config.port)) -}}
+{{- fail (printf "config.metrics.port (%d) must differ from config.port: /metrics gets its own listener (9464), or 0 for the main port" (int .Values.config.port)) -}}
+{{- end -}}
+{{- if and .Values.metrics.serviceMonitor.enabled (not .Values.config.metrics.enabled) -}}
+{{- fail "metrics.serviceMonitor.enabled needs config.metrics.enabled=true (nothing serves /metrics otherwise)" -}}
 {{- end -}}
 {{- if ne (int .Values.config.port) (int .Values.service.targetPort) -}}
 {{- fail (printf "service.targetPort (%d) must equal config.port (%d)" (int .Values.service.targetPort) (int .Values.config.port)) -}}
