@@ -216,18 +216,66 @@ export function isSafeRedirectTarget(
 // ---------------------------------------------------------------------------------------------
 // Secrets and signing keys (spec/tokens.md §1, §6.1)
 
+/**
+ * The strength floor of a shared secret (docs/adr/0015-secret-strength-floor.md): at least 32
+ * symbols, at least 8 distinct symbols and at least 2.5 bits of Shannon entropy per symbol over its
+ * own symbol frequencies. Symbols are code points for `apiKey` and UTF-8 bytes for `jwtSecret`
+ * (HMAC keys are bytes). The floor refuses repeated characters, short cycles and mostly-one-character
+ * strings, while `openssl rand -hex 16|32` and base64 secrets always pass (a 16-distinct floor would
+ * refuse 24% of `openssl rand -hex 32` outputs).
+ */
+export const SECRET_MIN_SYMBOLS = 32;
+export const SECRET_MIN_DISTINCT = 8;
+export const SECRET_MIN_BITS_PER_SYMBOL = 2.5;
+
+/** What is wrong with `symbols` as a secret, or `null` when it meets the floor. */
+export function secretStrengthProblem(symbols: readonly (string | number)[], unit: string): string | null {
+  const counts = new Map<string | number, number>();
+  for (const s of symbols) counts.set(s, (counts.get(s) ?? 0) + 1);
+  let bits = 0;
+  for (const n of counts.values()) {
+    const p = n / symbols.length;
+    bits -= p * Math.log2(p);
+  }
+  const measured = `has ${symbols.length} ${unit}, ${counts.size} distinct, ${bits.toFixed(2)} bits per ${unit.replace(/s$/, "")}`;
+  if (
+    symbols.length >= SECRET_MIN_SYMBOLS &&
+    counts.size >= SECRET_MIN_DISTINCT &&
+    bits >= SECRET_MIN_BITS_PER_SYMBOL
+  ) {
+    return null;
+  }
+  return (
+    `too weak: expected at least ${SECRET_MIN_SYMBOLS} random ${unit} ` +
+    `(at least ${SECRET_MIN_DISTINCT} distinct, ${SECRET_MIN_BITS_PER_SYMBOL} bits of entropy per ${unit.replace(/s$/, "")}; ` +
+    `e.g. openssl rand -hex 32); ${measured}`
+  );
+}
+
 function checkSecrets(c: Config, warnings: string[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  // Outside dev mode a weak secret is a refusal (operations.md §4); in dev mode, a warning.
+  const weak = (key: "jwtSecret" | "apiKey", problem: string) => {
+    if (c.devMode) warnings.push(`config: ${key}: ${problem}`);
+    else problems.push({ key, problem });
+  };
   if (c.jwtSecret === "") {
     problems.push({ key: "jwtSecret", problem: "required (set jwtSecret, JWT_SECRET or JWT_SECRET_FILE)" });
   } else {
-    const bytes = new TextEncoder().encode(c.jwtSecret).length;
-    if (bytes < 32) problems.push({ key: "jwtSecret", problem: `must be at least 32 bytes (has ${bytes})` });
+    const bytes = new TextEncoder().encode(c.jwtSecret);
+    // tokens.md §1: shorter than 32 bytes is refused even in dev mode (HS256 needs the key length).
+    if (bytes.length < 32) {
+      problems.push({ key: "jwtSecret", problem: `must be at least 32 bytes (has ${bytes.length})` });
+    } else {
+      const problem = secretStrengthProblem([...bytes], "bytes");
+      if (problem) weak("jwtSecret", problem);
+    }
   }
   if (c.apiKey === "") {
     problems.push({ key: "apiKey", problem: "must not be empty (set apiKey, API_KEY or API_KEY_FILE)" });
-  } else if (c.apiKey.length < 32) {
-    warnings.push("config: apiKey: shorter than 32 characters; a longer random key is recommended");
+  } else {
+    const problem = secretStrengthProblem([...c.apiKey], "characters");
+    if (problem) weak("apiKey", problem);
   }
   return problems;
 }

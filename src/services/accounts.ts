@@ -18,6 +18,7 @@ import type { Config } from "../config/schema.ts";
 import type { AuthMethod, IdTokenSigner } from "../crypto/id-token.ts";
 import type { PasswordHasher } from "../crypto/password.ts";
 import { BCRYPT_MAX_PASSWORD_BYTES } from "../crypto/password.ts";
+import { isCommonPassword } from "../domain/common-passwords.ts";
 import { isValidEmail, normaliseEmail } from "../domain/email.ts";
 import { GLOBAL_ROLES, isGlobalRole, isPathTenantId, parseOobRequestType } from "../domain/grammar.ts";
 import type { OobRequestType, User } from "../domain/types.ts";
@@ -165,8 +166,9 @@ function codePointLength(s: string): number {
 
 /**
  * The password rules of api.md §2.10, or `null` when the password passes: `minLength`–128 code
- * points, not the email (case-insensitive), and ≤ 72 UTF-8 bytes when new hashes use bcrypt. The
- * password is taken as sent (never trimmed); `email` is the normalised email it will belong to.
+ * points, ≤ 72 UTF-8 bytes when new hashes use bcrypt, not the email or its local part
+ * (case-insensitive), and not a common password (`"too common"`). The password is taken as sent
+ * (never trimmed); `email` is the normalised email it will belong to.
  */
 export function passwordPolicyProblem(
   password: string,
@@ -179,7 +181,13 @@ export function passwordPolicyProblem(
   if (policy.scheme === "bcrypt" && new TextEncoder().encode(password).length > BCRYPT_MAX_PASSWORD_BYTES) {
     return `must be at most ${BCRYPT_MAX_PASSWORD_BYTES} UTF-8 bytes`;
   }
-  if (email !== null && password.toLowerCase() === email) return "must not equal the email";
+  if (email !== null) {
+    const lower = password.toLowerCase();
+    const at = email.lastIndexOf("@");
+    if (lower === email) return "must not equal the email";
+    if (at > 0 && lower === email.slice(0, at)) return "must not equal the email's local part";
+  }
+  if (isCommonPassword(password)) return "too common";
   return null;
 }
 

@@ -199,6 +199,15 @@ forEachEngine("account management", (engine) => {
       await expectError(await update({ idToken: token, password: "UP4@example.com" }), "INVALID_ARGUMENT", {
         password: "must not equal the email",
       });
+      await expectError(await update({ idToken: token, password: "iloveyou1" }), "INVALID_ARGUMENT", {
+        password: "too common",
+      });
+      // The local part of the email the password will belong to.
+      await expectError(
+        await update({ idToken: token, email: "longlocal@example.com", password: "LongLocal" }),
+        "INVALID_ARGUMENT",
+        { password: "must not equal the email's local part" },
+      );
       expect((await storedUser(t, user.localId))?.tokenVersion).toBe(0);
       await expectError(await update({ idToken: token, email: 7 }), "INVALID_REQUEST", {
         email: expect.any(String),

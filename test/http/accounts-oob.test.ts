@@ -212,11 +212,23 @@ forEachEngine("one-time codes", (engine) => {
       await expectError(await reset(code, "UMA@example.com"), "INVALID_ARGUMENT", {
         newPassword: "must not equal the email",
       });
+      await expectError(await reset(code, "qwertyuiop"), "INVALID_ARGUMENT", {
+        newPassword: "too common",
+      });
       expect(await t.store.exists(keys.oob(code))).toBe(true);
       expect((await reset(code, "now it is fine")).status).toBe(200);
       await expectError(await reset(code, { not: "a string" }), "INVALID_REQUEST", {
         newPassword: expect.any(String),
       });
+    });
+
+    it("a new password equal to the code's email local part (any case) → 400, code left in place", async () => {
+      await seedUser(t, "ursula.k@example.com");
+      const code = await codeOf(await send("PASSWORD_RESET", "ursula.k@example.com"));
+      await expectError(await reset(code, "URSULA.K"), "INVALID_ARGUMENT", {
+        newPassword: "must not equal the email's local part",
+      });
+      expect(await t.store.exists(keys.oob(code))).toBe(true);
     });
 
     it("an EMAIL_SIGNIN code → 401 and left in place; unknown code → 401; gone user → 404", async () => {

@@ -210,6 +210,24 @@ forEachEngine("POST /accounts/signUp", (engine) => {
         "INVALID_ARGUMENT",
         { password: "must not equal the email" },
       ],
+      [
+        "the email's local part, other case",
+        { email: "patricia.smith@example.com", password: "Patricia.Smith" },
+        "INVALID_ARGUMENT",
+        { password: "must not equal the email's local part" },
+      ],
+      [
+        "a common password (zxcvbn-ts list)",
+        { email: "a@example.com", password: "password123" },
+        "INVALID_ARGUMENT",
+        { password: "too common" },
+      ],
+      [
+        "a common password, other case",
+        { email: "a@example.com", password: "TrustNo1" },
+        "INVALID_ARGUMENT",
+        { password: "too common" },
+      ],
     ] as const)("%s → 400", async (_name, json, code, details) => {
       await expectError(await t.post("/accounts/signUp", json, { key: false }), code, details);
     });
@@ -283,6 +301,20 @@ forEachEngine("POST /accounts/signUp", (engine) => {
         event: "admin.user.create",
         actor: "apiKey",
       });
+    });
+
+    it("an administrator creating a user is held to the same password policy", async () => {
+      await expectError(
+        await t.post("/accounts/signUp", { email: "weak@example.com", password: "sunshine", role: "ADMIN" }),
+        "INVALID_ARGUMENT",
+        { password: "too common" },
+      );
+      await expectError(
+        await t.post("/accounts/signUp", { email: "weakling@example.com", password: "WEAKLING" }),
+        "INVALID_ARGUMENT",
+        { password: "must not equal the email's local part" },
+      );
+      expect(await t.app.services.repos.users.findByEmail("weak@example.com")).toBeNull();
     });
   });
 

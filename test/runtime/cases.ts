@@ -70,6 +70,29 @@ export const smokeCases: Array<{ name: string; run: (t: SmokeTarget) => Promise<
     },
   },
   {
+    // The common-password list is a JSON module import: proves it loads on every runtime and in
+    // the compiled binary (a missing list would let "password123" through or crash the route).
+    name: "sign-up refuses a common password (the bundled list loads) and accepts an uncommon one",
+    async run({ baseUrl }) {
+      const signUp = (email: string, password: string) =>
+        fetch(`${baseUrl}/accounts/signUp`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email, password }),
+        });
+      const id = crypto.randomUUID().slice(0, 8);
+      const common = await signUp(`common-${id}@example.com`, "Password123");
+      expect(common.status).toBe(400);
+      expect(await common.json()).toMatchObject({
+        code: "INVALID_ARGUMENT",
+        details: { password: "too common" },
+      });
+      const fine = await signUp(`fine-${id}@example.com`, "correct horse battery staple");
+      expect(fine.status).toBe(200);
+      await fine.body?.cancel();
+    },
+  },
+  {
     name: "unknown path → 404 NOT_FOUND, wrong method → 405 with Allow",
     async run({ baseUrl }) {
       const nf = await fetch(`${baseUrl}/nope`);

@@ -101,6 +101,37 @@ const refusals: Case[] = [
     () => ({ jwtSecret: "x".repeat(31) }),
     "config: jwtSecret: must be at least 32 bytes (has 31)",
   ],
+  // Weak secrets outside dev mode (docs/adr/0015-secret-strength-floor.md)
+  [
+    "apiKey of 31 random characters",
+    () => ({ apiKey: "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d" }),
+    "config: apiKey: too weak: expected at least 32 random characters (at least 8 distinct, 2.5 bits of entropy per character; e.g. openssl rand -hex 32); has 31 characters",
+  ],
+  [
+    "apiKey of one repeated character",
+    () => ({ apiKey: "k".repeat(40) }),
+    "config: apiKey: too weak: expected at least 32 random characters (at least 8 distinct, 2.5 bits of entropy per character; e.g. openssl rand -hex 32); has 40 characters, 1 distinct, 0.00 bits per character",
+  ],
+  [
+    "apiKey of a short cycle (7 distinct)",
+    () => ({ apiKey: "changeme".repeat(5) }),
+    "config: apiKey: too weak: expected at least 32 random characters (at least 8 distinct, 2.5 bits of entropy per character; e.g. openssl rand -hex 32); has 40 characters, 7 distinct",
+  ],
+  [
+    "apiKey that is mostly one character",
+    () => ({ apiKey: `${"a".repeat(40)}bcdefghij` }),
+    "config: apiKey: too weak: expected at least 32 random characters (at least 8 distinct, 2.5 bits of entropy per character; e.g. openssl rand -hex 32); has 49 characters, 10 distinct, 1.27 bits per character",
+  ],
+  [
+    "jwtSecret of one repeated character",
+    () => ({ jwtSecret: "x".repeat(48) }),
+    "config: jwtSecret: too weak: expected at least 32 random bytes (at least 8 distinct, 2.5 bits of entropy per byte; e.g. openssl rand -hex 32); has 48 bytes, 1 distinct, 0.00 bits per byte",
+  ],
+  [
+    "jwtSecret of two alternating characters",
+    () => ({ jwtSecret: "ab".repeat(32) }),
+    "config: jwtSecret: too weak: expected at least 32 random bytes",
+  ],
   // Signing keys
   ["jwksPrivateKey missing", () => ({ jwksPrivateKey: "" }), "config: jwksPrivateKey: required"],
   [
@@ -738,16 +769,37 @@ describe("accepted values", () => {
     ]);
   });
 
-  test("a short apiKey and an explicit devMode are warnings, not refusals", async () => {
+  test("weak secrets and an explicit devMode are warnings, not refusals", async () => {
     const { warnings } = await loadDoc({
       ...base,
       apiKey: "short",
+      jwtSecret: "x".repeat(32),
       devMode: true,
       issuerBaseUrl: "http://127.0.0.1:8080",
     });
-    expect(warnings).toHaveLength(2);
-    expect(warnings[0]).toMatch(/^config: apiKey: shorter than 32 characters/);
-    expect(warnings[1]).toMatch(/^config: devMode: development mode is on/);
+    expect(warnings).toHaveLength(3);
+    expect(warnings[0]).toMatch(/^config: jwtSecret: too weak: expected at least 32 random bytes/);
+    expect(warnings[1]).toMatch(/^config: apiKey: too weak: expected at least 32 random characters/);
+    expect(warnings[2]).toMatch(/^config: devMode: development mode is on/);
+  });
+
+  test("random secrets from the documented generators always pass the floor", async () => {
+    // openssl rand -hex 16 (32 chars, the shortest accepted), -hex 32, and base64url: 2,000 each.
+    const { secretStrengthProblem } = await import("../../src/config/validate.ts");
+    const hex = (bytes: number) => Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("hex");
+    const b64 = (bytes: number) =>
+      Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("base64url");
+    for (let i = 0; i < 2_000; i++) {
+      for (const secret of [hex(16), hex(32), b64(32), b64(48)]) {
+        expect(secretStrengthProblem([...secret], "characters"), secret).toBeNull();
+      }
+    }
+  });
+
+  test("a jwtSecret is measured in bytes: 32 multi-byte characters of one kind are still weak", async () => {
+    const msg = await refusal(() => loadDoc({ ...base, jwtSecret: "é".repeat(16) }));
+    expect(msg).toContain("config: jwtSecret: too weak: expected at least 32 random bytes");
+    expect(msg).toContain("has 32 bytes, 2 distinct");
   });
 });
 

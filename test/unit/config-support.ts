@@ -94,8 +94,9 @@ export function makeKeys() {
 
 export type TestKeys = ReturnType<typeof makeKeys>;
 
-export const JWT_SECRET = "j".repeat(40);
-export const API_KEY = "k".repeat(40);
+// Random (`openssl rand -hex`): outside dev mode a low-entropy secret is refused (docs/adr/0015).
+export const JWT_SECRET = "8231455ed3baed5279099ac2cc3020efddf97c43960f1c329e2fdd1097681362";
+export const API_KEY = "bcbd4f0bd3abe2f956af0844ffeba2f7b3fbc6b5065c59fa";
 
 /** A minimal valid production configuration document. */
 export function baseDoc(keys: TestKeys): Record<string, unknown> {

@@ -490,7 +490,7 @@ describe("secret files", () => {
   });
 
   test("a secret file beats the YAML value (precedence default < YAML < env < file)", async () => {
-    const other = "s".repeat(48);
+    const other = "0f7e1d2c3b4a59687766554433221100ffeeddccbbaa9988";
     const { config } = await loadDoc(base, {
       env: { JWT_SECRET_FILE: "/s/jwt" },
       files: { "/s/jwt": other },
@@ -537,7 +537,12 @@ describe("secret files", () => {
   test("exactly 1 MiB is accepted", async () => {
     const { config } = await loadDoc(base, {
       env: { API_KEY_FILE: "/s/api" },
-      files: { "/s/api": "x".repeat(1024 * 1024) },
+      // A random 64-char hex string repeated to 1 MiB: the size is the point, not the entropy floor.
+      files: {
+        "/s/api": API_KEY.padEnd(64, "0")
+          .slice(0, 64)
+          .repeat(16 * 1024),
+      },
     });
     expect(config.apiKey).toHaveLength(1024 * 1024);
   });

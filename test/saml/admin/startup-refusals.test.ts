@@ -69,8 +69,9 @@ describe("SAML startup refusals for key files (operations.md §4)", () => {
       file,
       stringify({
         issuerBaseUrl: "https://id.example.com",
-        jwtSecret: "x".repeat(48),
-        apiKey: "k".repeat(40),
+        // Random: outside dev mode low-entropy secrets are refused (docs/adr/0015).
+        jwtSecret: "5c0b1e8d7a2f49e6b3c81d07f5a9e2c4d6b8f0a1c3e5d7f9",
+        apiKey: "e2a94c7f18b3d60a5f9c2e7b41d8a36c",
         jwksPrivateKey: jwks,
         redisAddr: "127.0.0.1:6379",
         saml: {
