@@ -138,43 +138,53 @@ export async function loadConfig(
   let configPath: string | null = null;
   let dev: Awaited<ReturnType<typeof ensureDevSecrets>> | null = null;
 
-  if (explicit || (await statOrRefuse(io, path, shownPath)) !== null) {
-    doc = await readYamlFile(io, path, shownPath);
-    configPath = path;
-    removeGoOnlyKeys(doc, warnings);
-    doc = expandDocument(doc, env, leafKinds(leaves));
-  } else if (redisSelectedByEnv(env)) {
-    doc = {};
-  } else {
-    const dataDir = envValue(env, "TIKTI_DATA_DIR") ?? "./data";
-    dev = await ensureDevSecrets(io, dataDir, warnings);
-    doc = devQuickStartDocument(dev, dataDir);
+  try {
+    return await load();
+  } catch (e) {
+    // A refusal says which file it is about: a copied example at the default path surprises.
+    if (e instanceof ConfigError && configPath !== null) e.file = configPath;
+    throw e;
   }
 
-  applyEnvOverrides(doc, env, leaves, warnings);
-  await applySecretFiles(doc, io, warnings);
+  async function load(): Promise<LoadedConfig> {
+    if (explicit || (await statOrRefuse(io, path, shownPath)) !== null) {
+      configPath = path;
+      doc = await readYamlFile(io, path, shownPath);
+      removeGoOnlyKeys(doc, warnings);
+      doc = expandDocument(doc, env, leafKinds(leaves));
+    } else if (redisSelectedByEnv(env)) {
+      doc = {};
+    } else {
+      const dataDir = envValue(env, "TIKTI_DATA_DIR") ?? "./data";
+      dev = await ensureDevSecrets(io, dataDir, warnings);
+      doc = devQuickStartDocument(dev, dataDir);
+    }
 
-  const parsed = configSchema.safeParse(doc);
-  if (!parsed.success) throw ConfigError.fromProblems(zodProblems(parsed.error));
-  let config = parsed.data;
-  if (dev !== null && config.issuerBaseUrl === "") {
-    config = { ...config, issuerBaseUrl: devIssuerBaseUrl(config.bindAddress, config.port) };
+    applyEnvOverrides(doc, env, leaves, warnings);
+    await applySecretFiles(doc, io, warnings);
+
+    const parsed = configSchema.safeParse(doc);
+    if (!parsed.success) throw ConfigError.fromProblems(zodProblems(parsed.error));
+    let config = parsed.data;
+    if (dev !== null && config.issuerBaseUrl === "") {
+      config = { ...config, issuerBaseUrl: devIssuerBaseUrl(config.bindAddress, config.port) };
+    }
+
+    const result = await validateConfig(config, { devQuickStart: dev !== null });
+    warnings.push(...result.warnings);
+    if (result.problems.length > 0) throw ConfigError.fromProblems(result.problems);
+    config = result.config;
+
+    if (config.saml.enabled && options.validateSamlKeyFiles) {
+      const problems = await options.validateSamlKeyFiles(config, io);
+      if (problems.length > 0) throw ConfigError.fromProblems(problems);
+    }
+
+    const loaded: LoadedConfig = { config, warnings, devQuickStart: dev !== null, configPath };
+    // Only a key that is actually in effect is worth printing (an API_KEY override wins over it).
+    if (dev?.generated.apiKey && config.apiKey === dev.apiKey) loaded.generatedApiKey = dev.apiKey;
+    return loaded;
   }
-
-  const result = await validateConfig(config, { devQuickStart: dev !== null });
-  warnings.push(...result.warnings);
-  if (result.problems.length > 0) throw ConfigError.fromProblems(result.problems);
-  config = result.config;
-
-  if (config.saml.enabled && options.validateSamlKeyFiles) {
-    const problems = await options.validateSamlKeyFiles(config, io);
-    if (problems.length > 0) throw ConfigError.fromProblems(problems);
-  }
-
-  const loaded: LoadedConfig = { config, warnings, devQuickStart: dev !== null, configPath };
-  // Only a key that is actually in effect is worth printing (an API_KEY override wins over it).
-  if (dev?.generated.apiKey && config.apiKey === dev.apiKey) loaded.generatedApiKey = dev.apiKey;
-  return loaded;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ export class ConfigError extends Error {
   readonly key: string;
   readonly problems: readonly ConfigProblem[];
   readonly exitCode = 2;
+  /** Absolute path of the configuration file that was refused, when one was read. */
+  file?: string;
 
   constructor(key: string, problem: string, more: readonly ConfigProblem[] = []) {
     const problems = [{ key, problem }, ...more];

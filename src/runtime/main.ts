@@ -134,7 +134,9 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
     // SAML key files are checked here too, so --check and startup refuse bad ones (operations.md §4).
     loaded = await loadConfig(io, { configPath: args.configPath }, { validateSamlKeyFiles });
   } catch (e) {
-    if (e instanceof ConfigError) exitWith(2, e.message);
+    if (e instanceof ConfigError) {
+      exitWith(2, e.file ? `config file ${e.file} refused:\n${e.message}` : e.message);
+    }
     exitWith(2, `config: ${(e as Error).message}`);
   }
   const { config } = loaded;
@@ -286,5 +288,7 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
     // Where /metrics went (its own listener by default outside dev mode, docs/adr/0030).
     ...(servers[1] ? { metricsAddress: `${config.bindAddress}:${servers[1].port}` } : {}),
     store: store.engine,
+    // Which configuration is in effect: a copied example at the default path must not surprise.
+    config: loaded.configPath ?? (loaded.devQuickStart ? "development quick-start" : "environment only"),
   });
 }
