@@ -233,7 +233,15 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
     const name = input.name.trim();
     const nameLength = codePoints(name);
     if (nameLength < 1 || nameLength > TENANT_NAME_MAX) problems.add("name", reasons.tenantName);
-    if (!isSlug(input.slug)) problems.add("slug", reasons.mustMatch(NEW_TENANT_ID_PATTERN));
+    if (!isSlug(input.slug)) {
+      // "id" matches the pattern: a message quoting only the pattern would not say what is wrong.
+      problems.add(
+        "slug",
+        input.slug === RESERVED_TENANT_ID
+          ? reasons.reservedTenantId
+          : reasons.mustMatch(NEW_TENANT_ID_PATTERN),
+      );
+    }
     if (input.id !== undefined && !isNewTenantId(input.id)) {
       problems.add(
         "id",
