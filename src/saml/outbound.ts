@@ -17,7 +17,7 @@ import { SignedXml } from "xml-crypto";
 import { base64ToBytes, bytesToBase64, toPem } from "../crypto/pem.ts";
 import { DIGEST_ALG_URI, ENVELOPED_SIGNATURE, EXC_C14N, SIG_ALG_URI } from "./algorithms.ts";
 import { newNonce } from "./ids.ts";
-import { BROWSER_HEADERS, escapeHtml, HTML_CONTENT_TYPE } from "./pages.ts";
+import { autoSubmitCsp, BROWSER_HEADERS, escapeHtml, HTML_CONTENT_TYPE } from "./pages.ts";
 import type { SpKeyPair } from "./sp-keys.ts";
 
 export const SIG_ALG_RSA_SHA256 = SIG_ALG_URI["rsa-sha256"];
@@ -103,8 +103,8 @@ export function signEnveloped(xml: string, pair: SpKeyPair): string {
 
 /**
  * §9.2 step 7 / §9.3 step 6, POST binding: a `200` page whose form posts `fields` to `action`,
- * submitted by a nonce-carrying script (with a `<noscript>` button). CSP allows posting only to the
- * IdP's origin.
+ * submitted by a nonce-carrying script (with a `<noscript>` button). CSP: `autoSubmitCsp` (no
+ * `form-action`, saml.md §10.1).
  */
 export function autoSubmitForm(input: {
   action: string;
@@ -112,7 +112,6 @@ export function autoSubmitForm(input: {
   extraHeaders?: Record<string, string>;
 }): Response {
   const nonce = newNonce();
-  const origin = new URL(input.action).origin;
   const hidden = Object.entries(input.fields)
     .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
     .join("");
@@ -128,7 +127,7 @@ export function autoSubmitForm(input: {
       ...BROWSER_HEADERS,
       ...input.extraHeaders,
       "Content-Type": HTML_CONTENT_TYPE,
-      "Content-Security-Policy": `default-src 'none'; script-src 'nonce-${nonce}'; form-action ${origin}; base-uri 'none'; frame-ancestors 'none'`,
+      "Content-Security-Policy": autoSubmitCsp(nonce),
     },
   });
 }
@@ -160,7 +159,7 @@ export function repostPage(input: {
     headers: {
       ...BROWSER_HEADERS,
       "Content-Type": HTML_CONTENT_TYPE,
-      "Content-Security-Policy": `default-src 'none'; script-src 'nonce-${nonce}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`,
+      "Content-Security-Policy": autoSubmitCsp(nonce),
     },
   });
 }

@@ -50,10 +50,27 @@ export const BROWSER_HEADERS: Readonly<Record<string, string>> = {
   "X-Content-Type-Options": "nosniff",
 };
 
+/** Error pages have no form: `form-action 'none'`. */
 export const ERROR_PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/**
+ * No `form-action` (saml.md §10.1): browsers apply it to every redirect after the submission, and
+ * the discovery form's POST is followed by `302 /saml/login/<tid>` and `302 <IdP>`, which
+ * `form-action 'self'` blocked. The page has no user-controlled markup (the email is never
+ * reflected); `default-src 'none'` and `base-uri 'none'` keep it inert.
+ */
 export const DISCOVERY_CSP =
-  "default-src 'none'; form-action 'self'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'";
+  "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'";
+
+/**
+ * CSP of the auto-submit pages (outbound POST binding, the ACS repost page): only the script with
+ * this response's nonce runs. No `form-action` (saml.md §10.1): it would also govern the redirects
+ * after the submission — the IdP's redirect back to `/saml/slo`, or the ACS's redirect to an allowed
+ * external return target — and block them.
+ */
+export function autoSubmitCsp(nonce: string): string {
+  return `default-src 'none'; script-src 'nonce-${nonce}'; base-uri 'none'; frame-ancestors 'none'`;
+}
 
 export const HTML_CONTENT_TYPE = "text/html; charset=utf-8";
 

@@ -56,6 +56,8 @@ export interface StartOptions {
   /** Reuse this directory (and its dataDir) instead of a new temp dir. */
   dir?: string;
   timeoutMs?: number;
+  /** Listen on this port (default: a free one), e.g. when the config must name it. */
+  port?: number;
   /** Sees every stdout chunk as it arrives, also before the server is listening. */
   onStdout?: (chunk: string) => void;
 }
@@ -82,7 +84,7 @@ export async function writeTestConfig(dir: string, port: number, extra: Record<s
 
 export async function startTikti(options: StartOptions): Promise<TiktiProcess> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "tikti-proc-"));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const { configFile, apiKey } = await writeTestConfig(dir, port, options.config);
   const { cmd, args } = commandFor(options.runtime, ["-f", configFile]);
   const env: Record<string, string> = {

@@ -160,6 +160,10 @@ export const TEST_PASSWORD = "correct horse battery staple";
 export async function startPysamlIdp(options: {
   spMetadataXml: string;
   user?: TestUser;
+  /** The SLO binding the IdP's metadata advertises (default HTTP-Redirect). */
+  sloBinding?: "redirect" | "post";
+  /** Knobs for requests without an `X-Idp-Options` header (a browser sends none). */
+  knobs?: IdpKnobs;
 }): Promise<PysamlIdp> {
   await ensurePysaml2();
   installExitHook();
@@ -174,6 +178,8 @@ export async function startPysamlIdp(options: {
       spMetadataPath,
       user: { ...DEFAULT_USER, ...options.user },
       password: TEST_PASSWORD,
+      sloBinding: options.sloBinding ?? "redirect",
+      knobs: options.knobs ?? {},
     }),
   );
 

@@ -319,7 +319,7 @@ forEachEngine("POST /saml/acs (saml.md §6)", (engine) => {
     const csp = page.headers.get("content-security-policy")!;
     const nonce = /script-src 'nonce-([^']+)'/.exec(csp)![1]!;
     expect(csp).toBe(
-      `default-src 'none'; script-src 'nonce-${nonce}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`,
+      `default-src 'none'; script-src 'nonce-${nonce}'; base-uri 'none'; frame-ancestors 'none'`,
     );
     expect(page.headers.get("cache-control")).toBe("no-store");
     const html = await page.text();

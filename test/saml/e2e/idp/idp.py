@@ -7,7 +7,10 @@ Started by test/saml/e2e/harness.ts as `/usr/bin/python3 idp.py <config.json>` (
 are only visible to /usr/bin/python3, §16.3 item 1). Config JSON:
 
     {"dir": "<temp dir for keys>", "spMetadataPath": "<Tikti's SP metadata>",
-     "user": {"nameId": "...", "mail": "...", "displayName": "...", "groups": ["..."]}}
+     "user": {"nameId": "...", "mail": "...", "displayName": "...", "groups": ["..."]},
+     "sloBinding": "redirect" | "post",   (the SLO binding the IdP metadata advertises; default redirect)
+     "knobs": {...}}                      (default knobs for requests without X-Idp-Options: a browser
+                                           sends no such header)
 
 On start it generates a throwaway RSA-2048 key and self-signed certificate (§16.2 item 1), binds a
 free port and prints ONE line `{"ready": true, "port": N, "base": "http://127.0.0.1:N", ...}` on
@@ -23,6 +26,13 @@ Browser-facing endpoints (what Tikti's redirects point at):
                    password from the config, default "test-password")
   GET  /slo        SAMLRequest (SP-initiated LogoutRequest) -> signed LogoutResponse over Redirect;
                    SAMLResponse (answer to an IdP-initiated LogoutRequest) -> recorded, JSON result.
+  POST /slo        the same over the HTTP-POST binding (enveloped signatures, verified against the SP
+                   metadata); a LogoutRequest is answered over Redirect, as many IdPs do, and a
+                   LogoutResponse with a small "Signed out" page.
+  GET  /browser/unsolicited?tid=T   IdP-initiated SSO for a browser: auto-submit form to {acsURL}/T
+  GET  /browser/logout?binding=redirect|post   IdP-initiated logout for a browser: 302 to the SP's
+                   SLO URL with a signed query, or an auto-submit form with an enveloped-signed
+                   LogoutRequest (the IdP's sessions of the user end)
 Test control endpoints:
   GET  /health                     "ok"
   POST /control/unsolicited        {"tid", "options"} -> an IdP-initiated Response for {acsURL}/{tid}
@@ -169,6 +179,14 @@ class SpInfo:
                 s.get("Location")
                 for s in sp.findall("{%s}SingleLogoutService" % MD)
                 if s.get("Binding") == BINDING_HTTP_REDIRECT
+            ),
+            None,
+        )
+        self.slo_post = next(
+            (
+                s.get("Location")
+                for s in sp.findall("{%s}SingleLogoutService" % MD)
+                if s.get("Binding") == BINDING_HTTP_POST
             ),
             None,
         )
@@ -355,6 +373,8 @@ class TestIdp:
         self.last = {}
         self.logout_results = []
         self.knobs = Knobs(None)
+        self.default_knobs = json.dumps(cfg.get("knobs") or {})
+        self.slo_binding = BINDING_HTTP_POST if cfg.get("sloBinding") == "post" else BINDING_HTTP_REDIRECT
         self.session_indexes = []
         self._install_hooks()
         self.build()
@@ -382,7 +402,7 @@ class TestIdp:
                     "name": "Tikti test IdP",
                     "endpoints": {
                         "single_sign_on_service": [(self.sso_url, BINDING_HTTP_REDIRECT)],
-                        "single_logout_service": [(self.slo_url, BINDING_HTTP_REDIRECT)],
+                        "single_logout_service": [(self.slo_url, self.slo_binding)],
                     },
                     "policy": {
                         "default": {
@@ -512,7 +532,7 @@ class TestIdp:
         acs = request.assertion_consumer_service_url
         if acs not in self.sp.acs_urls:
             raise BadRequest("ACS URL not in the SP metadata")
-        knobs = Knobs(headers.get("X-Idp-Options"))
+        knobs = Knobs(headers.get("X-Idp-Options") or self.default_knobs)
         as_json = "application/json" in (headers.get("Accept") or "")
         if knobs.login_form:
             # §16.2 item 3: the optional username/password step before the Response.
@@ -609,51 +629,12 @@ class TestIdp:
             parsed = self.server.parse_logout_request(saml_request, BINDING_HTTP_REDIRECT)
             if parsed is None:
                 raise BadRequest("LogoutRequest did not parse")
-            request = parsed.message
-            name_id = request.name_id.text if request.name_id is not None else None
-            indexes = [s.text for s in (request.session_index or [])]
-            before = len(self.sessions)
-            self.sessions = [
-                s
-                for s in self.sessions
-                if not (s["nameId"] == name_id and (not indexes or s["sessionIndex"] in indexes))
-            ]
-            ended = before - len(self.sessions)
-            status = None if ended > 0 else saml2.samlp.Status(
-                status_code=saml2.samlp.StatusCode(value=STATUS_RESPONDER)
-            )
-            response = self.server.create_logout_response(
-                request, [BINDING_HTTP_REDIRECT], status=status, sign=False
-            )
-            xml = str(response)
-            self.last["logoutResponseToSp"] = xml
-            self.logout_results.append(
-                {"direction": "sp", "nameId": name_id, "sessionIndexes": indexes, "ended": ended}
-            )
-            return self.redirect_to_sp(xml, True, relay_state, sigalg, as_json, {"ended": ended})
+            return self._end_sessions_and_answer(parsed.message, relay_state, sigalg, as_json)
         # The SP's answer to an IdP-initiated LogoutRequest (saml.md §9.3 step 6).
         verify_redirect_signature(params, "SAMLResponse", self.sp.signing_certs)
         xml = inflate(unquote_plus(params["SAMLResponse"]))
         self.last["logoutResponseFromSp"] = xml
-        root = SafeET.fromstring(xml.encode("utf-8"))
-        if root.tag != "{%s}LogoutResponse" % SAMLP:
-            raise BadRequest("not a LogoutResponse")
-        in_response_to = root.get("InResponseTo")
-        if in_response_to not in self.outstanding_logouts:
-            raise BadRequest("LogoutResponse for an unknown request")
-        del self.outstanding_logouts[in_response_to]
-        issuer = root.find("{%s}Issuer" % SAML)
-        code = root.find("{%s}Status/{%s}StatusCode" % (SAMLP, SAMLP))
-        result = {
-            "direction": "idp",
-            "inResponseTo": in_response_to,
-            "issuer": issuer.text if issuer is not None else None,
-            "destination": root.get("Destination"),
-            "status": code.get("Value") if code is not None else None,
-            "success": code is not None and code.get("Value") == STATUS_SUCCESS,
-            "signatureVerified": True,
-        }
-        self.logout_results.append(result)
+        result = self._record_logout_response(SafeET.fromstring(xml.encode("utf-8")))
         return 200, "application/json", json.dumps(result), None
 
     def idp_logout(self, body):
@@ -683,6 +664,144 @@ class TestIdp:
             xml, False, body.get("relayState", ""), SIG_ALGS["rsa-sha256"], True, {"id": req_id}
         )
         return status, ctype, body_text
+
+    # --------------------------------------------------------------------------- HTTP-POST SLO
+
+    def _signed_post_message(self, form, param, check):
+        """A POSTed, enveloped-signed message: decoded XML after `check` verified its signature."""
+        values = form.get(param) or []
+        if len(values) != 1:
+            raise BadRequest("exactly one %s" % param)
+        xml = base64.b64decode(values[0]).decode("utf-8")
+        root = SafeET.fromstring(xml.encode("utf-8"))
+        if root.find("{%s}Signature" % DS) is None:
+            raise BadRequest("unsigned %s refused" % param)
+        # pysaml2 verifies with the certificates of the SP metadata (xmlsec1 underneath).
+        if not check(xml, must=True, origdoc=values[0]):
+            raise BadRequest("%s signature does not verify" % param)
+        return xml, root
+
+    def slo_post(self, body):
+        form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+        if ("SAMLRequest" in form) == ("SAMLResponse" in form):
+            raise BadRequest("exactly one of SAMLRequest and SAMLResponse")
+        relay_state = (form.get("RelayState") or [""])[0]
+        if "SAMLRequest" in form:
+            # SP-initiated logout over POST: end the IdP session, answer over Redirect (302).
+            xml, root = self._signed_post_message(
+                form, "SAMLRequest", self.server.sec.correctly_signed_logout_request
+            )
+            self.last["logoutRequestFromSp"] = xml
+            if root.tag != "{%s}LogoutRequest" % SAMLP:
+                raise BadRequest("not a LogoutRequest")
+            parsed = self.server.parse_logout_request(form["SAMLRequest"][0], BINDING_HTTP_POST)
+            if parsed is None:
+                raise BadRequest("LogoutRequest did not parse")
+            return self._end_sessions_and_answer(parsed.message, relay_state, SIG_ALGS["rsa-sha256"], False)
+        # The SP's answer to an IdP-initiated LogoutRequest, over POST.
+        xml, root = self._signed_post_message(
+            form, "SAMLResponse", self.server.sec.correctly_signed_logout_response
+        )
+        self.last["logoutResponseFromSp"] = xml
+        result = self._record_logout_response(root)
+        page = (
+            "<!DOCTYPE html><html><head><title>Test IdP</title></head><body>"
+            '<h1 id="idp-result">%s</h1></body></html>'
+        ) % ("Signed out" if result["success"] else "Logout failed")
+        return 200, "text/html; charset=utf-8", page, None
+
+    def _end_sessions_and_answer(self, request, relay_state, sigalg, as_json):
+        name_id = request.name_id.text if request.name_id is not None else None
+        indexes = [s.text for s in (request.session_index or [])]
+        before = len(self.sessions)
+        self.sessions = [
+            s
+            for s in self.sessions
+            if not (s["nameId"] == name_id and (not indexes or s["sessionIndex"] in indexes))
+        ]
+        ended = before - len(self.sessions)
+        status = None if ended > 0 else saml2.samlp.Status(
+            status_code=saml2.samlp.StatusCode(value=STATUS_RESPONDER)
+        )
+        response = self.server.create_logout_response(
+            request, [BINDING_HTTP_REDIRECT], status=status, sign=False
+        )
+        xml = str(response)
+        self.last["logoutResponseToSp"] = xml
+        self.logout_results.append(
+            {"direction": "sp", "nameId": name_id, "sessionIndexes": indexes, "ended": ended}
+        )
+        return self.redirect_to_sp(xml, True, relay_state, sigalg, as_json, {"ended": ended})
+
+    def _record_logout_response(self, root):
+        if root.tag != "{%s}LogoutResponse" % SAMLP:
+            raise BadRequest("not a LogoutResponse")
+        in_response_to = root.get("InResponseTo")
+        if in_response_to not in self.outstanding_logouts:
+            raise BadRequest("LogoutResponse for an unknown request")
+        del self.outstanding_logouts[in_response_to]
+        issuer = root.find("{%s}Issuer" % SAML)
+        code = root.find("{%s}Status/{%s}StatusCode" % (SAMLP, SAMLP))
+        result = {
+            "direction": "idp",
+            "inResponseTo": in_response_to,
+            "issuer": issuer.text if issuer is not None else None,
+            "destination": root.get("Destination"),
+            "status": code.get("Value") if code is not None else None,
+            "success": code is not None and code.get("Value") == STATUS_SUCCESS,
+            "signatureVerified": True,
+        }
+        self.logout_results.append(result)
+        return result
+
+    # --------------------------------------------------------------------------- browser entries
+
+    def browser_unsolicited(self, raw_query):
+        """IdP-initiated SSO as a browser meets it: an auto-submit form to {acsURL}/{tid}."""
+        query = parse_qs(raw_query)
+        tid = (query.get("tid") or [""])[0]
+        if not tid:
+            raise BadRequest("tid missing")
+        knobs = Knobs(self.default_knobs)
+        acs = self.sp.acs_urls[0] + "/" + tid
+        xml, session = self.authn_response(knobs, None, acs)
+        if session is not None:
+            self.sessions.append(
+                {
+                    "id": len(self.sessions) + 1,
+                    "sp": self.sp.entity_id,
+                    "nameId": session["nameId"],
+                    "sessionIndex": session["sessionIndex"],
+                    "requestId": None,
+                }
+            )
+        status, ctype, body = self.deliver_response(xml, acs, "", False)
+        return status, ctype, body, None
+
+    def browser_logout(self, raw_query):
+        """IdP-initiated logout as a browser meets it, over the requested binding."""
+        query = parse_qs(raw_query)
+        binding = (query.get("binding") or ["redirect"])[0]
+        name_id = self.user["nameId"]
+        indexes = [s["sessionIndex"] for s in self.sessions if s["nameId"] == name_id and s["sessionIndex"]]
+        destination = self.sp.slo_post if binding == "post" else self.sp.slo_redirect
+        req_id, request = self.server.create_logout_request(
+            destination=destination,
+            issuer_entity_id=self.sp.entity_id,
+            name_id=saml.NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=name_id),
+            session_indexes=indexes or None,
+            sign=binding == "post",
+            sign_alg=SIG_ALGS["rsa-sha256"],
+            digest_alg=DIGEST_ALGS["sha256"],
+        )
+        xml = str(request)
+        self.last["logoutRequestToSp"] = xml
+        self.outstanding_logouts[req_id] = {"nameId": name_id, "sessionIndexes": indexes}
+        self.sessions = [s for s in self.sessions if s["nameId"] != name_id]
+        if binding == "post":
+            form = http_form_post_message(xml, destination, "", "SAMLRequest")
+            return 200, "text/html; charset=utf-8", form["data"], None
+        return self.redirect_to_sp(xml, False, "", SIG_ALGS["rsa-sha256"], False)
 
     def replace_sp_metadata(self, xml_bytes):
         SpInfo(xml_bytes)  # refuse garbage before touching the file
@@ -740,6 +859,10 @@ def make_handler(idp):
                 elif path == "/slo":
                     status, ctype, body, location = idp.slo(query, self.headers)
                     self.send(status, ctype, body, location)
+                elif path == "/browser/unsolicited":
+                    self.send(*idp.browser_unsolicited(query))
+                elif path == "/browser/logout":
+                    self.send(*idp.browser_logout(query))
                 elif path == "/control/sessions":
                     self.send(200, "application/json", json.dumps(idp.sessions))
                 elif path == "/control/last":
@@ -757,6 +880,8 @@ def make_handler(idp):
             def run():
                 if path == "/sso/login":
                     self.send(*idp.login_submit(self.body(), self.headers))
+                elif path == "/slo":
+                    self.send(*idp.slo_post(self.body()))
                 elif path == "/control/unsolicited":
                     self.send(*idp.unsolicited(json.loads(self.body() or b"{}")))
                 elif path == "/control/logout":
