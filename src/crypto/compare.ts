@@ -9,6 +9,13 @@ export async function sha256(value: string | Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>));
 }
 
+/** Lowercase hex of the SHA-256 of `value` (one-time code keys, storage.md §2). */
+export async function sha256Hex(value: string): Promise<string> {
+  let out = "";
+  for (const b of await sha256(value)) out += b.toString(16).padStart(2, "0");
+  return out;
+}
+
 export function timingSafeEqualBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;

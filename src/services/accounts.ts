@@ -26,6 +26,7 @@ import { isTiktiError, TiktiError } from "../errors.ts";
 import { hashForLog, type Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Repos } from "../store/repos/index.ts";
+import { codeIsCurrent } from "../store/repos/oob.ts";
 import { withTokenVersionBump } from "../store/repos/users.ts";
 import type { Audit } from "./audit.ts";
 import type { RefreshTokenService } from "./oauth/refresh-tokens.ts";
@@ -516,8 +517,12 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
 
   // ------------------------------------------------------------------ one-time codes (§4.6–§4.9)
 
-  async function issueCode(email: string, requestType: OobRequestType): Promise<SendOobCodeResult> {
-    const issued = await repos.oob.issue({ email, requestType });
+  async function issueCode(
+    user: User,
+    email: string,
+    requestType: OobRequestType,
+  ): Promise<SendOobCodeResult> {
+    const issued = await repos.oob.issue({ email, requestType, tokenVersion: user.tokenVersion });
     return { email, requestType, oobCode: issued.code, expiresIn: config.accounts.oobCodeTtlSeconds };
   }
 
@@ -540,7 +545,7 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
         expiresIn: config.accounts.oobCodeTtlSeconds,
       };
     }
-    return issueCode(email, requestType);
+    return issueCode(user, email, requestType);
   }
 
   async function signInWithOobCode(
@@ -570,6 +575,15 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
           log.info("code sign-in failed", { userId: user?.localId ?? "", code: "INVALID_CREDENTIALS" });
           throw new TiktiError("INVALID_CREDENTIALS");
         }
+        // A token-version bump since issue (revoke, password or status change) voids the code.
+        if (!codeIsCurrent(consumed.ver, user.tokenVersion)) {
+          log.info("code sign-in failed", {
+            userId: user.localId,
+            code: "INVALID_OOB_CODE",
+            reason: "revoked",
+          });
+          throw new TiktiError("INVALID_OOB_CODE");
+        }
         return signInResult(user, "oob");
       },
     );
@@ -597,7 +611,15 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
     const user = await repos.users.findByEmail(consumed.email);
     // A user that became SAML-managed since the code was issued must not get a password.
     if (user?.authSource !== "password") throw new TiktiError("USER_NOT_FOUND");
-    await repos.users.mutate(user.localId, (current) => withTokenVersionBump({ ...current, password: hash }));
+    // A token-version bump since issue voids the code; re-checked inside the CAS so that a
+    // revocation landing between the read and the write still wins.
+    const voided = () =>
+      new TiktiError("INVALID_OOB_CODE", { cause: new Error("code predates a token-version bump") });
+    if (!codeIsCurrent(consumed.ver, user.tokenVersion)) throw voided();
+    await repos.users.mutate(user.localId, (current) => {
+      if (!codeIsCurrent(consumed.ver, current.tokenVersion)) throw voided();
+      return withTokenVersionBump({ ...current, password: hash });
+    });
     metrics.tokenVersionBumps.inc({ cause: "password" });
     // The guessed-at password is gone: the resetting address and the per-email ceiling start over
     // (other addresses' counters keep locking those addresses until their windows end).
@@ -624,7 +646,7 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
       if (!canReceiveCodes(user) || !(await repos.memberships.get(tenant.id, user.localId))) {
         throw new TiktiError("USER_NOT_FOUND");
       }
-      return issueCode(email, requestType);
+      return issueCode(user, email, requestType);
     }
     // 3.
     if (!user) user = await createCodeUser(input.email, tenant.id, ctx);
@@ -636,7 +658,7 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
       }
     }
     // 5.
-    return issueCode(email, requestType);
+    return issueCode(user, email, requestType);
   }
 
   /** api.md §4.9 step 3: a password user nobody knows the password of, member of the tenant. */

@@ -520,13 +520,14 @@ export function createEmbeddedStore(db: SqliteDb, opts: EmbeddedStoreOptions): E
         if (getItem(key, "reqType") !== expectedType) return { status: "WRONG_TYPE" };
         const email = getItem(key, "email");
         const expiresAtText = getItem(key, "expiresAt");
+        const ver = getItem(key, "ver") ?? "";
         deleteKey(key, "hash");
         // A missing or unreadable expiresAt fails closed (storage.md §2: the read-time check).
         const expiresAt =
           expiresAtText === null || expiresAtText.trim() === "" ? Number.NaN : Number(expiresAtText);
         if (!Number.isFinite(expiresAt) || expiresAt < nowSeconds || email === null)
           return { status: "EXPIRED" };
-        return { status: "OK", email };
+        return { status: "OK", email, ver };
       }),
 
     rlIncr: (key, windowMs) =>

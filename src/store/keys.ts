@@ -14,7 +14,8 @@ export const keys = {
   membershipsByUser: (userId: string) => `membershipsByUser:${userId}`,
   roles: (tenantId: string) => `roles:${tenantId}`,
   clients: (tenantId: string) => `clients:${tenantId}`,
-  oob: (code: string) => `oob:${code}`,
+  /** `codeSha256Hex`: lowercase hex SHA-256 of the code; the code itself is never a key (§2). */
+  oob: (codeSha256Hex: string) => `oob:${codeSha256Hex}`,
   samlSubject: (tenantId: string, nameId: string) => `samlSubject:${tenantId}:${nameId}`,
   /** A refresh token's record, by the SHA-256 hex of the token: the token itself is never a key. */
   refreshToken: (tokenSha256Hex: string) => `refresh:${tokenSha256Hex}`,

@@ -19,7 +19,8 @@ export type OobConsumeResult =
   | { status: "NONE" }
   | { status: "WRONG_TYPE" }
   | { status: "EXPIRED" }
-  | { status: "OK"; email: string };
+  /** `ver`: the stored `ver` field (the user's `tokenVersion` at issue), `""` when absent. */
+  | { status: "OK"; email: string; ver: string };
 
 export interface RateLimitHit {
   /** Counter value after this hit. */

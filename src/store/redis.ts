@@ -171,7 +171,7 @@ return v`,
 
 /**
  * ARGV: expected reqType, now (unix seconds). A code without a usable `email` or `expiresAt` is
- * deleted and reported EXPIRED (fail closed). Replies {status} or {'OK', email}.
+ * deleted and reported EXPIRED (fail closed). Replies {status} or {'OK', email, ver} (`ver` '' when absent).
  */
 const OOB_CONSUME = script(
   "OOB_CONSUME",
@@ -179,9 +179,10 @@ const OOB_CONSUME = script(
 if redis.call('HGET', KEYS[1], 'reqType') ~= ARGV[1] then return {'WRONG_TYPE'} end
 local email = redis.call('HGET', KEYS[1], 'email')
 local expiresAt = tonumber(redis.call('HGET', KEYS[1], 'expiresAt'))
+local ver = redis.call('HGET', KEYS[1], 'ver') or ''
 redis.call('DEL', KEYS[1])
 if not email or email == '' or not expiresAt or expiresAt < tonumber(ARGV[2]) then return {'EXPIRED'} end
-return {'OK', email}`,
+return {'OK', email, ver}`,
 );
 
 /** ARGV: window ms. Replies {count, pttl}. */
@@ -771,8 +772,8 @@ class RedisStore implements KV {
         "OOB_CONSUME",
         await this.#eval(OOB_CONSUME, key, [expectedType, String(nowSeconds)]),
       );
-      const [status, email] = reply;
-      if (status === "OK" && email !== undefined) return { status: "OK", email };
+      const [status, email, ver] = reply;
+      if (status === "OK" && email !== undefined) return { status: "OK", email, ver: ver ?? "" };
       if (status === "NONE" || status === "WRONG_TYPE" || status === "EXPIRED") return { status };
       throw replyError("OOB_CONSUME", reply);
     });

@@ -62,6 +62,7 @@ async function exerciseScripts(kv: KV, p: string): Promise<void> {
   expect(await kv.oobConsume(`${p}oob`, "EMAIL_SIGNIN", 1_700_000_000)).toEqual({
     status: "OK",
     email: "a@x.com",
+    ver: "",
   });
   expect((await kv.rlIncr(`${p}rl`, 60_000)).count).toBe(1);
   await kv.idxAdd(`${p}idx`, "t:s", "{}", 60_000);

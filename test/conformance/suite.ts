@@ -534,7 +534,7 @@ export function runKvConformance(name: string, factory: KvFactory): void {
         expect(await kv().exists(k)).toBe(false);
       });
 
-      it("oobConsume: NONE / WRONG_TYPE keeps / EXPIRED deletes / missing email / OK deletes", async () => {
+      it("oobConsume: NONE / WRONG_TYPE keeps / EXPIRED deletes / missing email / OK deletes, returning ver", async () => {
         const p = prefix();
         const now = 1_700_000_000;
         const put = async (k: string, fields: Record<string, string>) => {
@@ -574,16 +574,16 @@ export function runKvConformance(name: string, factory: KvFactory): void {
           ],
           [
             "ok",
-            { email: "ü@x.com", reqType: "PASSWORD_RESET", expiresAt: String(now + 60) },
+            { email: "ü@x.com", reqType: "PASSWORD_RESET", expiresAt: String(now + 60), ver: "7" },
             "PASSWORD_RESET",
-            { status: "OK", email: "ü@x.com" },
+            { status: "OK", email: "ü@x.com", ver: "7" },
             false,
           ],
           [
             "ok-at-boundary",
             { email: "b@x.com", reqType: "EMAIL_SIGNIN", expiresAt: String(now) },
             "EMAIL_SIGNIN",
-            { status: "OK", email: "b@x.com" },
+            { status: "OK", email: "b@x.com", ver: "" },
             false,
           ],
         ];
@@ -597,6 +597,7 @@ export function runKvConformance(name: string, factory: KvFactory): void {
         expect(await kv().oobConsume(`${p}oob:wrong-type`, "EMAIL_SIGNIN", now)).toEqual({
           status: "OK",
           email: "a@x.com",
+          ver: "",
         });
       });
 
@@ -610,7 +611,9 @@ export function runKvConformance(name: string, factory: KvFactory): void {
         const results = await Promise.all(
           Array.from({ length: 20 }, () => kv().oobConsume(k, "EMAIL_SIGNIN", now)),
         );
-        expect(results.filter((r) => r.status === "OK")).toEqual([{ status: "OK", email: "a@x.com" }]);
+        expect(results.filter((r) => r.status === "OK")).toEqual([
+          { status: "OK", email: "a@x.com", ver: "" },
+        ]);
         expect(results.filter((r) => r.status === "NONE")).toHaveLength(19);
       });
 

@@ -4,7 +4,9 @@
  * "not consumed on policy failure" rule, headers, rate limits and token version bumps.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { sha256Hex } from "../../src/crypto/compare.ts";
 import { keys } from "../../src/store/keys.ts";
+import { withTokenVersionBump } from "../../src/store/repos/users.ts";
 import { forEachEngine, manualClock } from "../support/app.ts";
 import {
   type AccountsApp,
@@ -12,12 +14,18 @@ import {
   expectError,
   expectRateLimited,
   metric,
+  PASSWORD,
   seedUser,
   storedUser,
   tokenFor,
   UUID_V4,
   verifiedClaims,
 } from "./accounts-support.ts";
+
+/** The store key of a one-time code: only its SHA-256 is a key name (storage.md §2). */
+async function oobKey(code: string): Promise<string> {
+  return keys.oob(await sha256Hex(code));
+}
 
 function expectOobHeaders(res: Response): void {
   expect(res.headers.get("cache-control")).toBe("no-store");
@@ -52,17 +60,17 @@ forEachEngine("one-time codes", (engine) => {
         email: "olive@example.com",
       });
       expect(body.oobCode).toMatch(UUID_V4);
-      const stored = await t.store.hgetall(keys.oob(body.oobCode));
+      const stored = await t.store.hgetall(await oobKey(body.oobCode));
       expect(Object.fromEntries(stored)).toMatchObject({
         email: "olive@example.com",
         reqType: "PASSWORD_RESET",
       });
-      const ttl = await t.store.pttl(keys.oob(body.oobCode));
+      const ttl = await t.store.pttl(await oobKey(body.oobCode));
       expect(ttl).toBeGreaterThan(890_000);
       expect(ttl).toBeLessThanOrEqual(900_000);
       // Case-insensitive request type.
       const signin = await send("email_signin", "olive@example.com");
-      expect(Object.fromEntries(await t.store.hgetall(keys.oob(await codeOf(signin))))).toMatchObject({
+      expect(Object.fromEntries(await t.store.hgetall(await oobKey(await codeOf(signin))))).toMatchObject({
         reqType: "EMAIL_SIGNIN",
       });
     });
@@ -78,7 +86,7 @@ forEachEngine("one-time codes", (engine) => {
         const body = await res.json();
         expect(body).toMatchObject({ kind: "identitytoolkit#GetOobConfirmationCodeResponse", email });
         expect(body.oobCode).toMatch(UUID_V4);
-        expect(await t.store.exists(keys.oob(body.oobCode))).toBe(false);
+        expect(await t.store.exists(await oobKey(body.oobCode))).toBe(false);
         await expectError(await oobSignIn(email, body.oobCode), "INVALID_OOB_CODE");
       }
     });
@@ -114,7 +122,7 @@ forEachEngine("one-time codes", (engine) => {
         amr: "oob",
         ver: 0,
       });
-      expect(await t.store.exists(keys.oob(code))).toBe(false);
+      expect(await t.store.exists(await oobKey(code))).toBe(false);
       await expectError(await oobSignIn("pia@example.com", code), "INVALID_OOB_CODE");
       expect(await metric(t, "tikti_signin_total", { method: "oob", result: "success" })).toBe(1);
     });
@@ -127,7 +135,7 @@ forEachEngine("one-time codes", (engine) => {
 
       const resetCode = await codeOf(await send("PASSWORD_RESET", "quinn@example.com"));
       await expectError(await oobSignIn("quinn@example.com", resetCode), "INVALID_OOB_CODE");
-      expect(await t.store.exists(keys.oob(resetCode))).toBe(true);
+      expect(await t.store.exists(await oobKey(resetCode))).toBe(true);
       await expectError(
         await oobSignIn("quinn@example.com", "00000000-0000-4000-8000-000000000000"),
         "INVALID_OOB_CODE",
@@ -189,7 +197,7 @@ forEachEngine("one-time codes", (engine) => {
       expect(stored?.tokenVersion).toBe(1);
       // Not trimmed.
       expect(await t.deps.passwords.verify("  a new passphrase ", String(stored?.password))).toBe(true);
-      expect(await t.store.exists(keys.oob(code))).toBe(false);
+      expect(await t.store.exists(await oobKey(code))).toBe(false);
       await expectError(await t.post("/accounts/lookup", { idToken: oldToken }), "INVALID_TOKEN");
       const signIn = await t.post(
         "/accounts/signIn",
@@ -215,7 +223,7 @@ forEachEngine("one-time codes", (engine) => {
       await expectError(await reset(code, "qwertyuiop"), "INVALID_ARGUMENT", {
         newPassword: "too common",
       });
-      expect(await t.store.exists(keys.oob(code))).toBe(true);
+      expect(await t.store.exists(await oobKey(code))).toBe(true);
       expect((await reset(code, "now it is fine")).status).toBe(200);
       await expectError(await reset(code, { not: "a string" }), "INVALID_REQUEST", {
         newPassword: expect.any(String),
@@ -228,14 +236,14 @@ forEachEngine("one-time codes", (engine) => {
       await expectError(await reset(code, "URSULA.K"), "INVALID_ARGUMENT", {
         newPassword: "must not equal the email's local part",
       });
-      expect(await t.store.exists(keys.oob(code))).toBe(true);
+      expect(await t.store.exists(await oobKey(code))).toBe(true);
     });
 
     it("an EMAIL_SIGNIN code → 401 and left in place; unknown code → 401; gone user → 404", async () => {
       const user = await seedUser(t, "vera@example.com");
       const signinCode = await codeOf(await send("EMAIL_SIGNIN", "vera@example.com"));
       await expectError(await reset(signinCode, "long enough pass"), "INVALID_OOB_CODE");
-      expect(await t.store.exists(keys.oob(signinCode))).toBe(true);
+      expect(await t.store.exists(await oobKey(signinCode))).toBe(true);
       await expectError(
         await reset("00000000-0000-4000-8000-000000000000", "long enough pass"),
         "INVALID_OOB_CODE",
@@ -251,6 +259,91 @@ forEachEngine("one-time codes", (engine) => {
         ),
         "API_KEY_INVALID",
       );
+    });
+  });
+
+  describe("codes are stored hashed and voided by any token-version bump (storage.md §2)", () => {
+    it("the store holds the SHA-256 of the code, never the code", async () => {
+      await seedUser(t, "hashed@example.com");
+      const code = await codeOf(await send("PASSWORD_RESET", "hashed@example.com"));
+      expect(await t.store.exists(`oob:${code}`)).toBe(false);
+      const all: string[] = [];
+      for await (const batch of t.store.scan("")) all.push(...batch);
+      expect(all.filter((k) => k.includes(code))).toEqual([]);
+      expect(all).toContain(`oob:${await sha256Hex(code)}`);
+      const fields = Object.fromEntries(await t.store.hgetall(await oobKey(code)));
+      expect(fields).toMatchObject({ reqType: "PASSWORD_RESET", ver: "0" });
+      expect(Object.values(fields).join(" ")).not.toContain(code);
+    });
+
+    it("revocation voids outstanding codes of both types; a code issued afterwards works", async () => {
+      await seedUser(t, "revoked-codes@example.com");
+      const signIn = await codeOf(await send("EMAIL_SIGNIN", "revoked-codes@example.com"));
+      const resetCode = await codeOf(await send("PASSWORD_RESET", "revoked-codes@example.com"));
+      expect((await t.post("/accounts/revoke", { email: "revoked-codes@example.com" })).status).toBe(200);
+      await expectError(await oobSignIn("revoked-codes@example.com", signIn), "INVALID_OOB_CODE");
+      await expectError(await reset(resetCode, "a fresh passphrase"), "INVALID_OOB_CODE");
+      // Spent by the refused attempt (single use), and the password is unchanged.
+      expect(await t.store.exists(await oobKey(resetCode))).toBe(false);
+      const signInWithOld = await t.post(
+        "/accounts/signIn",
+        { email: "revoked-codes@example.com", password: PASSWORD },
+        { key: false },
+      );
+      expect(signInWithOld.status).toBe(200);
+      const fresh = await codeOf(await send("EMAIL_SIGNIN", "revoked-codes@example.com"));
+      expect((await oobSignIn("revoked-codes@example.com", fresh)).status).toBe(200);
+    });
+
+    it("a password change voids codes issued before it, a reset voids the other reset codes", async () => {
+      const user = await seedUser(t, "changer@example.com");
+      const before = await codeOf(await send("EMAIL_SIGNIN", "changer@example.com"));
+      const update = await t.post("/accounts/update", {
+        idToken: await tokenFor(t, user),
+        password: "a changed passphrase",
+      });
+      expect(update.status).toBe(200);
+      await expectError(await oobSignIn("changer@example.com", before), "INVALID_OOB_CODE");
+
+      const first = await codeOf(await send("PASSWORD_RESET", "changer@example.com"));
+      const second = await codeOf(await send("PASSWORD_RESET", "changer@example.com"));
+      expect((await reset(first, "reset passphrase one")).status).toBe(200);
+      await expectError(await reset(second, "reset passphrase two"), "INVALID_OOB_CODE");
+      const stored = await t.app.services.repos.users.getById(user.localId);
+      expect(await t.deps.passwords.verify("reset passphrase one", String(stored?.password))).toBe(true);
+    });
+
+    it("a status change (suspend, then reactivate) voids codes issued before it", async () => {
+      await seedUser(t, "paused-codes@example.com");
+      const code = await codeOf(await send("EMAIL_SIGNIN", "paused-codes@example.com"));
+      const resetCode = await codeOf(await send("PASSWORD_RESET", "paused-codes@example.com"));
+      for (const status of ["SUSPENDED", "ACTIVE"]) {
+        const res = await t.post("/accounts/status", { email: "paused-codes@example.com", status });
+        expect(res.status).toBe(200);
+      }
+      await expectError(await oobSignIn("paused-codes@example.com", code), "INVALID_OOB_CODE");
+      await expectError(await reset(resetCode, "a fresh passphrase"), "INVALID_OOB_CODE");
+    });
+
+    it("a revocation between the check and the write still wins (checked inside the CAS)", async () => {
+      const user = await seedUser(t, "racer@example.com");
+      const code = await codeOf(await send("PASSWORD_RESET", "racer@example.com"));
+      // Bump the version right after the service read the user (its first check passes), before
+      // its write: only the check inside the CAS can see it.
+      const { repos } = t.app.services;
+      const original = repos.users.findByEmail;
+      repos.users.findByEmail = async (email: string) => {
+        const found = await original(email);
+        await repos.users.mutate(user.localId, withTokenVersionBump);
+        return found;
+      };
+      try {
+        await expectError(await reset(code, "raced passphrase"), "INVALID_OOB_CODE");
+      } finally {
+        repos.users.findByEmail = original;
+      }
+      const stored = await repos.users.getById(user.localId);
+      expect(await t.deps.passwords.verify(PASSWORD, String(stored?.password))).toBe(true);
     });
   });
 
@@ -310,7 +403,7 @@ forEachEngine("one-time codes", (engine) => {
         expect(res.status).toBe(200);
         const body = await res.json();
         expect(body.requestType).toBe(type.toUpperCase());
-        expect(Object.fromEntries(await t.store.hgetall(keys.oob(body.oobCode)))).toMatchObject({
+        expect(Object.fromEntries(await t.store.hgetall(await oobKey(body.oobCode)))).toMatchObject({
           email: "wes@example.com",
           reqType: type.toUpperCase(),
         });

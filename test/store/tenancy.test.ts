@@ -3,16 +3,22 @@
  * (storage.md §2.1, §4.3; api.md §7–§10, §4.6–§4.8).
  */
 import { beforeEach, describe, expect, it } from "vitest";
+import { sha256Hex } from "../../src/crypto/compare.ts";
 import { keys } from "../../src/store/keys.ts";
 import type { KV } from "../../src/store/kv.ts";
 import { createClientsRepo } from "../../src/store/repos/clients.ts";
 import { createMembershipsRepo, type MembershipsRepo } from "../../src/store/repos/memberships.ts";
-import { createOobRepo } from "../../src/store/repos/oob.ts";
+import { codeIsCurrent, createOobRepo } from "../../src/store/repos/oob.ts";
 import { encodePageToken } from "../../src/store/repos/paging.ts";
 import { createRolesRepo } from "../../src/store/repos/roles.ts";
 import { createTenantsRepo, type TenantsRepo } from "../../src/store/repos/tenants.ts";
 import { createUsersRepo, type UsersRepo } from "../../src/store/repos/users.ts";
 import { manualClock, recordingLogger, rejection, repoDeps, storeEngines, withOverrides } from "./support.ts";
+
+/** The store key of a one-time code: only its SHA-256 is a key name (storage.md §2). */
+async function oobKey(code: string): Promise<string> {
+  return keys.oob(await sha256Hex(code));
+}
 
 const HASH = "$2b$10$abcdefghijklmnopqrstuuJ9bZqZ0kq0lZ2Yf0rN6m0Jc7iJm3y6G";
 
@@ -476,27 +482,68 @@ for (const engine of engines) {
         const { code, expiresAt } = await oob.issue({
           email: " User@Example.com",
           requestType: "EMAIL_SIGNIN",
+          tokenVersion: 4,
         });
         expect(code).toMatch(/^[0-9a-f-]{36}$/);
         expect(expiresAt).toBe(Math.floor(clock.now() / 1000) + 900);
-        expect(await kv.hgetall(keys.oob(code))).toEqual(
+        expect(await kv.hgetall(await oobKey(code))).toEqual(
           new Map([
             ["reqType", "EMAIL_SIGNIN"],
             ["expiresAt", String(expiresAt)],
+            ["ver", "4"],
             ["email", "user@example.com"],
           ]),
         );
-        const ttl = await kv.pttl(keys.oob(code));
+        const ttl = await kv.pttl(await oobKey(code));
         expect(ttl).toBeGreaterThan(890_000);
         expect(ttl).toBeLessThanOrEqual(900_000);
         expect(await oob.consume(code, "PASSWORD_RESET")).toEqual({ status: "WRONG_TYPE" });
-        expect(await kv.exists(keys.oob(code))).toBe(true);
+        expect(await kv.exists(await oobKey(code))).toBe(true);
         const results = await Promise.all([1, 2, 3, 4, 5].map(() => oob.consume(code, "EMAIL_SIGNIN")));
         expect(results.filter((r) => r.status === "OK")).toEqual([
-          { status: "OK", email: "user@example.com" },
+          { status: "OK", email: "user@example.com", ver: "4" },
         ]);
         expect(results.filter((r) => r.status === "NONE")).toHaveLength(4);
         expect(await oob.consume("", "EMAIL_SIGNIN")).toEqual({ status: "NONE" });
+      });
+
+      it("only the SHA-256 of a code is a key: no key, field or value holds the code itself", async () => {
+        const oob = createOobRepo(repoDeps(kv, clock, logger), { ttlSeconds: 900 });
+        const { code } = await oob.issue({
+          email: "a@example.com",
+          requestType: "PASSWORD_RESET",
+          tokenVersion: 2,
+        });
+        const digest = await sha256Hex(code);
+        expect(digest).toMatch(/^[0-9a-f]{64}$/);
+        const all: string[] = [];
+        for await (const batch of kv.scan("")) all.push(...batch);
+        expect(all).toEqual([`oob:${digest}`]);
+        const fields = await kv.hgetall(`oob:${digest}`);
+        for (const [field, value] of fields) {
+          expect(field).not.toContain(code);
+          expect(value).not.toContain(code);
+        }
+        // The plain code is no key, and the digest is no code.
+        expect(await kv.exists(`oob:${code}`)).toBe(false);
+        expect(await oob.peek(digest)).toBeNull();
+        expect(await oob.consume(digest, "PASSWORD_RESET")).toEqual({ status: "NONE" });
+        expect(await oob.peek(code)).toMatchObject({ email: "a@example.com", ver: "2" });
+        expect(await oob.consume(code, "PASSWORD_RESET")).toEqual({
+          status: "OK",
+          email: "a@example.com",
+          ver: "2",
+        });
+      });
+
+      it("codeIsCurrent: the issued ver must equal the user's tokenVersion; absent reads as 0", () => {
+        expect(codeIsCurrent("3", 3)).toBe(true);
+        expect(codeIsCurrent("3", 4)).toBe(false);
+        expect(codeIsCurrent("", 0)).toBe(true);
+        expect(codeIsCurrent("", 1)).toBe(false);
+        for (const odd of ["03", "3.0", " 3", "3 ", "-0", "x", "1e0"])
+          expect(codeIsCurrent(odd, 3), odd).toBe(false);
+        expect(codeIsCurrent("0", 0)).toBe(true);
       });
 
       it("a code past expiresAt is EXPIRED even without a TTL; a partly written code never signs in", async () => {
@@ -504,12 +551,13 @@ for (const engine of engines) {
         const { code } = await oob.issue({
           email: "a@example.com",
           requestType: "PASSWORD_RESET",
+          tokenVersion: 0,
           code: "fixed-code",
         });
         expect(code).toBe("fixed-code");
         clock.advance(901_000);
         expect(await oob.consume(code, "PASSWORD_RESET")).toEqual({ status: "EXPIRED" });
-        expect(await kv.exists(keys.oob(code))).toBe(false);
+        expect(await kv.exists(await oobKey(code))).toBe(false);
         // Crash before EXPIRE: no TTL, but the expiresAt check still refuses it in time.
         const now = Math.floor(clock.now() / 1000);
         for (const [f, v] of [
@@ -517,15 +565,15 @@ for (const engine of engines) {
           ["expiresAt", String(now - 1)],
           ["email", "a@example.com"],
         ]) {
-          await kv.hset(keys.oob("no-ttl"), f!, v!);
+          await kv.hset(await oobKey("no-ttl"), f!, v!);
         }
-        expect(await kv.pttl(keys.oob("no-ttl"))).toBe(-1);
+        expect(await kv.pttl(await oobKey("no-ttl"))).toBe(-1);
         expect(await oob.consume("no-ttl", "PASSWORD_RESET")).toEqual({ status: "EXPIRED" });
         // Crash after the first two HSETs of issue(): no email yet.
-        await kv.hset(keys.oob("partial"), "reqType", "EMAIL_SIGNIN");
-        await kv.hset(keys.oob("partial"), "expiresAt", String(Math.floor(clock.now() / 1000) + 900));
+        await kv.hset(await oobKey("partial"), "reqType", "EMAIL_SIGNIN");
+        await kv.hset(await oobKey("partial"), "expiresAt", String(Math.floor(clock.now() / 1000) + 900));
         expect(await oob.consume("partial", "EMAIL_SIGNIN")).toEqual({ status: "EXPIRED" });
-        expect(await kv.exists(keys.oob("partial"))).toBe(false);
+        expect(await kv.exists(await oobKey("partial"))).toBe(false);
       });
     });
   });

@@ -334,7 +334,7 @@ describe("embedded store on other runtimes", () => {
     casSet: [true, false],
     casDel: [false, true],
     consume: ["payload", null],
-    oob: [{ status: "WRONG_TYPE" }, { status: "OK", email: "a@x.com" }],
+    oob: [{ status: "WRONG_TYPE" }, { status: "OK", email: "a@x.com", ver: "" }],
     rl: [1, true],
     idxTtl: true,
     pttl: [-1, -2],
