@@ -333,8 +333,8 @@ describe("Chart.yaml", () => {
 });
 
 describe("rendering", () => {
-  it("the issue's seed command renders the core objects", () => {
-    const r = render(issueSeed());
+  it("the spec §9 seed command renders the core objects", () => {
+    const r = render(specSeed());
     const kinds = r.manifests.map((m) => m.doc.kind).sort();
     expect(kinds).toEqual([
       "ConfigMap",
@@ -347,9 +347,8 @@ describe("rendering", () => {
     ]);
     expect(container(r).image).toBe("registry.example.com/tikti:1.0.0");
     expect(at(deployment(r), "spec.replicas")).toBe(2);
-    // Without config.issuerBaseUrl the issuer is derived (and NOTES.txt says to set it).
-    expect(configMapYaml(r)).toContain("issuerBaseUrl: https://tikti.default.svc");
-    expect(r.notes).toContain("config.issuerBaseUrl is not set");
+    expect(configMapYaml(r)).toContain("issuerBaseUrl: https://id.example.com");
+    expect(r.notes).toContain("https://id.example.com/.well-known/openid-configuration");
   });
 
   it("every template renders objects of the expected kinds with all features on", () => {
@@ -466,6 +465,8 @@ describe("rendering", () => {
       "image.repository=r/tikti",
       "--set-string",
       "config.redisAddr=redis:6379",
+      "--set-string",
+      "config.issuerBaseUrl=https://id.example.com",
       "--set",
       "secrets.existingSecret=tikti-keys",
     ]);
@@ -479,6 +480,8 @@ describe("rendering", () => {
       "image.repository=r/tikti",
       "--set-string",
       "config.redisAddr=redis:6379",
+      "--set-string",
+      "config.issuerBaseUrl=https://id.example.com",
       "--set",
       "secrets.existingSecret=tikti-keys",
       "--set",
@@ -596,6 +599,8 @@ describe("rendering", () => {
       "image.repository=r/tikti",
       "--set-string",
       "config.redisAddr=",
+      "--set-string",
+      "config.issuerBaseUrl=https://id.example.com",
       "--set",
       "embedded.enabled=true",
       "--set",
@@ -703,7 +708,10 @@ describe("rendering", () => {
     expect(r.notes).toContain("kubectl -n default port-forward svc/tikti 8080:80");
     expect(r.notes).toContain("curl -s http://127.0.0.1:8080/healthz");
     expect(r.notes).toContain("kubectl -n default get secret tikti -o jsonpath='{.data.apiKey}' | base64 -d");
-    expect(r.notes).not.toContain("config.issuerBaseUrl is not set");
+    expect(r.notes).toContain(
+      "Issuer (the `iss` of every token; changing it later invalidates every token): https://id.example.com",
+    );
+    expect(r.notes).toContain("kubectl -n default port-forward svc/tikti-metrics 9464:9464");
   });
 });
 
@@ -737,6 +745,7 @@ describe("render-time refusals (spec/operations.md §9)", () => {
     ],
     [["--set", "secrets.enabled=false"], "secrets.enabled=false needs secrets.existingSecret"],
     [["--set-string", "secrets.jwtSecret="], "secrets.jwtSecret is required"],
+    [["--set-string", "config.issuerBaseUrl="], "config.issuerBaseUrl is required"],
     [["--set", "kvrocks.enabled=true"], "choose exactly one storage, not config.redisAddr, kvrocks.enabled"],
     [["--set", "config.devMode=true"], "config.devMode=true binds to 127.0.0.1"],
     [["--set", "config.port=9000"], "service.targetPort (8080) must equal config.port (9000)"],
@@ -761,6 +770,100 @@ describe("render-time refusals (spec/operations.md §9)", () => {
     ).not.toThrow();
     expect(() =>
       render([...base(), "--set", "config.port=9000", "--set", "service.targetPort=9000"]),
+    ).not.toThrow();
+  });
+});
+
+describe("issue 11 item 14: the issuer and the placeholder secrets", () => {
+  it("the issue's seed (no config.issuerBaseUrl) is refused with a message naming the key, not a derived URL", () => {
+    const message = refusal(issueSeed());
+    expect(message).toContain(
+      "config.issuerBaseUrl is required: the public https URL clients use to reach Tikti",
+    );
+    expect(message).toContain("--set-string config.issuerBaseUrl=https://id.example.com");
+  });
+
+  it.each([
+    ["http://id.example.com", "must be an absolute https URL"],
+    ["id.example.com", "must be an absolute https URL"],
+    ["https://id.example.com/?x=1", "without query or fragment"],
+  ])("config.issuerBaseUrl=%s is refused at render time", (url, message) => {
+    expect(refusal([...issueSeed(), "--set-string", `config.issuerBaseUrl=${url}`])).toContain(message);
+  });
+
+  it("a trailing slash is removed, as the server does", () => {
+    const r = render([...issueSeed(), "--set-string", "config.issuerBaseUrl=https://id.example.com/"]);
+    expect(configMapYaml(r)).toContain("issuerBaseUrl: https://id.example.com\n");
+  });
+
+  const seedWith = (key: string, value: string, flag = "--set-string") => [
+    ...specSeed(),
+    flag,
+    `secrets.${key}=${value}`,
+  ];
+
+  it.each([
+    [
+      "jwtSecret",
+      "CHANGE_ME",
+      'secrets.jwtSecret: expected at least 32 random characters with at least 16 different ones, the HS256 idToken key: --set-string secrets.jwtSecret="$(openssl rand -hex 32)" (or secrets.existingSecret); got the placeholder "CHANGE_ME"',
+    ],
+    [
+      "apiKey",
+      "CHANGE_ME",
+      "secrets.apiKey: expected at least 32 random characters with at least 16 different ones, the service API key",
+    ],
+    ["jwksPrivateKey", "CHANGE_ME", "secrets.jwksPrivateKey: expected a PEM private key"],
+    ["redisPassword", "CHANGE_ME", "secrets.redisPassword: expected the real value, the Redis password"],
+    ["jwtSecret", "changeme", 'got the placeholder "changeme"'],
+    ["apiKey", "<your api key>", 'got the placeholder "<your api key>"'],
+    ["jwtSecret", "too-short", "got 9 characters"],
+    ["apiKey", "a".repeat(40), "got only 1 different characters"],
+    ["jwksPrivateKey", "not-a-pem", "got 9 characters that are not a PEM private key"],
+  ])("secrets.%s=%s is refused with a message naming the key and what is expected", (key, value, message) => {
+    const m = refusal(seedWith(key, value));
+    expect(m).toContain(message);
+    expect(m).toContain(`secrets.${key}`);
+    // Not the schema validator's riddle the issue quoted.
+    expect(m).not.toContain("String length must be");
+    expect(m).not.toContain("anyOf");
+  });
+
+  it("a real-looking secret is never echoed in a refusal", () => {
+    const almost = "Zq9".repeat(5); // 15 characters, 3 different ones
+    const m = refusal(seedWith("jwtSecret", almost));
+    expect(m).toContain("got 15 characters");
+    expect(m).not.toContain(almost);
+  });
+
+  it("SAML key files: a placeholder or a non-PEM value is refused naming the value", () => {
+    // helm applies --set-file after --set-string: the other half of the pair comes from its file.
+    const saml = (k: string, v: string, other: string) => [
+      ...specSeed(),
+      "--set",
+      "saml.enabled=true",
+      "--set-file",
+      other,
+      "--set-string",
+      `secrets.${k}=${v}`,
+    ];
+    expect(refusal(saml("samlSigningKey", "CHANGE_ME", "secrets.samlSigningCert=sp.crt"))).toContain(
+      'secrets.samlSigningKey: expected a PEM private key (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----), a SAML SP private key: --set-file secrets.samlSigningKey=sp.key (or secrets.existingSecret); got the placeholder "CHANGE_ME"',
+    );
+    expect(refusal(saml("samlSigningCert", "hello", "secrets.samlSigningKey=sp.key"))).toContain(
+      "secrets.samlSigningCert: expected a PEM certificate (-----BEGIN CERTIFICATE-----)",
+    );
+  });
+
+  it("with secrets.existingSecret the chart does not judge values it does not use", () => {
+    expect(() =>
+      render([
+        ...specSeed(),
+        "--set",
+        "secrets.existingSecret=tikti-keys",
+        "--set-string",
+        "secrets.jwtSecret=CHANGE_ME",
+      ]),
     ).not.toThrow();
   });
 });
@@ -793,7 +896,6 @@ describe("the rendered tikti.yaml is accepted by the server (tikti --check)", ()
 
   it.each([
     ["the spec §9 seed", () => specSeed()],
-    ["the issue seed (derived issuer)", () => issueSeed()],
     [
       "kvrocks.enabled",
       () => [...specSeed(), "--set-string", "config.redisAddr=", "--set", "kvrocks.enabled=true"],
@@ -834,10 +936,10 @@ describe("the rendered tikti.yaml is accepted by the server (tikti --check)", ()
   });
 
   it("and a broken value is refused by the same check (the check can fail)", () => {
-    const r = render([...specSeed(), "--set-string", "config.issuerBaseUrl=http://id.example.com"]);
+    const r = render([...specSeed(), "--set-string", "config.http.trustedProxies[0]=not-a-cidr"]);
     const { status, out } = check(r);
     expect(status).toBe(2);
-    expect(out).toContain("issuerBaseUrl");
+    expect(out).toContain("http.trustedProxies[0]");
   });
 });
 

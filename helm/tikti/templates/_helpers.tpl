@@ -106,17 +106,12 @@ true
 {{- end -}}
 
 {{/*
-issuerBaseUrl: config.issuerBaseUrl, else https://<first ingress host>, else the in-cluster
-Service name (an https URL the server accepts; NOTES.txt asks to set the real one).
+issuerBaseUrl is required (tikti.validate): no URL derived by the chart is known to be served over
+https, and a discovery document pointing at an unserved issuer breaks every client
+(docs/adr/0031-chart-render-time-checks.md).
 */}}
 {{- define "tikti.issuerBaseUrl" -}}
-{{- if .Values.config.issuerBaseUrl -}}
-{{- .Values.config.issuerBaseUrl -}}
-{{- else if and .Values.ingress.enabled .Values.ingress.hosts -}}
-{{- printf "https://%s" (index .Values.ingress.hosts 0).host -}}
-{{- else -}}
-{{- printf "https://%s.%s.svc" (include "tikti.fullname" .) .Release.Namespace -}}
-{{- end -}}
+{{- .Values.config.issuerBaseUrl | trimSuffix "/" -}}
 {{- end -}}
 
 {{/*
@@ -202,17 +197,35 @@ redisPassword: {{ .Values.secrets.redisPassword | b64enc | quote }}
 {{- if and (not .Values.secrets.enabled) (not .Values.secrets.existingSecret) -}}
 {{- fail "secrets.enabled=false needs secrets.existingSecret: the name of a Secret with keys jwtSecret, apiKey, jwksPrivateKey (and redisPassword)" -}}
 {{- end -}}
-{{- if not .Values.secrets.existingSecret -}}
-{{- range $key := list "jwtSecret" "apiKey" "jwksPrivateKey" -}}
-{{- if not (index $.Values.secrets $key) -}}
-{{- fail (printf "secrets.%s is required (or secrets.existingSecret): --set-string secrets.%s=..." $key $key) -}}
+{{- $issuer := .Values.config.issuerBaseUrl -}}
+{{- if not $issuer -}}
+{{- fail "config.issuerBaseUrl is required: the public https URL clients use to reach Tikti (the `iss` of every token and the base of the discovery document), e.g. --set-string config.issuerBaseUrl=https://id.example.com" -}}
 {{- end -}}
+{{- if not (regexMatch "^https://[^/?#\\s]+(/[^?#\\s]*)?$" $issuer) -}}
+{{- fail (printf "config.issuerBaseUrl must be an absolute https URL without query or fragment, e.g. https://id.example.com (got %q)" $issuer) -}}
+{{- end -}}
+{{- if not .Values.secrets.existingSecret -}}
+{{- include "tikti.checkSecret" (dict "key" "jwtSecret" "value" .Values.secrets.jwtSecret "kind" "random" "what" "the HS256 idToken key" "example" "--set-string secrets.jwtSecret=\"$(openssl rand -hex 32)\"") -}}
+{{- include "tikti.checkSecret" (dict "key" "apiKey" "value" .Values.secrets.apiKey "kind" "random" "what" "the service API key" "example" "--set-string secrets.apiKey=\"$(openssl rand -hex 32)\"") -}}
+{{- include "tikti.checkSecret" (dict "key" "jwksPrivateKey" "value" .Values.secrets.jwksPrivateKey "kind" "privateKey" "what" "the RS256 access-token signing key, RSA >= 2048 bits" "example" "--set-file secrets.jwksPrivateKey=jwks.pem (openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out jwks.pem)") -}}
+{{- if .Values.secrets.redisPassword -}}
+{{- include "tikti.checkSecret" (dict "key" "redisPassword" "value" .Values.secrets.redisPassword "kind" "password" "what" "the Redis password" "example" "--set-string secrets.redisPassword=<the password of your Redis>") -}}
 {{- end -}}
 {{- end -}}
 {{- if .Values.saml.enabled -}}
 {{- if not .Values.saml.existingSecret -}}
 {{- if not (and (include "tikti.samlSigningKey" .) (include "tikti.samlSigningCert" .)) -}}
 {{- fail "saml.enabled=true needs an SP signing pair: --set-file secrets.samlSigningKey=sp.key --set-file secrets.samlSigningCert=sp.crt (or saml.existingSecret)" -}}
+{{- end -}}
+{{- range $key := list "samlSigningKey" "samlSpPrivateKey" "samlNextSigningKey" "samlEncryptionKey" -}}
+{{- with index $.Values.secrets $key -}}
+{{- include "tikti.checkSecret" (dict "key" $key "value" . "kind" "privateKey" "what" "a SAML SP private key" "example" (printf "--set-file secrets.%s=sp.key" $key)) -}}
+{{- end -}}
+{{- end -}}
+{{- range $key := list "samlSigningCert" "samlSpCertificate" "samlNextSigningCert" "samlEncryptionCert" -}}
+{{- with index $.Values.secrets $key -}}
+{{- include "tikti.checkSecret" (dict "key" $key "value" . "kind" "certificate" "what" "a SAML SP certificate" "example" (printf "--set-file secrets.%s=sp.crt" $key)) -}}
+{{- end -}}
 {{- end -}}
 {{- if ne (empty .Values.secrets.samlNextSigningKey) (empty .Values.secrets.samlNextSigningCert) -}}
 {{- fail "secrets.samlNextSigningKey and secrets.samlNextSigningCert must be set together" -}}
@@ -233,6 +246,48 @@ redisPassword: {{ .Values.secrets.redisPassword | b64enc | quote }}
 {{- end -}}
 {{- if ne (int .Values.config.port) (int .Values.service.targetPort) -}}
 {{- fail (printf "service.targetPort (%d) must equal config.port (%d)" (int .Values.service.targetPort) (int .Values.config.port)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+One secret value: present, not a placeholder, and of the expected form. Every message names the
+value, says what is expected and how to make one, and never echoes the secret (only a placeholder,
+which is public text anyway). The server applies the same rules at startup (operations.md §4).
+*/}}
+{{- define "tikti.checkSecret" -}}
+{{- $v := toString .value -}}
+{{- $expect := "" -}}
+{{- if eq .kind "random" -}}
+{{- $expect = "at least 32 random characters with at least 16 different ones" -}}
+{{- else if eq .kind "privateKey" -}}
+{{- $expect = "a PEM private key (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)" -}}
+{{- else if eq .kind "certificate" -}}
+{{- $expect = "a PEM certificate (-----BEGIN CERTIFICATE-----)" -}}
+{{- else -}}
+{{- $expect = "the real value" -}}
+{{- end -}}
+{{- $hint := printf "secrets.%s: expected %s, %s: %s (or secrets.existingSecret)" .key $expect .what .example -}}
+{{- if not $v -}}
+{{- fail (printf "%s; it is empty (secrets.%s is required)" $hint .key) -}}
+{{- end -}}
+{{- if regexMatch "(?i)^\\s*(change[_ -]?me|change[_ -]?it|replace[_ -]?me|todo|secret|password|x+|\\.\\.\\.|<[^>]*>)\\s*$" $v -}}
+{{- fail (printf "%s; got the placeholder %q" $hint (trim $v)) -}}
+{{- end -}}
+{{- if eq .kind "random" -}}
+{{- if lt (len $v) 32 -}}
+{{- fail (printf "%s; got %d characters" $hint (len $v)) -}}
+{{- end -}}
+{{- if lt (len (splitList "" $v | uniq)) 16 -}}
+{{- fail (printf "%s; got only %d different characters" $hint (len (splitList "" $v | uniq))) -}}
+{{- end -}}
+{{- else if eq .kind "privateKey" -}}
+{{- if not (regexMatch "-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----" $v) -}}
+{{- fail (printf "%s; got %d characters that are not a PEM private key" $hint (len $v)) -}}
+{{- end -}}
+{{- else if eq .kind "certificate" -}}
+{{- if not (contains "-----BEGIN CERTIFICATE-----" $v) -}}
+{{- fail (printf "%s; got %d characters that are not a PEM certificate" $hint (len $v)) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
