@@ -93,6 +93,41 @@ export const smokeCases: Array<{ name: string; run: (t: SmokeTarget) => Promise<
     },
   },
   {
+    name: "refresh tokens: sign-up → /accounts/token rotates → reuse and sign-out end the family",
+    async run({ baseUrl }) {
+      const post = (path: string, body: unknown) =>
+        fetch(`${baseUrl}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+      const email = `smoke-${crypto.randomUUID()}@example.com`;
+      const signUp = await post("/accounts/signUp", { email, password: `Smoke-${crypto.randomUUID()}` });
+      expect(signUp.status).toBe(200);
+      const first = (await signUp.json()).refreshToken as string;
+      expect(first).toMatch(/^rt_[A-Za-z0-9_-]{43}$/);
+      const rotated = await post("/accounts/token", { grantType: "refresh_token", refreshToken: first });
+      expect(rotated.status).toBe(200);
+      const body = await rotated.json();
+      expect(body.refreshToken).toMatch(/^rt_[A-Za-z0-9_-]{43}$/);
+      expect(body.idToken.split(".")).toHaveLength(3);
+      const next = await post("/v1/accounts/token", {
+        grantType: "refresh_token",
+        refreshToken: body.refreshToken,
+      });
+      expect(next.status).toBe(200);
+      const { refreshToken: third } = await next.json();
+      // Reuse of the first token revokes the family, the live third token included.
+      const reuse = await post("/accounts/token", { grantType: "refresh_token", refreshToken: first });
+      expect([reuse.status, (await reuse.json()).code]).toEqual([400, "INVALID_REFRESH_TOKEN"]);
+      const dead = await post("/accounts/token", { grantType: "refresh_token", refreshToken: third });
+      expect(dead.status).toBe(400);
+      await dead.body?.cancel();
+      const out = await post("/accounts/signOut", { refreshToken: third });
+      expect([out.status, await out.json()]).toEqual([200, {}]);
+    },
+  },
+  {
     name: "unknown path → 404 NOT_FOUND, wrong method → 405 with Allow",
     async run({ baseUrl }) {
       const nf = await fetch(`${baseUrl}/nope`);
