@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 
 /** command on PATH (or a shell `check` that must succeed) → Debian package providing it */
-const required = [
+export const required = [
   { command: "redis-server", pkg: "redis-server" },
   { command: "redis-cli", pkg: "redis-tools" },
   // Independent XML-DSig signer/verifier for the SAML cross-check tests (test/saml/).

@@ -27,8 +27,11 @@ describe("a store the server created [embedded]", () => {
     const dir = mkdtempSync(join(tmpdir(), "tikti-new-store-"));
     try {
       const server = await startTikti({ runtime: "node", dir });
-      expect(server.stdout()).toContain('"msg":"new store: migrations recorded as applied"');
-      await server.stop();
+      try {
+        expect(server.stdout()).toContain('"msg":"new store: migrations recorded as applied"');
+      } finally {
+        await server.stop();
+      }
       const dataDir = join(dir, "data");
       const list = await runCli(["--data-dir", dataDir, "--list"]);
       expect(list.code, list.all).toBe(0);
