@@ -3,8 +3,13 @@
  * Debian's Chromium, driven by playwright-core, against a listening Tikti and real pysaml2 IdPs (see
  * env.ts). An HTTP client ignores CSP, SameSite and the `__Host-` rules; a browser does not, so each
  * assertion here is one a broken page, cookie or CSP makes fail: the URL the browser ends on, the
- * cookies it holds (and their attributes), the idToken the server accepts, the sessions that end,
- * and no CSP violation reported by the browser on the way.
+ * cookies it holds (and their attributes) and sends, the idToken the server accepts, the sessions
+ * that end, and no CSP violation reported by the browser on the way.
+ *
+ * Flows: discovery; SP-initiated login through the IdP's login page, the auto-POST and the ACS to the
+ * final redirect; the repost page (state cookie withheld on the cross-site POST) to an allowed
+ * external target; IdP-initiated SSO (allowed and refused); SP- and IdP-initiated logout over
+ * HTTP-Redirect and HTTP-POST. This suite guards the SAML layering move (issue 13).
  */
 import type { Cookie, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -182,6 +187,63 @@ describe("SAML browser flows in Chromium", { timeout: 60_000 }, () => {
     expect((await env.api("/accounts/lookup", { json: { idToken: token } })).status).toBe(401);
     expect((await env.idpPost.sessions()).map((s) => s.id)).not.toContain(mine?.id);
     expect((await env.idpPost.last()).logoutRequestFromSp).toContain("LogoutRequest");
+    expect(cspViolations).toEqual([]);
+    await context.close();
+  });
+  it("IdP-initiated SSO (allowUnsolicited): the IdP's auto-POST to /saml/acs/<tid> lands on postLoginURL signed in", async () => {
+    const { page, context, cspViolations } = await openPage(env);
+    const toAcs = sentCookies(page, `${env.base}/saml/acs/acme`);
+    await page.goto(`${env.idpRedirect.base}/browser/unsolicited?tid=acme`);
+    await page.waitForURL(`${env.base}${POST_LOGIN}`, { timeout: FLOW_MS });
+    await expectSamlIdToken(env, context, "acme", ACME_USER.mail);
+    // No state cookie is involved on the unsolicited route, and none is left behind.
+    expect(toAcs).toEqual([""]);
+    expect(await cookieNames(env, context)).toEqual(["tikti_idt"]);
+    expect(cspViolations).toEqual([]);
+    await context.close();
+  });
+
+  it("IdP-initiated SSO without allowUnsolicited ends on the neutral 400 page, signed out", async () => {
+    const { page, context, cspViolations } = await openPage(env);
+    await page.goto(`${env.idpPost.base}/browser/unsolicited?tid=globex`);
+    await page.waitForURL(`${env.base}/saml/acs/globex`, { timeout: FLOW_MS });
+    expect(await page.textContent("h1")).toBe("Bad Request");
+    expect(await page.textContent("body")).toMatch(/Error ID: [0-9a-f]{12}/);
+    expect(await cookieNames(env, context)).toEqual([]);
+    expect(cspViolations).toEqual([]);
+    await context.close();
+  });
+
+  it("IdP-initiated logout over HTTP-Redirect: IdP → /saml/slo → the IdP's SLO with a Success LogoutResponse", async () => {
+    const { page, context, cspViolations } = await login("acme");
+    await page.waitForURL(`${env.base}${POST_LOGIN}`, { timeout: FLOW_MS });
+    const { token } = await expectSamlIdToken(env, context, "acme", ACME_USER.mail);
+
+    await page.goto(`${env.idpRedirect.base}/browser/logout?binding=redirect`);
+    await page.waitForURL((url) => url.href.startsWith(`${env.idpRedirect.base}/slo?SAMLResponse=`), {
+      timeout: FLOW_MS,
+    });
+    const result = JSON.parse((await page.textContent("body")) ?? "{}") as Record<string, unknown>;
+    expect(result).toMatchObject({ direction: "idp", success: true, signatureVerified: true });
+    // Tikti's reply expired the idToken cookie on the cross-site redirect, and the session is over.
+    expect(await cookieNames(env, context)).toEqual([]);
+    expect((await env.api("/accounts/lookup", { json: { idToken: token } })).status).toBe(401);
+    expect(cspViolations).toEqual([]);
+    await context.close();
+  });
+
+  it("IdP-initiated logout over HTTP-POST: IdP form → /saml/slo → Tikti's auto-submit form → the IdP", async () => {
+    const { page, context, cspViolations } = await login("globex");
+    await page.waitForURL(`${env.base}${POST_LOGIN}`, { timeout: FLOW_MS });
+    const { token } = await expectSamlIdToken(env, context, "globex", GLOBEX_USER.mail);
+
+    await page.goto(`${env.idpPost.base}/browser/logout?binding=post`);
+    await page.waitForURL(`${env.idpPost.base}/slo`, { timeout: FLOW_MS });
+    expect(await page.textContent("#idp-result")).toBe("Signed out");
+    const last = (await env.idpPost.last()).logoutResults.at(-1);
+    expect(last).toMatchObject({ direction: "idp", success: true });
+    expect(await cookieNames(env, context)).toEqual([]);
+    expect((await env.api("/accounts/lookup", { json: { idToken: token } })).status).toBe(401);
     expect(cspViolations).toEqual([]);
     await context.close();
   });
