@@ -5,7 +5,7 @@ import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_METRICS_PORT } from "../../src/config/schema.ts";
 import { freePort } from "../support/ports.ts";
-import { startTikti, type TiktiProcess } from "../support/tikti-process.ts";
+import { type RuntimeName, startTikti, type TiktiProcess } from "../support/tikti-process.ts";
 
 /** Outside dev mode: https issuer; an explicit loopback bindAddress keeps the test off the network. */
 const production = { devMode: false, bindAddress: "127.0.0.1", issuerBaseUrl: "https://id.test.example" };
@@ -32,23 +32,29 @@ function assertPortFree(port: number): Promise<void> {
   });
 }
 
-describe("/metrics listener (node runtime, outside dev mode)", () => {
-  it("by default: the main port answers 404 for /metrics, the separate port 9464 serves it", async () => {
-    expect(DEFAULT_METRICS_PORT).toBe(9464);
-    await assertPortFree(DEFAULT_METRICS_PORT);
-    server = await startTikti({ runtime: "node", config: production });
-    const main = await get(`${server.baseUrl}/metrics`);
-    expect(main.status).toBe(404);
-    expect(main.body).not.toContain("tikti_http_requests_total");
-    const metrics = await get(`http://127.0.0.1:${DEFAULT_METRICS_PORT}/metrics`);
-    expect(metrics.status).toBe(200);
-    expect(metrics.body).toContain("# TYPE tikti_http_requests_total counter");
-    expect(server.stdout()).toContain(`"metricsAddress":"127.0.0.1:${DEFAULT_METRICS_PORT}"`);
-    // The metrics listener serves nothing else: the API stays on the main port.
-    expect((await get(`http://127.0.0.1:${DEFAULT_METRICS_PORT}/healthz`)).status).toBe(404);
-    expect((await get(`${server.baseUrl}/healthz`)).status).toBe(200);
-  }, 60_000);
+// Tests of one file run one after another, and no other test file binds 9464.
+describe.each<RuntimeName>(["node", "bun", "deno"])(
+  "/metrics listener on %s, outside dev mode",
+  (runtime) => {
+    it("by default: the main port answers 404 for /metrics, the separate port 9464 serves it", async () => {
+      expect(DEFAULT_METRICS_PORT).toBe(9464);
+      await assertPortFree(DEFAULT_METRICS_PORT);
+      server = await startTikti({ runtime, config: production });
+      const main = await get(`${server.baseUrl}/metrics`);
+      expect(main.status).toBe(404);
+      expect(main.body).not.toContain("tikti_http_requests_total");
+      const metrics = await get(`http://127.0.0.1:${DEFAULT_METRICS_PORT}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(metrics.body).toContain("# TYPE tikti_http_requests_total counter");
+      expect(server.stdout()).toContain(`"metricsAddress":"127.0.0.1:${DEFAULT_METRICS_PORT}"`);
+      // The metrics listener serves nothing else: the API stays on the main port.
+      expect((await get(`http://127.0.0.1:${DEFAULT_METRICS_PORT}/healthz`)).status).toBe(404);
+      expect((await get(`${server.baseUrl}/healthz`)).status).toBe(200);
+    }, 60_000);
+  },
+);
 
+describe("/metrics listener switches (node runtime, outside dev mode)", () => {
   it("the explicit opt-in metrics.port: 0 serves it on the main port", async () => {
     server = await startTikti({ runtime: "node", config: { ...production, metrics: { port: 0 } } });
     const main = await get(`${server.baseUrl}/metrics`);
