@@ -62,7 +62,7 @@ export interface BrowserEnv {
   close(): Promise<void>;
 }
 
-export async function startBrowserEnv(): Promise<BrowserEnv> {
+export async function startBrowserEnv(runtime: "node" | "bun" | "deno" = "node"): Promise<BrowserEnv> {
   const files: SpFiles = await spFiles();
   await files.install("current", await makeCert({ key: await rsaKey("browser-sp"), cn: "tikti-sp" }));
   const landingServer = await startLanding();
@@ -71,7 +71,7 @@ export async function startBrowserEnv(): Promise<BrowserEnv> {
   const port = await freePort();
   const base = `http://localhost:${port}`;
   const server = await startTikti({
-    runtime: "node",
+    runtime,
     port,
     timeoutMs: 60_000,
     config: {
