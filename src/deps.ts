@@ -55,10 +55,20 @@ export interface AppDeps {
 }
 
 /** Hono environment shared by every route and middleware. */
+export interface ConnectionState {
+  /**
+   * Why the connection ended before the response was written: `client` (the peer closed or reset
+   * it) or `timeout` (the server cut it at `http.requestTimeoutSeconds`); `undefined` while open.
+   */
+  closed(): "client" | "timeout" | undefined;
+}
+
 export interface HonoEnv {
   Bindings: {
     /** Socket address of the peer, provided by the runtime adapter. */
     remoteAddr?: string;
+    /** The state of the request's connection, provided by the runtime adapter. */
+    connection?: ConnectionState;
   };
   Variables: {
     requestId: string;

@@ -2,7 +2,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import type { AppDeps, HonoEnv } from "../deps.ts";
 import { isTiktiError, TiktiError } from "../errors.ts";
 import { json } from "./json-response.ts";
-import { canonicalRoute } from "./middleware/observe.ts";
+import { CLIENT_CLOSED_REQUEST, canonicalRoute } from "./middleware/observe.ts";
 
 /**
  * The one place where errors become HTTP responses (design.md, spec/api.md §2.1). A TiktiError
@@ -12,6 +12,13 @@ import { canonicalRoute } from "./middleware/observe.ts";
 export function errorHandler(deps: AppDeps): ErrorHandler<HonoEnv> {
   return (err, c) => {
     const log = c.get("log") ?? deps.logger;
+    if (!isTiktiError(err) && c.env?.connection?.closed()) {
+      // The peer left (or node:http cut the request at its deadline) while the request was read:
+      // nothing failed on this side and nobody will read an answer. The access log records the
+      // outcome (observe.ts: 499 or 408); no error log, no 5xx series.
+      log.debug("connection closed before the answer", { route: canonicalRoute(c), error: err });
+      return new Response(null, { status: CLIENT_CLOSED_REQUEST });
+    }
     const e = isTiktiError(err) ? err : new TiktiError("INTERNAL", { cause: err });
     if (e.code === "STORE_UNAVAILABLE") {
       deps.metrics.storeErrors.inc({ operation: canonicalRoute(c) });

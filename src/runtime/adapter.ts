@@ -3,9 +3,11 @@
  * how to open SQLite and how to serve a fetch handler. Everything else is the same on all three.
  */
 import type { ClosablePasswordHasher, PasswordHashPolicy } from "../crypto/password.ts";
+import type { HonoEnv } from "../deps.ts";
 import type { SqliteDb } from "../store/sqlite.ts";
 
-export type FetchHandler = (request: Request, env: { remoteAddr?: string }) => Response | Promise<Response>;
+export type FetchHandler = (request: Request, env: HonoEnv["Bindings"]) => Response | Promise<Response>;
+export type { ConnectionState } from "../deps.ts";
 
 export interface ServeOptions {
   fetch: FetchHandler;
@@ -17,7 +19,8 @@ export interface ServeOptions {
   maxHeaderBytes: number;
   /**
    * Bind with SO_REUSEPORT so several processes share the port and the kernel spreads connections
-   * (multi-core serving, src/runtime/workers.ts). Linux only; Deno needs `--unstable-net`.
+   * (multi-core serving, src/runtime/workers.ts). Linux only; on Bun only in a process started as
+   * a cluster worker (docs/adr/0025-one-http-server-on-every-runtime.md); not offered on Deno.
    */
   reusePort?: boolean;
 }

@@ -107,11 +107,19 @@ export function superviseWorkers(count: number, logger: Logger): void {
     }
   };
 
+  // Bun's node:http binds with SO_REUSEPORT only in a node:cluster worker, which it recognises by
+  // NODE_UNIQUE_ID and an IPC channel (as `cluster.fork()` sets up; ADR 0025). The channel carries
+  // only Bun's own "online"/"listening" notices, which nobody needs to answer.
+  const bun = typeof process.versions.bun === "string";
   for (let i = 0; i < count; i++) {
     const child = spawn(cmd, args, {
       // stdin: a pipe that only closes when this process is gone (see `followSupervisor`).
-      stdio: ["pipe", "inherit", "inherit"],
-      env: { ...process.env, [WORKER_INDEX_ENV]: String(i) },
+      stdio: bun ? ["pipe", "inherit", "inherit", "ipc"] : ["pipe", "inherit", "inherit"],
+      env: {
+        ...process.env,
+        [WORKER_INDEX_ENV]: String(i),
+        ...(bun ? { NODE_UNIQUE_ID: String(i + 1) } : {}),
+      },
     });
     running++;
     children.push(child);

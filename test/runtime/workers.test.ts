@@ -1,13 +1,14 @@
 /**
  * Multi-core serving (`workers`, src/runtime/workers.ts, docs/adr/0006-multi-core-serving.md): the
  * real server with `workers: 2` on a real Redis, on Node and on Bun — both processes serve the one
- * port, SIGTERM stops all of them with exit 0 — and the refusals and defaults of `planWorkers`.
+ * port, enforce the connection limits, SIGTERM stops all of them with exit 0 — and the refusals and defaults of `planWorkers`.
  */
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Config, configSchema } from "../../src/config/schema.ts";
 import { planWorkers, type WorkerHost } from "../../src/runtime/workers.ts";
+import { closedWithin, rawConnect, trickle } from "../support/raw-http.ts";
 import { type RedisHandle, startRedis, waitFor } from "../support/redis-server.ts";
 import { startTikti } from "../support/tikti-process.ts";
 
@@ -49,7 +50,14 @@ describe.runIf(process.platform === "linux").each(["node", "bun"] as const)(
     });
 
     it("runs two server processes on one port, both serve, and SIGTERM stops all with exit 0", async () => {
-      const server = await startTikti({ runtime, config: { redisAddr: redis.addr, workers: 2 } });
+      const server = await startTikti({
+        runtime,
+        config: {
+          redisAddr: redis.addr,
+          workers: 2,
+          http: { headersTimeoutSeconds: 1, shutdownDelaySeconds: 0, shutdownGraceSeconds: 5 },
+        },
+      });
       try {
         const listening = () => server.stdout().match(/"msg":"tikti listening"/g)?.length ?? 0;
         expect(await waitFor(async () => listening() === 2, 20_000)).toBe(true);
@@ -72,6 +80,27 @@ describe.runIf(process.platform === "linux").each(["node", "bun"] as const)(
           expect(await getOnce(`${server.baseUrl}/healthz`)).toBe(200);
         }
         expect([...served()].sort()).toEqual([0, 1]);
+
+        // The workers serve through the same node:http server as a single process, limits included
+        // (on Bun it binds SO_REUSEPORT only as a cluster worker: ADR 0025). A slow header on each
+        // of a few fresh connections is cut at headersTimeoutSeconds.
+        const cuts = await Promise.all(
+          [0, 1, 2, 3].map(async () => {
+            const raw = await rawConnect(server.port);
+            trickle(
+              raw.socket,
+              `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ${"a".repeat(200)}\r\n\r\n`,
+              100,
+            );
+            const t = await closedWithin(raw, 10);
+            return { t, answer: raw.received().slice(0, 12) };
+          }),
+        );
+        for (const cut of cuts) {
+          expect(cut.answer).toBe("HTTP/1.1 408");
+          expect(cut.t).toBeGreaterThanOrEqual(0.9);
+          expect(cut.t).toBeLessThanOrEqual(2.5);
+        }
 
         expect(await server.stop("SIGTERM")).toBe(0);
         expect(workers.filter(alive)).toEqual([]);

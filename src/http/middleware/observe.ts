@@ -14,8 +14,9 @@ export function observe(deps: AppDeps): MiddlewareHandler<HonoEnv> {
     const socket = c.env?.remoteAddr ?? "";
     c.set("clientIp", resolveClientIp(socket, c.req.header("x-forwarded-for"), trusted));
     await next();
+    const bodyBytes = await fixContentLength(c);
     const route = canonicalRoute(c);
-    const status = c.res.status;
+    const status = loggedStatus(c);
     const seconds = (performance.now() - started) / 1000;
     deps.metrics.httpRequests.inc({ route, method: c.req.method, status: String(status) });
     deps.metrics.requestLatency.observe(seconds, { route });
@@ -28,10 +29,43 @@ export function observe(deps: AppDeps): MiddlewareHandler<HonoEnv> {
       clientIp: c.get("clientIp"),
       userAgent: (c.req.header("user-agent") ?? "").slice(0, 256),
       bytesIn: Number(c.req.header("content-length") ?? 0) || 0,
-      bytesOut: Number(c.res.headers.get("content-length") ?? 0) || 0,
+      // HEAD sends the headers of GET, Content-Length included, but no body.
+      bytesOut: c.req.method === "HEAD" ? 0 : bodyBytes,
     });
   };
 }
+
+/**
+ * Every response is small and already in memory (JSON, HTML forms, XML metadata, metrics text), so
+ * its length is known: stating it lets HEAD answer the Content-Length of GET (Hono drops the body of
+ * a HEAD after this middleware, and the server cannot count a body it never sees) and gives the
+ * access log its `bytesOut`. Returns the body length.
+ */
+async function fixContentLength(c: Context): Promise<number> {
+  const res = c.res;
+  if (res.body === null) return 0;
+  const body = new Uint8Array(await res.arrayBuffer());
+  const fixed = new Response(body, res);
+  fixed.headers.set("Content-Length", String(body.byteLength));
+  c.res = undefined;
+  c.res = fixed;
+  return body.byteLength;
+}
+
+/**
+ * The status the client saw, or would have: a connection the peer closed before the answer is a
+ * client-closed outcome, logged 499 as proxies do (not a server failure, no 5xx series), and one
+ * node:http cut at `http.requestTimeoutSeconds` is the 408 it wrote on the socket.
+ */
+function loggedStatus(c: Context<HonoEnv>): number {
+  const closed = c.env?.connection?.closed();
+  if (closed === "client") return CLIENT_CLOSED_REQUEST;
+  if (closed === "timeout") return 408;
+  return c.res.status;
+}
+
+/** Not an HTTP status a client can receive: the log and metric mark of a peer that left (nginx's). */
+export const CLIENT_CLOSED_REQUEST = 499;
 
 /** The matched route template with the `/v1` alias folded into its canonical form; `unmatched` else. */
 export function canonicalRoute(c: Context): string {
