@@ -19,6 +19,7 @@ import { pageRouteDocs } from "./http/route-docs.ts";
 import { accountRoutes } from "./http/routes/accounts.ts";
 import { adminAccountRoutes } from "./http/routes/admin-accounts.ts";
 import { healthRoutes } from "./http/routes/health.ts";
+import { oauthRoutes } from "./http/routes/oauth.ts";
 import { refreshTokenRoutes } from "./http/routes/refresh-tokens.ts";
 import { samlAdminRoutes } from "./http/routes/saml-admin.ts";
 import { samlBrowserRoutes } from "./http/routes/saml-browser.ts";
@@ -44,6 +45,7 @@ function routeSpecs(ctx: RouteContext): RouteSpec[] {
     ...accountRoutes(ctx),
     ...refreshTokenRoutes(ctx),
     ...tokenRoutes(ctx),
+    ...oauthRoutes(ctx),
     ...adminAccountRoutes(ctx),
     ...tenantRoutes(ctx),
     ...samlAdminRoutes(ctx),

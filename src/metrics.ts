@@ -129,6 +129,9 @@ export function createMetrics() {
     storeErrors: add(new Counter("tikti_store_errors_total", "Store errors by operation")),
     jwksKeys: add(new Gauge("tikti_jwks_keys", "Keys published in the JWKS")),
     auditFailures: add(new Counter("tikti_audit_failures_total", "Audit records that could not be written")),
+    oauthTokenRequests: add(
+      new Counter("tikti_oauth_token_requests_total", "POST /oauth/token requests by grant and result"),
+    ),
     /** Extra series (SAML, migrations) register here. */
     register<T extends Series>(s: T): T {
       return add(s);

@@ -253,6 +253,9 @@ export const configObjectSchema = z.strictObject({
       exchangeUser: bucket(60, 60),
       samlIp: bucket(30, 60),
       refreshIp: bucket(60, 60),
+      // oauth.md §2: per OAuth client id after authentication; failed authentications per client IP.
+      oauthClient: bucket(600, 60),
+      oauthAuthFailIp: bucket(20, 60),
       // Per normalised email + client IP: one attacker locks only their own address.
       lockout: z
         .strictObject({

@@ -21,21 +21,33 @@ import {
 } from "./jws.ts";
 import type { KeyRing } from "./keyring.ts";
 
-/** The claims of tokens.md §3. */
+/** RFC 8693 §4.1 actor claim: the current actor outermost, earlier actors nested inside. */
+export interface ActorClaim {
+  sub: string;
+  act?: ActorClaim;
+}
+
+/** The claims of tokens.md §3 and of the `/oauth/token` tokens of oauth.md §4. */
 export interface AccessTokenClaims {
   iss: string;
   aud: string;
   sub: string;
-  /** Only when `subject` overrode the user: `{sub: <user localId>}`. */
-  act?: { sub: string };
-  /** The subject's stored email; omitted for a workload subject (tokens.md §3). */
+  /** oauth.md §4 tokens only: the OAuth client id of the client that obtained the token. */
+  client_id?: string;
+  /** Legacy exchange: `{sub: <user localId>}` when `subject` overrode the user; oauth.md §4.2: the chain. */
+  act?: ActorClaim;
+  /**
+   * The subject's stored email; omitted for a workload subject (tokens.md §3) and from
+   * client-credentials tokens (no user, oauth.md §4.1).
+   */
   email?: string;
   tid: string;
   /** Granted scopes joined by one space, in request order; omitted when empty. */
   scope?: string;
   /** Omitted when empty. */
   eventTypes?: readonly string[];
-  ver: number;
+  /** Absent from client-credentials tokens (no user, oauth.md §4.1). */
+  ver?: number;
   iat: number;
   exp: number;
   jti: string;
@@ -44,8 +56,11 @@ export interface AccessTokenClaims {
 /** `jti` defaults to a fresh UUID v4. */
 export type AccessTokenInput = Omit<AccessTokenClaims, "jti"> & { jti?: string };
 
+/** `JWT` for the legacy exchange (tokens.md §3), `at+jwt` (RFC 9068) for `/oauth/token` (oauth.md §4). */
+export type AccessTokenType = "JWT" | "at+jwt";
+
 export interface AccessTokenSigner {
-  sign(claims: AccessTokenClaims): Promise<string>;
+  sign(claims: AccessTokenClaims, typ?: AccessTokenType): Promise<string>;
 }
 
 export type AccessTokenFailureReason =
@@ -80,18 +95,23 @@ export type VerifiedAccessTokenClaims = Record<string, unknown> & {
   iat: number;
 };
 
+function copyActor(act: ActorClaim): ActorClaim {
+  return act.act ? { sub: act.sub, act: copyActor(act.act) } : { sub: act.sub };
+}
+
 /** The claims in the order of tokens.md §3, empty optional claims left out. */
 export function orderAccessTokenClaims(claims: AccessTokenClaims): Record<string, unknown> {
   return {
     iss: claims.iss,
     aud: claims.aud,
     sub: claims.sub,
-    ...(claims.act ? { act: { sub: claims.act.sub } } : {}),
+    ...(claims.client_id !== undefined ? { client_id: claims.client_id } : {}),
+    ...(claims.act ? { act: copyActor(claims.act) } : {}),
     ...(claims.email !== undefined ? { email: claims.email } : {}),
     tid: claims.tid,
     ...(claims.scope ? { scope: claims.scope } : {}),
     ...(claims.eventTypes && claims.eventTypes.length > 0 ? { eventTypes: [...claims.eventTypes] } : {}),
-    ver: claims.ver,
+    ...(claims.ver !== undefined ? { ver: claims.ver } : {}),
     iat: claims.iat,
     exp: claims.exp,
     jti: claims.jti,
@@ -102,11 +122,14 @@ export function orderAccessTokenClaims(claims: AccessTokenClaims): Record<string
 export function createWebCryptoAccessTokenSigner(
   keyRing: Pick<KeyRing, "activeKid" | "signingKey">,
 ): AccessTokenSigner {
-  const header = { alg: "RS256", typ: "JWT", kid: keyRing.activeKid };
+  const headers = {
+    JWT: { alg: "RS256", typ: "JWT", kid: keyRing.activeKid },
+    "at+jwt": { alg: "RS256", typ: "at+jwt", kid: keyRing.activeKid },
+  };
   const encoder = new TextEncoder();
   return {
-    async sign(claims) {
-      const signingInput = encodeSigningInput(header, orderAccessTokenClaims(claims));
+    async sign(claims, typ = "JWT") {
+      const signingInput = encodeSigningInput(headers[typ], orderAccessTokenClaims(claims));
       const signature = await rs256Sign(keyRing.signingKey, encoder.encode(signingInput));
       return `${signingInput}.${base64UrlEncode(signature)}`;
     },

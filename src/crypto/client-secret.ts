@@ -1,28 +1,36 @@
 /**
- * Client secrets (spec/api.md §10.1, storage.md §2.1): 32 random bytes, base64url without padding
- * (43 characters), shown once; only a bcrypt hash of cost 10 is stored, for Go Tikti compatibility
- * whatever `accounts.passwordHash` selects for user passwords.
+ * Client secrets (spec/oauth.md §2, storage.md §2.1): 32 random bytes, base64url without padding
+ * (43 characters), shown once. New secrets are stored as `sha256:<64 lowercase hex>` of their UTF-8
+ * bytes: a 256-bit random secret cannot be guessed, so a password hash adds nothing but cost, and a
+ * token request must never pay for one (docs/adr/0040-oauth-client-authentication.md).
  *
- * Creating a client is a rare admin call, so the hash runs in-process with the portable engine
- * (hash-wasm, identical on Bun, Deno and Node) instead of the password worker pool, whose hasher
- * only speaks the configured password scheme.
+ * Go Tikti stored bcrypt (cost 10). Those hashes still verify — in-process with the portable engine
+ * (hash-wasm, identical on Bun, Deno and Node), once per client — and the caller then rewrites the
+ * record as `sha256:` (oauth.md §2, compare-and-set).
  */
 
-import { parsePasswordHash, randomSalt } from "./password.ts";
-import { bcryptEncoded, portablePasswordEngine } from "./password-portable.ts";
+import { sha256, timingSafeEqualBytes } from "./compare.ts";
+import { parsePasswordHash } from "./password.ts";
+import { portablePasswordEngine } from "./password-portable.ts";
 
 export const CLIENT_SECRET_BYTES = 32;
-/** storage.md §2.1: `secretHash` is bcrypt cost 10. */
-export const CLIENT_SECRET_BCRYPT_COST = 10;
+export const SHA256_SECRET_PREFIX = "sha256:";
+const SHA256_HASH = /^sha256:[0-9a-f]{64}$/;
 
-/** What the tenancy service needs; injectable so tests and tools can replace the slow part. */
+/** The outcome of checking a presented secret against a stored hash. */
+export type SecretCheck = "mismatch" | "match" | "match-legacy";
+
+/** What the tenancy service and client authentication need; injectable for tests and tools. */
 export interface ClientSecrets {
   /** A new secret: 43 characters of base64url. */
   generate(): string;
-  /** `$2b$10$...` of the secret's UTF-8 bytes. */
+  /** `sha256:<hex>` of the secret's UTF-8 bytes. */
   hash(secret: string): Promise<string>;
-  /** True when `secret` matches a stored bcrypt `secretHash`. */
-  verify(secret: string, secretHash: string): Promise<boolean>;
+  /**
+   * `match` for a `sha256:` hash, `match-legacy` for a bcrypt hash (the caller upgrades it),
+   * `mismatch` otherwise — also for an empty secret or an unknown hash format (fail closed).
+   */
+  check(secret: string, secretHash: string): Promise<SecretCheck>;
 }
 
 function base64Url(bytes: Uint8Array): string {
@@ -31,23 +39,51 @@ function base64Url(bytes: Uint8Array): string {
   return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+function hex(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  return out;
+}
+
+function hexToBytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(text.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
 export function generateClientSecret(): string {
   return base64Url(crypto.getRandomValues(new Uint8Array(CLIENT_SECRET_BYTES)));
 }
 
-export function hashClientSecret(secret: string): Promise<string> {
-  // 43 ASCII bytes: below bcrypt's 72-byte limit, so nothing is truncated.
-  return bcryptEncoded(new TextEncoder().encode(secret), randomSalt(), CLIENT_SECRET_BCRYPT_COST);
+export async function hashClientSecret(secret: string): Promise<string> {
+  return SHA256_SECRET_PREFIX + hex(await sha256(secret));
 }
 
-export async function verifyClientSecret(secret: string, secretHash: string): Promise<boolean> {
+/** True for a `sha256:` hash in the canonical form this release writes. */
+export function isSha256SecretHash(secretHash: string): boolean {
+  return SHA256_HASH.test(secretHash);
+}
+
+export async function checkClientSecret(secret: string, secretHash: string): Promise<SecretCheck> {
+  if (secret === "" || secretHash === "") return "mismatch";
+  if (isSha256SecretHash(secretHash)) {
+    const expected = hexToBytes(secretHash.slice(SHA256_SECRET_PREFIX.length));
+    return timingSafeEqualBytes(await sha256(secret), expected) ? "match" : "mismatch";
+  }
   const parsed = parsePasswordHash(secretHash);
-  if (parsed?.scheme !== "bcrypt" || secret === "") return false;
-  return portablePasswordEngine.verify(new TextEncoder().encode(secret), parsed);
+  if (parsed?.scheme !== "bcrypt") return "mismatch";
+  return (await portablePasswordEngine.verify(new TextEncoder().encode(secret), parsed))
+    ? "match-legacy"
+    : "mismatch";
+}
+
+/** True when `secret` matches the stored hash, whatever its scheme. */
+export async function verifyClientSecret(secret: string, secretHash: string): Promise<boolean> {
+  return (await checkClientSecret(secret, secretHash)) !== "mismatch";
 }
 
 export const portableClientSecrets: ClientSecrets = {
   generate: generateClientSecret,
   hash: hashClientSecret,
-  verify: verifyClientSecret,
+  check: checkClientSecret,
 };

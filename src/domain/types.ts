@@ -83,7 +83,10 @@ export interface Role {
 export interface Client {
   clientId: string;
   tenantId: string;
-  /** bcrypt (cost 10) for Go compatibility; `""` when the client has no secret. */
+  /**
+   * `sha256:<64 lowercase hex>` (this release, oauth.md §2), or bcrypt (cost 10) as Go Tikti wrote
+   * it (upgraded to `sha256:` on the first successful authentication); `""` when there is none.
+   */
   secretHash: string;
   /** Upper-cased on read (api.md §2.11.8). */
   type: string;
@@ -96,6 +99,19 @@ export interface Client {
   allowedEventTypes?: string[] | undefined;
   /** Per-client cap on access-token lifetime (60–86 400). */
   maxTtlSeconds?: number | undefined;
+  /** Tenant role names whose permissions form the client's own set P_c (oauth.md §3). */
+  roles?: string[] | undefined;
+  /** Public keys for `private_key_jwt` (oauth.md §2): `{"keys": [JWK, ...]}`. */
+  jwks?: ClientJwks | undefined;
+  /** The secret replaced by the last rotation, valid until `previousSecretExpiresAt` (oauth.md §2). */
+  previousSecretHash?: string | undefined;
+  /** RFC 3339 UTC. */
+  previousSecretExpiresAt?: string | undefined;
   createdAt?: string | undefined;
   raw?: RawRecord | undefined;
+}
+
+/** A client's registered public key set (JWK members as stored). */
+export interface ClientJwks {
+  keys: Array<Record<string, unknown>>;
 }

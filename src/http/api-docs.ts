@@ -29,6 +29,7 @@ const AUTH_TEXT: Record<RouteSpec["auth"], string> = {
   key: "API key",
   admin: "admin (API key; plus admin bearer when `admin.requireAdminToken`)",
   policy: "policy (see the spec section)",
+  client: "OAuth client (docs/oauth.md: client_secret_basic, client_secret_post, private_key_jwt)",
 };
 
 function describeType(s: JsonSchema): string {

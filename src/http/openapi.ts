@@ -21,6 +21,8 @@ const SECURITY: Record<RouteSpec["auth"], JsonObject[]> = {
   key: [{ ApiKeyHeader: [] }, { ApiKeyQuery: [] }],
   admin: [{ ApiKeyHeader: [] }, { ApiKeyQuery: [] }, { ApiKeyHeader: [], AdminBearer: [] }],
   policy: [{}, { ApiKeyHeader: [] }, { ApiKeyHeader: [], AdminBearer: [] }],
+  // client_secret_post and private_key_jwt travel in the form body (documented there).
+  client: [{ OAuthClientBasic: [] }, {}],
 };
 
 /** `/tenants/:tenantId` → `/tenants/{tenantId}` */
@@ -145,6 +147,18 @@ export function buildOpenApi(
       };
     }
 
+    if (spec.oauth) {
+      const oauthByStatus = new Map<number, string[]>();
+      for (const [code, s] of spec.oauth.errors)
+        oauthByStatus.set(s, [...(oauthByStatus.get(s) ?? []), code]);
+      for (const [s, list] of [...oauthByStatus].sort((a, b) => a[0] - b[0])) {
+        responses[String(s)] = {
+          description: `RFC 6749 §5.2: ${list.map((c) => `\`${c}\``).join(", ")}`,
+          content: { "application/json": { schema: { $ref: "#/components/schemas/OAuthError" } } },
+        };
+      }
+    }
+    const form = schemaOf(spec.oauth?.form);
     const body = schemaOf(spec.body);
     paths[p] ??= {};
     paths[p][spec.method.toLowerCase()] = {
@@ -155,6 +169,14 @@ export function buildOpenApi(
       security: SECURITY[spec.auth],
       ...(parameters.length ? { parameters } : {}),
       ...(body ? { requestBody: { required: true, content: { "application/json": { schema: body } } } } : {}),
+      ...(form
+        ? {
+            requestBody: {
+              required: true,
+              content: { "application/x-www-form-urlencoded": { schema: form } },
+            },
+          }
+        : {}),
       responses,
     };
   }
@@ -174,6 +196,12 @@ export function buildOpenApi(
       securitySchemes: {
         ApiKeyHeader: { type: "apiKey", in: "header", name: "X-API-Key" },
         ApiKeyQuery: { type: "apiKey", in: "query", name: "key" },
+        OAuthClientBasic: {
+          type: "http",
+          scheme: "basic",
+          description:
+            "client_secret_basic (RFC 6749 §2.3.1): OAuth client id <tenantId>/<clientId> and secret",
+        },
         AdminBearer: {
           type: "http",
           scheme: "bearer",
@@ -191,6 +219,11 @@ export function buildOpenApi(
             code: { type: "string", enum: Object.keys(catalogue) },
             details: { type: "object", additionalProperties: { type: "string" } },
           },
+        },
+        OAuthError: {
+          type: "object",
+          required: ["error"],
+          properties: { error: { type: "string" }, error_description: { type: "string" } },
         },
       },
     },

@@ -9,6 +9,7 @@ import type { z } from "zod";
 import type { AppDeps, HonoEnv } from "../deps.ts";
 import type { ErrorCode } from "../errors.ts";
 import type { Services } from "../services/index.ts";
+import type { OAuthErrorCode } from "../services/oauth/errors.ts";
 import { readJsonObject } from "./json-body.ts";
 import { parseOrThrow } from "./validate.ts";
 
@@ -16,9 +17,10 @@ import { parseOrThrow } from "./validate.ts";
  * - `public`: no credentials (a present API key is ignored);
  * - `key`: API key (api.md §2.2);
  * - `admin`: API key, plus the admin bearer when `admin.requireAdminToken` (api.md §2.3);
- * - `policy`: the handler decides (e.g. signUp, api.md §4.1).
+ * - `policy`: the handler decides (e.g. signUp, api.md §4.1);
+ * - `client`: an OAuth client authenticates itself (oauth.md §2); the handler runs it.
  */
-export type RouteAuth = "public" | "key" | "admin" | "policy";
+export type RouteAuth = "public" | "key" | "admin" | "policy" | "client";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
 
@@ -57,6 +59,11 @@ export interface RouteSpec<
   success?: { status?: number; schema?: Schema; description?: string };
   /** Error codes this route documents (the catalogue gives status and message). */
   errors: readonly ErrorCode[];
+  /**
+   * OAuth routes (oauth.md): the form parameters (read by the handler, documented as an
+   * `application/x-www-form-urlencoded` body) and the RFC 6749 §5.2 errors with their statuses.
+   */
+  oauth?: { form: Schema; errors: ReadonlyArray<readonly [OAuthErrorCode, number]> };
   handler: (c: Context<HonoEnv>, input: RouteInput<B, Q>) => Response | Promise<Response>;
 }
 

@@ -17,10 +17,13 @@ const b64url = (text: string) => Buffer.from(text, "utf8").toString("base64url")
 /** `privateKeyPem`: PKCS#8 or PKCS#1 PEM (the `jwksPrivateKey` setting); `kid`: the active kid. */
 export function createNodeCryptoAccessTokenSigner(privateKeyPem: string, kid: string): AccessTokenSigner {
   const key = createPrivateKey(toPkcs8Pem(privateKeyPem));
-  const header = b64url(JSON.stringify({ alg: "RS256", typ: "JWT", kid }));
+  const headers = {
+    JWT: b64url(JSON.stringify({ alg: "RS256", typ: "JWT", kid })),
+    "at+jwt": b64url(JSON.stringify({ alg: "RS256", typ: "at+jwt", kid })),
+  };
   return {
-    async sign(claims) {
-      const signingInput = `${header}.${b64url(JSON.stringify(orderAccessTokenClaims(claims)))}`;
+    async sign(claims, typ = "JWT") {
+      const signingInput = `${headers[typ]}.${b64url(JSON.stringify(orderAccessTokenClaims(claims)))}`;
       const signature = sign("sha256", Buffer.from(signingInput, "latin1"), key);
       return `${signingInput}.${signature.toString("base64url")}`;
     },

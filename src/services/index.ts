@@ -5,7 +5,10 @@
 import type { AppDeps } from "../deps.ts";
 import { createRepos, type Repos } from "../store/repos/index.ts";
 import { type Audit, createAudit } from "./audit.ts";
+import { createExchangeRules } from "./exchange.ts";
+import { type ClientAuthenticator, createClientAuthenticator } from "./oauth/client-auth.ts";
 import { createRefreshTokenService, type RefreshTokenService } from "./oauth/refresh-tokens.ts";
+import { createOAuthTokenService, type OAuthTokenService } from "./oauth/token.ts";
 import { createRateLimiter, type RateLimiter } from "./rate-limit.ts";
 import { createIdTokenVerifier, type IdTokenVerifier } from "./verify-id-token.ts";
 
@@ -17,29 +20,51 @@ export interface Services {
   audit: Audit;
   /** Refresh-token families of password and email-code sessions (docs/oauth.md §6). */
   refreshTokens: RefreshTokenService;
+  /** OAuth 2.0 (oauth.md): client authentication for every `/oauth/*` route, and `/oauth/token`. */
+  oauth: {
+    clientAuth: ClientAuthenticator;
+    token: OAuthTokenService;
+  };
 }
 
 export function createServices(deps: AppDeps): Services {
   const repoDeps = { kv: deps.store, logger: deps.logger, clock: deps.clock };
   const repos = createRepos({ ...repoDeps, oobCodeTtlSeconds: deps.config.accounts.oobCodeTtlSeconds });
   const rateLimiter = createRateLimiter(deps.store, deps.config, deps.metrics, deps.clock);
+  const verifyIdToken = createIdTokenVerifier({
+    signer: deps.idTokens,
+    repos,
+    kv: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+  });
+  const audit = createAudit({
+    sink: deps.auditSink,
+    clock: deps.clock,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    replicaId: deps.replicaId,
+  });
+  const clientAuth = createClientAuthenticator({
+    repos,
+    rateLimiter,
+    clock: deps.clock,
+    issuer: deps.config.issuerBaseUrl,
+    skewSeconds: deps.config.clockSkewSeconds,
+  });
+  const token = createOAuthTokenService(deps, {
+    repos,
+    rateLimiter,
+    verifyIdToken,
+    audit,
+    clientAuth,
+    rules: createExchangeRules(deps, { repos }),
+  });
   return {
     repos,
     rateLimiter,
-    verifyIdToken: createIdTokenVerifier({
-      signer: deps.idTokens,
-      repos,
-      kv: deps.store,
-      clock: deps.clock,
-      logger: deps.logger,
-    }),
-    audit: createAudit({
-      sink: deps.auditSink,
-      clock: deps.clock,
-      logger: deps.logger,
-      metrics: deps.metrics,
-      replicaId: deps.replicaId,
-    }),
+    verifyIdToken,
+    audit,
     refreshTokens: createRefreshTokenService({
       config: deps.config,
       repos,
@@ -48,5 +73,6 @@ export function createServices(deps: AppDeps): Services {
       clock: deps.clock,
       logger: deps.logger,
     }),
+    oauth: { clientAuth, token },
   };
 }

@@ -24,7 +24,9 @@ export type RateLimitBucket =
   | "signUpIp"
   | "exchangeUser"
   | "samlIp"
-  | "refreshIp";
+  | "refreshIp"
+  | "oauthClient"
+  | "oauthAuthFailIp";
 
 export const LOCKOUT_BUCKET = "lockout";
 /** The per-email ceiling against distributed guessing (api.md §2.8 `lockoutEmail`). */
@@ -45,6 +47,13 @@ export interface RateLimiter {
    * signature work.
    */
   check(bucket: RateLimitBucket, subject: string): Promise<void>;
+  /**
+   * A failure budget (oauth.md §2 `oauthAuthFailIp`): `429 RATE_LIMITED` once `subject` has `limit`
+   * failures counted in the current window, without counting this request.
+   */
+  checkFailureBudget(bucket: RateLimitBucket, subject: string): Promise<void>;
+  /** Counts one failure against `bucket`'s budget for `subject`. */
+  countFailure(bucket: RateLimitBucket, subject: string): Promise<void>;
   /**
    * Counts one failed password check for the email (normalised here) from `clientIp`: once in the
    * `lockout` bucket of that email and address, once in the `lockoutEmail` ceiling of the email.
@@ -107,6 +116,22 @@ export function createRateLimiter(
     if (hit.count > limit) throw limited(bucket, hit.pttlMs);
   }
 
+  async function checkFailureBudget(bucket: RateLimitBucket, subject: string): Promise<void> {
+    if (!enabled) return;
+    const { limit, windowSeconds } = limits[bucket];
+    const key = keys.rateLimit(bucket, await hashSubject(subject));
+    const count = Number(await kv.get(key));
+    if (!Number.isFinite(count) || count < limit) return;
+    const pttl = await kv.pttl(key);
+    if (pttl === -2) return; // the window ended between the two reads
+    throw limited(bucket, pttl === -1 ? windowSeconds * 1000 : pttl);
+  }
+
+  async function countFailure(bucket: RateLimitBucket, subject: string): Promise<void> {
+    if (!enabled) return;
+    await kv.rlIncr(keys.rateLimit(bucket, await hashSubject(subject)), limits[bucket].windowSeconds * 1000);
+  }
+
   async function recordFailure(email: string, clientIp: string): Promise<void> {
     if (!enabled) return;
     await kv.rlIncr(await lockoutKey(email, clientIp), limits.lockout.windowSeconds * 1000);
@@ -154,5 +179,5 @@ export function createRateLimiter(
     if (options.alsoEmailCeiling) await kv.del(await lockoutEmailKey(email));
   }
 
-  return { check, recordFailure, isLockedOut, checkLockout, clearFailures };
+  return { check, checkFailureBudget, countFailure, recordFailure, isLockedOut, checkLockout, clearFailures };
 }

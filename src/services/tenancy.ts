@@ -30,13 +30,14 @@ import {
   ROLE_NAME_PATTERN,
   SCOPE_PATTERN,
 } from "../domain/grammar.ts";
-import type { Client, Membership, Role, Tenant, User } from "../domain/types.ts";
+import type { Client, ClientJwks, Membership, Role, Tenant, User } from "../domain/types.ts";
 import { TiktiError } from "../errors.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Repos } from "../store/repos/index.ts";
 import type { MemberEntry } from "../store/repos/memberships.ts";
 import type { Page, PageRequest } from "../store/repos/paging.ts";
 import type { TenantChange } from "../store/repos/tenants.ts";
+import { jwksProblems, toClientJwks } from "./oauth/client-jwks.ts";
 
 /** api.md §7.1: `name` is trimmed, then 1–200 characters (Unicode code points). */
 export const TENANT_NAME_MAX = 200;
@@ -48,8 +49,13 @@ export const ROLE_PERMISSIONS_MAX = 500;
 export const CLIENT_LIST_MAX = 500;
 export const CLIENT_TTL_MIN_SECONDS = 60;
 export const CLIENT_TTL_MAX_SECONDS = 86_400;
-/** api.md §10.1: the only grant type a client may allow, and the default. */
-export const CLIENT_GRANT_TYPES = ["token_exchange"] as const;
+/** api.md §10.1, oauth.md §3: the grant types a client may allow (default `["token_exchange"]`). */
+export const CLIENT_GRANT_TYPES = ["token_exchange", "client_credentials"] as const;
+/** oauth.md §3: 0–50 role names of the tenant's registry. */
+export const CLIENT_ROLES_MAX = 50;
+/** oauth.md §2: rotation grace period of the previous secret. */
+export const PREVIOUS_SECRET_TTL_DEFAULT_SECONDS = 86_400;
+export const PREVIOUS_SECRET_TTL_MAX_SECONDS = 604_800;
 /** api.md §9.1: global roles, refused as tenant role names (compared case-insensitively). */
 export const GLOBAL_ONLY_ROLE_NAMES = ["ADMIN", "COMPANY_ADMIN"] as const;
 
@@ -66,6 +72,7 @@ export const reasons = {
   globalRole: "is a global role and cannot be a tenant role",
   tooMany: (max: number) => `must have at most ${max} unique entries`,
   ttl: `must be an integer from ${CLIENT_TTL_MIN_SECONDS} to ${CLIENT_TTL_MAX_SECONDS}`,
+  previousSecretTtl: `must be an integer from 0 to ${PREVIOUS_SECRET_TTL_MAX_SECONDS}`,
 } as const;
 
 /** Collects per-field reasons; `throwIfAny` raises one `400 INVALID_ARGUMENT` with all of them. */
@@ -156,13 +163,25 @@ export interface RoleInput {
   permissions: readonly string[];
 }
 
-export interface NewClientInput {
-  clientId: string;
+/** The fields `POST` and `PUT` of a client share (api.md §10.1, oauth.md §3). */
+export interface ClientFieldsInput {
   type?: string | undefined;
   allowedGrantTypes?: readonly string[] | undefined;
   defaultScopes?: readonly string[] | undefined;
   allowedEventTypes?: readonly string[] | undefined;
   maxTtlSeconds?: number | undefined;
+  roles?: readonly string[] | undefined;
+}
+
+export interface NewClientInput extends ClientFieldsInput {
+  clientId: string;
+  /** A public JWK set (oauth.md §2), checked here. */
+  jwks?: unknown;
+}
+
+/** `PUT /tenants/:t/clients/:c` (oauth.md §3): the create body without `clientId` and `jwks`, plus `status`. */
+export interface ClientUpdateInput extends ClientFieldsInput {
+  status?: string | undefined;
 }
 
 export interface CreatedClient {
@@ -198,13 +217,26 @@ export interface TenancyService {
   listClients(tenantId: string): Promise<Client[]>;
   /** api.md §10.3. */
   getClient(tenantId: string, clientId: string): Promise<Client>;
+  /** oauth.md §3: replaces the settable fields; keeps the secret, `jwks` and `createdAt`. */
+  updateClient(tenantId: string, clientId: string, input: ClientUpdateInput): Promise<Client>;
+  /**
+   * oauth.md §2: a new secret, returned once; the old one keeps working for
+   * `previousSecretTtlSeconds` (default 86 400; 0 = not at all), replacing any older previous one.
+   */
+  rotateClientSecret(
+    tenantId: string,
+    clientId: string,
+    previousSecretTtlSeconds?: number,
+  ): Promise<CreatedClient>;
+  /** oauth.md §2: replaces the client's public key set. */
+  setClientJwks(tenantId: string, clientId: string, jwks: unknown): Promise<Client>;
 }
 
 export interface TenancyDeps {
   repos: Repos;
   metrics: Metrics;
   clock: Clock;
-  /** Default: the portable bcrypt (cost 10) of src/crypto/client-secret.ts. */
+  /** Default: `sha256:` hashes (src/crypto/client-secret.ts). */
   clientSecrets?: ClientSecrets;
 }
 
@@ -352,15 +384,13 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
     return role;
   }
 
-  async function createClient(tenantId: string, input: NewClientInput): Promise<CreatedClient> {
-    checkPathTenantId(tenantId);
-    const problems = new ArgumentProblems();
-    if (!isClientId(input.clientId)) problems.add("clientId", reasons.mustMatch(CLIENT_ID_PATTERN));
+  /** Argument rules shared by create and PUT (api.md §10.1, oauth.md §3); problems collected. */
+  function checkClientFields(problems: ArgumentProblems, input: ClientFieldsInput) {
     const type = input.type === undefined ? "SERVICE" : parseClientType(input.type);
     if (type === null) problems.add("type", reasons.clientType);
-    const grantTypes =
+    const allowedGrantTypes =
       input.allowedGrantTypes === undefined
-        ? [...CLIENT_GRANT_TYPES]
+        ? ["token_exchange"]
         : checkList(
             problems,
             "allowedGrantTypes",
@@ -395,21 +425,122 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
     ) {
       problems.add("maxTtlSeconds", reasons.ttl);
     }
+    const roles =
+      input.roles === undefined
+        ? undefined
+        : checkList(
+            problems,
+            "roles",
+            input.roles,
+            isRoleName,
+            reasons.mustMatch(ROLE_NAME_PATTERN),
+            CLIENT_ROLES_MAX,
+          );
+    return {
+      type: type as string,
+      allowedGrantTypes,
+      defaultScopes,
+      allowedEventTypes,
+      maxTtlSeconds: ttl,
+      roles: roles && roles.length > 0 ? roles : undefined,
+    };
+  }
+
+  async function checkJwks(problems: ArgumentProblems, jwks: unknown): Promise<ClientJwks> {
+    for (const [field, reason] of Object.entries(await jwksProblems(jwks))) problems.add(field, reason);
+    return toClientJwks(jwks);
+  }
+
+  async function createClient(tenantId: string, input: NewClientInput): Promise<CreatedClient> {
+    checkPathTenantId(tenantId);
+    const problems = new ArgumentProblems();
+    if (!isClientId(input.clientId)) problems.add("clientId", reasons.mustMatch(CLIENT_ID_PATTERN));
+    const fields = checkClientFields(problems, input);
+    const jwks = input.jwks === undefined ? undefined : await checkJwks(problems, input.jwks);
     problems.throwIfAny();
     await existingTenant(tenantId);
-    // Cheap early answer before the bcrypt work; HSETNX below stays the authority on races.
+    // Cheap early answer; HSETNX below stays the authority on races.
     if (await repos.clients.get(tenantId, input.clientId)) throw new TiktiError("CLIENT_EXISTS");
     const secret = secrets.generate();
     const client = await repos.clients.create(tenantId, {
       clientId: input.clientId,
       secretHash: await secrets.hash(secret),
-      type: type as string,
-      allowedGrantTypes: grantTypes,
-      defaultScopes,
-      ...(allowedEventTypes !== undefined ? { allowedEventTypes } : {}),
-      ...(ttl !== undefined ? { maxTtlSeconds: ttl } : {}),
+      type: fields.type,
+      allowedGrantTypes: fields.allowedGrantTypes,
+      defaultScopes: fields.defaultScopes,
+      ...(fields.allowedEventTypes !== undefined ? { allowedEventTypes: fields.allowedEventTypes } : {}),
+      ...(fields.maxTtlSeconds !== undefined ? { maxTtlSeconds: fields.maxTtlSeconds } : {}),
+      ...(fields.roles !== undefined ? { roles: fields.roles } : {}),
+      ...(jwks !== undefined ? { jwks } : {}),
     });
     return { client, secret };
+  }
+
+  /** The client of an admin route: tenant id grammar, tenant and client exist. */
+  async function existingClient(tenantId: string, clientId: string): Promise<Client> {
+    await existingTenant(tenantId);
+    const client = await repos.clients.get(tenantId, clientId);
+    if (!client) throw new TiktiError("CLIENT_NOT_FOUND");
+    return client;
+  }
+
+  /** A read-modify-write of an existing client; vanished meanwhile → `404 CLIENT_NOT_FOUND`. */
+  async function modifyClient(
+    tenantId: string,
+    clientId: string,
+    change: (c: Client) => Client,
+  ): Promise<Client> {
+    await existingClient(tenantId, clientId);
+    const written = await repos.clients.modify(tenantId, clientId, change);
+    if (!written) throw new TiktiError("CLIENT_NOT_FOUND");
+    return written;
+  }
+
+  async function updateClient(tenantId: string, clientId: string, input: ClientUpdateInput): Promise<Client> {
+    checkPathTenantId(tenantId);
+    const problems = new ArgumentProblems();
+    const fields = checkClientFields(problems, input);
+    const status = input.status === undefined ? "ACTIVE" : parseTenantStatus(input.status);
+    if (status === null) problems.add("status", reasons.tenantStatus);
+    problems.throwIfAny();
+    return modifyClient(tenantId, clientId, (current) => ({
+      ...current,
+      ...fields,
+      status: status as string,
+    }));
+  }
+
+  async function rotateClientSecret(
+    tenantId: string,
+    clientId: string,
+    previousSecretTtlSeconds = PREVIOUS_SECRET_TTL_DEFAULT_SECONDS,
+  ): Promise<CreatedClient> {
+    checkPathTenantId(tenantId);
+    const ttl = previousSecretTtlSeconds;
+    if (!Number.isInteger(ttl) || ttl < 0 || ttl > PREVIOUS_SECRET_TTL_MAX_SECONDS) {
+      throw new TiktiError("INVALID_ARGUMENT", {
+        details: { previousSecretTtlSeconds: reasons.previousSecretTtl },
+      });
+    }
+    const secret = secrets.generate();
+    const secretHash = await secrets.hash(secret);
+    const expiresAt = new Date(clock.now() + ttl * 1000).toISOString();
+    const client = await modifyClient(tenantId, clientId, (current) => ({
+      ...current,
+      secretHash,
+      // The replaced secret (whatever its scheme) is the only previous one; an older one is dropped.
+      previousSecretHash: ttl > 0 && current.secretHash !== "" ? current.secretHash : undefined,
+      previousSecretExpiresAt: ttl > 0 && current.secretHash !== "" ? expiresAt : undefined,
+    }));
+    return { client, secret };
+  }
+
+  async function setClientJwks(tenantId: string, clientId: string, jwks: unknown): Promise<Client> {
+    checkPathTenantId(tenantId);
+    const problems = new ArgumentProblems();
+    const checked = await checkJwks(problems, jwks);
+    problems.throwIfAny();
+    return modifyClient(tenantId, clientId, (current) => ({ ...current, jwks: checked }));
   }
 
   async function listClients(tenantId: string): Promise<Client[]> {
@@ -440,5 +571,8 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
     createClient,
     listClients,
     getClient,
+    updateClient,
+    rotateClientSecret,
+    setClientJwks,
   };
 }

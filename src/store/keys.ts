@@ -34,6 +34,9 @@ export const keys = {
   samlRotation: () => "saml:sp:rotation",
   samlRefreshLock: (tenantId: string) => `saml:refresh:lock:${tenantId}`,
 
+  /** A `private_key_jwt` assertion's `jti`, recorded with SET NX until `exp` + skew (oauth.md §2). */
+  clientAssertionJti: (oauthClientId: string, jti: string) => `clientAssertionJti:${oauthClientId}:${jti}`,
+
   /** `{subjectHash}` is the first 32 hex chars of SHA-256 of the limited subject (never raw). */
   rateLimit: (bucket: string, subjectHash: string) => `rl:${bucket}:${subjectHash}`,
 

@@ -1,6 +1,6 @@
 /**
  * Tenant roles (spec/api.md §9) and clients (§10), on both engines: defaults, limits, sort orders,
- * the client secret (shown once, bcrypt cost 10 stored, never returned again).
+ * the client secret (shown once, only its SHA-256 stored, never returned again).
  */
 import { beforeEach, expect, it } from "vitest";
 import { verifyClientSecret } from "../../src/crypto/client-secret.ts";
@@ -158,7 +158,9 @@ forEachEngine("clients", (engine) => {
     const body = await res.json();
     expect(body).toEqual({
       clientId: "billing-api",
+      oauthClientId: "acme/billing-api",
       type: "SERVICE",
+      status: "ACTIVE",
       allowedGrantTypes: ["token_exchange"],
       defaultScopes: [],
       secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
@@ -169,7 +171,7 @@ forEachEngine("clients", (engine) => {
       targetId: "billing-api",
       requestId: res.headers.get("x-request-id"),
     });
-    // The secret decodes to 32 bytes and is never stored; only a bcrypt cost-10 hash is.
+    // The secret decodes to 32 bytes and is never stored; only its SHA-256 is (oauth.md §2).
     const bytes = Uint8Array.from(atob(body.secret.replace(/-/g, "+").replace(/_/g, "/")), (c) =>
       c.charCodeAt(0),
     );
@@ -178,7 +180,7 @@ forEachEngine("clients", (engine) => {
     expect(stored).toEqual({
       clientId: "billing-api",
       tenantId: "acme",
-      secretHash: expect.stringMatching(/^\$2b\$10\$[./A-Za-z0-9]{53}$/),
+      secretHash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
       type: "SERVICE",
       allowedGrantTypes: ["token_exchange"],
       defaultScopes: [],
@@ -196,11 +198,13 @@ forEachEngine("clients", (engine) => {
     for (const text of [list, one]) {
       expect(text).not.toContain(body.secret);
       expect(text).not.toContain("secret");
-      expect(text).not.toContain("$2b$");
+      expect(text).not.toContain("sha256:");
     }
     expect(JSON.parse(one)).toEqual({
       clientId: "billing-api",
+      oauthClientId: "acme/billing-api",
       type: "SERVICE",
+      status: "ACTIVE",
       allowedGrantTypes: ["token_exchange"],
       defaultScopes: [],
     });
@@ -221,7 +225,9 @@ forEachEngine("clients", (engine) => {
     const body = await res.json();
     expect(body).toEqual({
       clientId: "worker:events",
+      oauthClientId: "acme/worker:events",
       type: "CONFIDENTIAL",
+      status: "ACTIVE",
       allowedGrantTypes: ["token_exchange"],
       defaultScopes: ["events:read", "events:write"],
       allowedEventTypes: ["order.created", "ünïcode.event"],
@@ -266,7 +272,9 @@ forEachEngine("clients", (engine) => {
     expect(list.map((c: { clientId: string }) => c.clientId)).toEqual(["Alpha", "beta", "go-era", "zeta"]);
     expect(list[2]).toEqual({
       clientId: "go-era",
+      oauthClientId: "acme/go-era",
       type: "SERVICE",
+      status: "ACTIVE",
       allowedGrantTypes: [],
       defaultScopes: [],
     });
@@ -303,7 +311,7 @@ forEachEngine("clients", (engine) => {
       await call({ allowedGrantTypes: ["token_exchange", "authorization_code"] }),
       "INVALID_ARGUMENT",
       {
-        "allowedGrantTypes.1": "must be one of token_exchange",
+        "allowedGrantTypes.1": "must be one of token_exchange, client_credentials",
       },
     );
     await expectFields(await call({ allowedGrantTypes: ["TOKEN_EXCHANGE"] }), "INVALID_ARGUMENT", [

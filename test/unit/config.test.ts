@@ -84,6 +84,8 @@ describe("defaults", () => {
       exchangeUser: { limit: 60, windowSeconds: 60 },
       samlIp: { limit: 30, windowSeconds: 60 },
       refreshIp: { limit: 60, windowSeconds: 60 },
+      oauthClient: { limit: 600, windowSeconds: 60 },
+      oauthAuthFailIp: { limit: 20, windowSeconds: 60 },
       lockout: { maxFailures: 10, windowSeconds: 900 },
       lockoutEmail: { maxFailures: 100, windowSeconds: 900 },
     });

@@ -24,13 +24,16 @@ import {
 import type { Client, Role, Tenant } from "../../domain/types.ts";
 import type { ErrorCode } from "../../errors.ts";
 import type { AdminAction } from "../../services/audit.ts";
+import { oauthClientIdOf } from "../../services/oauth/client-auth.ts";
 import {
   CLIENT_GRANT_TYPES,
   CLIENT_LIST_MAX,
+  CLIENT_ROLES_MAX,
   CLIENT_TTL_MAX_SECONDS,
   CLIENT_TTL_MIN_SECONDS,
   createTenancyService,
   MEMBERSHIP_ROLES_MAX,
+  PREVIOUS_SECRET_TTL_MAX_SECONDS,
   ROLE_PERMISSIONS_MAX,
   TENANT_NAME_MAX,
 } from "../../services/tenancy.ts";
@@ -102,8 +105,12 @@ const roleBody = z.object({
     description: "De-duplicated keeping first occurrences",
   }),
 });
-const clientBody = z.object({
-  clientId: z.string().meta({ pattern: CLIENT_ID_PATTERN.source }),
+const jwksBody = z.unknown().meta({
+  type: "object",
+  description:
+    'Public JWK set {"keys": [...]} for private_key_jwt: RSA >= 2048 bits, EC P-256 or Ed25519, unique kid, at most 10 keys',
+});
+const clientFields = {
   type: optional(
     z.string().meta({ description: "CONFIDENTIAL, PUBLIC or SERVICE (case-insensitive); default SERVICE" }),
   ),
@@ -123,7 +130,33 @@ const clientBody = z.object({
   maxTtlSeconds: optional(
     z.number().meta({ type: "integer", minimum: CLIENT_TTL_MIN_SECONDS, maximum: CLIENT_TTL_MAX_SECONDS }),
   ),
+  roles: optional(
+    z.array(z.string().meta({ pattern: ROLE_NAME_PATTERN.source })).meta({
+      maxItems: CLIENT_ROLES_MAX,
+      description: "Tenant roles whose permissions the client holds itself",
+    }),
+  ),
+};
+const clientBody = z.object({
+  clientId: z.string().meta({ pattern: CLIENT_ID_PATTERN.source }),
+  ...clientFields,
+  jwks: optional(jwksBody),
 });
+const clientPutBody = z.object({
+  ...clientFields,
+  status: optional(z.string().meta({ description: "ACTIVE or DISABLED (case-insensitive); default ACTIVE" })),
+});
+const clientSecretBody = z.object({
+  previousSecretTtlSeconds: optional(
+    z.number().meta({
+      type: "integer",
+      minimum: 0,
+      maximum: PREVIOUS_SECRET_TTL_MAX_SECONDS,
+      description: "How long the replaced secret keeps working (default 86400)",
+    }),
+  ),
+});
+const clientJwksBody = z.object({ keys: z.unknown().meta({ type: "array" }) }).loose();
 
 // ------------------------------------------------------------------ response schemas and shapes
 
@@ -170,11 +203,19 @@ const roleSchema = z.object({
 });
 const clientSchema = z.object({
   clientId: z.string(),
+  oauthClientId: z.string().meta({ description: "<tenantId>/<clientId>, the id at the OAuth endpoints" }),
   type: z.string(),
+  status: z.enum(["ACTIVE", "DISABLED"]),
   allowedGrantTypes: z.array(z.string()),
   defaultScopes: z.array(z.string()),
   allowedEventTypes: z.array(z.string()).optional(),
   maxTtlSeconds: z.number().meta({ type: "integer" }).optional(),
+  roles: z.array(z.string()).optional(),
+  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional(),
+});
+const rotatedSecretSchema = z.object({
+  oauthClientId: z.string(),
+  secret: z.string().meta({ description: "43 characters of base64url; shown once" }),
 });
 const createdClientSchema = clientSchema.extend({
   secret: z.string().meta({ description: "43 characters of base64url; shown once, only its hash is stored" }),
@@ -192,11 +233,16 @@ function roleBodyOf(r: Role) {
 function clientBodyOf(client: Client) {
   return {
     clientId: client.clientId,
+    oauthClientId: oauthClientIdOf(client.tenantId, client.clientId),
     type: client.type.toUpperCase(),
+    status: client.status,
     allowedGrantTypes: client.allowedGrantTypes,
     defaultScopes: client.defaultScopes,
     ...(client.allowedEventTypes !== undefined ? { allowedEventTypes: client.allowedEventTypes } : {}),
     ...(client.maxTtlSeconds !== undefined ? { maxTtlSeconds: client.maxTtlSeconds } : {}),
+    ...(client.roles !== undefined && client.roles.length > 0 ? { roles: client.roles } : {}),
+    // Public keys only (private members are refused on input): safe to show to administrators.
+    ...(client.jwks !== undefined ? { jwks: client.jwks } : {}),
   };
 }
 
@@ -448,6 +494,59 @@ export function tenantRoutes(ctx: RouteContext): RouteSpec[] {
       errors: [...PATH_TENANT, "CLIENT_NOT_FOUND", "INTERNAL", ...ADMIN_ERRORS],
       handler: async (c) =>
         json(c, clientBodyOf(await tenancy.getClient(tenantIdOf(c), c.req.param("clientId") ?? ""))),
+    }),
+    defineRoute({
+      method: "PUT",
+      path: "/tenants/:tenantId/clients/:clientId",
+      auth: "admin",
+      tag: TAG,
+      summary: "Replace a client's settings and status (the secret, jwks and createdAt are kept)",
+      body: clientPutBody,
+      success: { schema: clientSchema },
+      errors: [...PATH_TENANT, "INVALID_ARGUMENT", "CLIENT_NOT_FOUND", "CONCURRENT_UPDATE", ...ADMIN_ERRORS],
+      handler: async (c, { body }) => {
+        const tenantId = tenantIdOf(c);
+        const client = await tenancy.updateClient(tenantId, c.req.param("clientId") ?? "", body);
+        await auditAdmin(ctx, c, "client.update", tenantId, client.clientId);
+        return json(c, clientBodyOf(client));
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      path: "/tenants/:tenantId/clients/:clientId/secret",
+      auth: "admin",
+      tag: TAG,
+      summary: "Rotate a client's secret; the new one is returned once, the old one works for a grace period",
+      body: clientSecretBody,
+      success: { schema: rotatedSecretSchema },
+      errors: [...PATH_TENANT, "INVALID_ARGUMENT", "CLIENT_NOT_FOUND", "CONCURRENT_UPDATE", ...ADMIN_ERRORS],
+      handler: async (c, { body }) => {
+        const tenantId = tenantIdOf(c);
+        const clientId = c.req.param("clientId") ?? "";
+        const { client, secret } = await tenancy.rotateClientSecret(
+          tenantId,
+          clientId,
+          body.previousSecretTtlSeconds,
+        );
+        await auditAdmin(ctx, c, "client.secret.rotate", tenantId, client.clientId);
+        return json(c, { oauthClientId: oauthClientIdOf(tenantId, client.clientId), secret });
+      },
+    }),
+    defineRoute({
+      method: "PUT",
+      path: "/tenants/:tenantId/clients/:clientId/jwks",
+      auth: "admin",
+      tag: TAG,
+      summary: "Replace a client's public key set for private_key_jwt",
+      body: clientJwksBody,
+      success: { schema: clientSchema },
+      errors: [...PATH_TENANT, "INVALID_ARGUMENT", "CLIENT_NOT_FOUND", "CONCURRENT_UPDATE", ...ADMIN_ERRORS],
+      handler: async (c, { body }) => {
+        const tenantId = tenantIdOf(c);
+        const client = await tenancy.setClientJwks(tenantId, c.req.param("clientId") ?? "", body);
+        await auditAdmin(ctx, c, "client.jwks.put", tenantId, client.clientId);
+        return json(c, clientBodyOf(client));
+      },
     }),
   ];
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ASSERTION_ALGORITHMS } from "../../services/oauth/client-jwks.ts";
 import { JSON_CONTENT_TYPE } from "../json-response.ts";
 import { defineRoute, type RouteContext, type RouteSpec } from "../route.ts";
 
@@ -23,19 +24,65 @@ const discoverySchema = z.object({
   issuer: z.string(),
   jwks_uri: z.string(),
   token_endpoint: z.string(),
+  introspection_endpoint: z.string(),
+  revocation_endpoint: z.string(),
+  token_endpoint_auth_methods_supported: z.array(z.string()),
   grant_types_supported: z.array(z.string()),
   subject_types_supported: z.array(z.string()),
   claims_supported: z.array(z.string()),
 });
 
-/** JWKS and the discovery document (spec/tokens.md §6); both bodies are serialised once. */
+/** RFC 8414 §2 authorization server metadata as served (oauth.md §8). */
+const metadataSchema = z.object({
+  issuer: z.string(),
+  token_endpoint: z.string(),
+  introspection_endpoint: z.string(),
+  revocation_endpoint: z.string(),
+  jwks_uri: z.string(),
+  grant_types_supported: z.array(z.string()),
+  token_endpoint_auth_methods_supported: z.array(z.string()),
+  token_endpoint_auth_signing_alg_values_supported: z.array(z.string()),
+  introspection_endpoint_auth_methods_supported: z.array(z.string()),
+  introspection_endpoint_auth_signing_alg_values_supported: z.array(z.string()),
+  revocation_endpoint_auth_methods_supported: z.array(z.string()),
+  revocation_endpoint_auth_signing_alg_values_supported: z.array(z.string()),
+  response_types_supported: z.array(z.string()).max(0),
+});
+
+const GRANT_TYPES = ["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"];
+const AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
+
+/**
+ * JWKS, the discovery document (spec/tokens.md §6) and the RFC 8414 authorization server
+ * metadata (oauth.md §8); every body is serialised once.
+ */
 export function wellKnownRoutes({ deps }: RouteContext): RouteSpec[] {
   const issuer = deps.config.issuerBaseUrl;
+  const endpoints = {
+    token_endpoint: `${issuer}/oauth/token`,
+    introspection_endpoint: `${issuer}/oauth/introspect`,
+    revocation_endpoint: `${issuer}/oauth/revoke`,
+  };
+  const metadata = JSON.stringify({
+    issuer,
+    ...endpoints,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    grant_types_supported: GRANT_TYPES,
+    token_endpoint_auth_methods_supported: AUTH_METHODS,
+    token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
+    introspection_endpoint_auth_methods_supported: AUTH_METHODS,
+    introspection_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
+    revocation_endpoint_auth_methods_supported: AUTH_METHODS,
+    revocation_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGORITHMS],
+    // No authorization endpoint yet: RFC 8414 §2 makes the member required, so it is present and empty.
+    response_types_supported: [],
+  });
   const discovery = JSON.stringify({
     issuer,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
-    token_endpoint: `${issuer}/accounts/token/exchange`,
-    grant_types_supported: ["urn:ietf:params:oauth:grant-type:token-exchange"],
+    ...endpoints,
+    token_endpoint_auth_methods_supported: AUTH_METHODS,
+    grant_types_supported: GRANT_TYPES,
     subject_types_supported: ["public"],
     claims_supported: [
       "iss",
@@ -69,10 +116,20 @@ export function wellKnownRoutes({ deps }: RouteContext): RouteSpec[] {
       path: "/.well-known/openid-configuration",
       auth: "public",
       tag: "keys",
-      summary: "Discovery document locating the JWKS from the issuer",
+      summary: "Discovery document locating the JWKS and the OAuth endpoints from the issuer",
       success: { schema: discoverySchema, description: "Discovery document" },
       errors: [],
       handler: (c) => c.body(discovery, 200, headers),
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/.well-known/oauth-authorization-server",
+      auth: "public",
+      tag: "keys",
+      summary: "OAuth 2.0 authorization server metadata (RFC 8414)",
+      success: { schema: metadataSchema, description: "Authorization server metadata" },
+      errors: [],
+      handler: (c) => c.body(metadata, 200, headers),
     }),
   ];
 }

@@ -9,7 +9,16 @@
  * Encoding writes the known fields in a fixed order, then every unknown field of `raw`, so a
  * read-modify-write keeps what other releases stored.
  */
-import type { AuthSource, Client, Membership, RawRecord, Role, Tenant, User } from "../../domain/types.ts";
+import type {
+  AuthSource,
+  Client,
+  ClientJwks,
+  Membership,
+  RawRecord,
+  Role,
+  Tenant,
+  User,
+} from "../../domain/types.ts";
 import { TiktiError } from "../../errors.ts";
 
 export function corrupt(key: string, field: string, why: string): TiktiError {
@@ -243,9 +252,24 @@ export function decodeClient(key: string, tenantId: string, clientId: string, te
     status: r.str("status"),
     allowedEventTypes: r.optList("allowedEventTypes"),
     maxTtlSeconds: r.optCount("maxTtlSeconds"),
+    roles: r.optList("roles"),
+    jwks: readJwks(r),
+    previousSecretHash: r.optStr("previousSecretHash"),
+    previousSecretExpiresAt: r.optStr("previousSecretExpiresAt"),
     createdAt: r.optStr("createdAt"),
     raw: r.obj,
   };
+}
+
+/** `jwks`: absent/`null` → undefined; anything but `{"keys": [object, ...]}` is corrupt. */
+function readJwks(r: Reader): ClientJwks | undefined {
+  const v = r.get("jwks");
+  if (v === undefined || v === null) return undefined;
+  const keys = typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>).keys : undefined;
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === "object" && k !== null && !Array.isArray(k))) {
+    throw r.fail("jwks is not a key set");
+  }
+  return { keys: keys.map((k) => ({ ...(k as Record<string, unknown>) })) };
 }
 
 export function encodeClient(c: Client): string {
@@ -260,6 +284,10 @@ export function encodeClient(c: Client): string {
       status: c.status,
       allowedEventTypes: c.allowedEventTypes ? [...c.allowedEventTypes] : undefined,
       maxTtlSeconds: c.maxTtlSeconds,
+      roles: c.roles ? [...c.roles] : undefined,
+      jwks: c.jwks ? { keys: c.jwks.keys.map((k) => ({ ...k })) } : undefined,
+      previousSecretHash: c.previousSecretHash,
+      previousSecretExpiresAt: c.previousSecretExpiresAt,
       createdAt: c.createdAt,
     },
     c.raw,

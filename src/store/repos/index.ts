@@ -2,6 +2,7 @@
  * The repositories of the core identity data (spec/storage.md §2–§6), built once per process on
  * one store. Services take what they need from here; nothing above this layer builds keys.
  */
+import { type ClientAssertionsRepo, createClientAssertionsRepo } from "./client-assertions.ts";
 import { type ClientsRepo, createClientsRepo } from "./clients.ts";
 import type { RepoDeps } from "./deps.ts";
 import { createMembershipsRepo, type MembershipsRepo } from "./memberships.ts";
@@ -21,6 +22,8 @@ export interface Repos {
   oob: OobRepo;
   refreshTokens: RefreshTokensRepo;
   revokedJti: RevokedJtiRepo;
+  /** `private_key_jwt` assertion `jti`s (oauth.md §2). */
+  clientAssertions: ClientAssertionsRepo;
 }
 
 export function createRepos(deps: RepoDeps & { oobCodeTtlSeconds: number }): Repos {
@@ -34,6 +37,7 @@ export function createRepos(deps: RepoDeps & { oobCodeTtlSeconds: number }): Rep
     oob: createOobRepo(deps, { ttlSeconds: deps.oobCodeTtlSeconds }),
     refreshTokens: createRefreshTokensRepo(deps),
     revokedJti: createRevokedJtiRepo(deps),
+    clientAssertions: createClientAssertionsRepo(deps),
   };
 }
 
