@@ -362,6 +362,61 @@ forEachEngine("SAML JIT and linking (saml.md §8)", (engine) => {
     );
   });
 
+  it("one email stays one account when several NameIDs and tenants claim it concurrently", async () => {
+    const email = "contested@example.test";
+    const attempts = [
+      ...Array.from({ length: 3 }, () => ({ tid: "acme", nameId: "n-one" })),
+      ...Array.from({ length: 3 }, () => ({ tid: "acme", nameId: "n-two" })),
+      ...Array.from({ length: 3 }, () => ({ tid: "globex", nameId: "n-one" })),
+    ];
+    const logins = await Promise.all(attempts.map((a) => login(t, a.tid)));
+    const responses = await Promise.all(
+      logins.map((l, i) =>
+        t.idp.signedResponse({
+          acsUrl: ACS,
+          audience: SP_ENTITY,
+          requestId: l.requestId,
+          assertion: {
+            nameId: attempts[i]!.nameId,
+            nameIdFormat: PERSISTENT_FORMAT,
+            attributes: { mail: [email] },
+          },
+        }),
+      ),
+    );
+    const results = await Promise.all(
+      logins.map((l, i) =>
+        postAcs(t, {
+          samlResponse: responses[i]!.base64,
+          relayState: l.relayState,
+          cookie: `${STATE}=${l.requestId}`,
+        }),
+      ),
+    );
+    // Exactly one record holds the email, and the index names it.
+    const holders = await usersWithEmail(email);
+    expect(holders).toHaveLength(1);
+    const [owner] = holders;
+    expect((await repos().users.findByEmail(email))?.localId).toBe(owner);
+    // Every accepted login is that user; every refusal is email_conflict with no user behind it.
+    const audits = samlAudits(t).slice(-attempts.length);
+    for (const r of results) {
+      if (r.status === 302) expect(claimsOf(cookieSet(r, "tikti_idt")!).sub).toBe(owner);
+      else expect(r.status, await r.text()).toBe(403);
+    }
+    expect(results.some((r) => r.status === 302)).toBe(true);
+    for (const a of audits) {
+      if (a.decision === "accept") expect(a.userId).toBe(owner);
+      else expect(a).toMatchObject({ reason: "email_conflict", detail: "email_held_by_non_member" });
+    }
+    expect(audits.filter((a) => a.jit === "created")).toHaveLength(1);
+    // The owner is a member only where it was accepted; subjects point at it or nowhere.
+    for (const { tid, nameId } of attempts) {
+      const subject = await t.store.get(keys.samlSubject(tid, nameId));
+      expect([null, owner]).toContain(subject);
+    }
+  });
+
   it("sets membership roles from roleMap on every login and bumps tokenVersion when a role is removed", async () => {
     const put = await t.call("/tenants/acme/saml/idp", {
       method: "PUT",
