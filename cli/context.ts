@@ -6,6 +6,7 @@
 import { configError, notLoggedIn, usage } from "./errors.ts";
 import { createHttpClient, type HttpClient } from "./http.ts";
 import type { IO } from "./io.ts";
+import { escapeControls } from "./output.ts";
 import {
   type ConfigFile,
   configPath,
@@ -140,7 +141,7 @@ export function createContext(init: {
       );
     },
     warn(message) {
-      io.stderr.write(`warning: ${message}\n`);
+      io.stderr.write(`warning: ${escapeControls(message)}\n`);
     },
   };
   return ctx;

@@ -2,7 +2,12 @@
  * What a command returns, and how it is printed (spec/cli.md §3): `json` is exactly one JSON
  * document on stdout; `pretty` is key/value lines or aligned tables with upper-case headers.
  * Colour only when the stream is a terminal and `NO_COLOR` is unset (https://no-color.org).
+ * Every printed value is escaped (src/terminal-text.ts): stored data is shown, never obeyed.
  */
+import { escapeControls, escapeJsonText } from "../src/terminal-text.ts";
+
+// tikti-migrate prints stored values too, so the escaping itself lives with the pure helpers.
+export { escapeControls };
 
 export type Cell = string | number | boolean | null | undefined | readonly string[];
 
@@ -73,26 +78,30 @@ export function colourAllowed(isTTY: boolean, env: Readonly<Record<string, strin
 
 const paint = (code: number, on: boolean) => (s: string) => (on ? `\u001b[${code}m${s}\u001b[0m` : s);
 
+/** One line per cell: a newline or tab inside a value would forge rows and columns, so it is escaped too. */
 function cellText(c: Cell): string {
   if (c === null || c === undefined || c === "") return "-";
-  if (Array.isArray(c)) return c.length === 0 ? "-" : c.join(",");
-  return String(c);
+  if (Array.isArray(c)) return c.length === 0 ? "-" : escapeControls(c.join(","));
+  return escapeControls(String(c));
 }
 
 export function renderPretty(p: Pretty, style: Style): string {
   const bold = paint(1, style.colour);
   const dim = paint(2, style.colour);
   switch (p.kind) {
-    case "text":
-      return p.text.endsWith("\n") ? p.text : `${p.text}\n`;
+    case "text": {
+      // Free text keeps its line breaks and tabs (PEM blocks, reports), nothing else.
+      const safe = escapeControls(p.text, "\n\t");
+      return safe.endsWith("\n") ? safe : `${safe}\n`;
+    }
     case "fields": {
       if (p.fields.length === 0) return "";
       const width = Math.max(...p.fields.map(([k]) => k.length));
-      return p.fields.map(([k, v]) => `${dim(k.padEnd(width))}  ${cellText(v)}\n`).join("");
+      return p.fields.map(([k, v]) => `${dim(escapeControls(k).padEnd(width))}  ${cellText(v)}\n`).join("");
     }
     case "table": {
       if (p.rows.length === 0) return `${p.empty ?? "(none)"}\n`;
-      const headers = p.headers.map((h) => h.toUpperCase());
+      const headers = p.headers.map((h) => escapeControls(h.toUpperCase()));
       const cells = p.rows.map((r) => headers.map((_, i) => cellText(r[i])));
       const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
       const line = (cols: string[], style: (s: string) => string) =>
@@ -110,6 +119,10 @@ export function renderPretty(p: Pretty, style: Style): string {
   }
 }
 
+/**
+ * One JSON document, the same data for any parser, with DEL, C1 and format characters written as
+ * `\uXXXX` (JSON.stringify escapes only C0): nothing a terminal would act on.
+ */
 export function renderJson(value: unknown): string {
-  return `${JSON.stringify(value ?? null, null, 2)}\n`;
+  return `${escapeJsonText(JSON.stringify(value ?? null, null, 2))}\n`;
 }

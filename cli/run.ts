@@ -11,7 +11,7 @@ import type { AnyCommand } from "./command.ts";
 import { createContext, type Globals } from "./context.ts";
 import { errorDocument, errorLines, exitCodeFor, stripAnsi, usage } from "./errors.ts";
 import type { IO } from "./io.ts";
-import { type CommandResult, colourAllowed, renderJson, renderPretty } from "./output.ts";
+import { type CommandResult, colourAllowed, escapeControls, renderJson, renderPretty } from "./output.ts";
 import { root } from "./tree.ts";
 
 interface Invocation {
@@ -67,7 +67,11 @@ export async function runCli(argv: readonly string[], io: IO): Promise<number> {
     if (output === "json") io.stderr.write(renderJson(doc));
     else {
       const red = colourAllowed(io.stderr.isTTY, io.env);
-      for (const line of errorLines(doc)) io.stderr.write(red ? `\u001b[31m${line}\u001b[0m\n` : `${line}\n`);
+      for (const raw of errorLines(doc)) {
+        // Error texts and details come from the server (or a file): shown, never obeyed.
+        const line = escapeControls(raw);
+        io.stderr.write(red ? `\u001b[31m${line}\u001b[0m\n` : `${line}\n`);
+      }
     }
     return exitCodeFor(error);
   }

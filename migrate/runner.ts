@@ -13,6 +13,7 @@ import type { Logger } from "../src/logger.ts";
 import { keys } from "../src/store/keys.ts";
 import type { KV } from "../src/store/kv.ts";
 import { createRepos } from "../src/store/repos/index.ts";
+import { escapeControls } from "../src/terminal-text.ts";
 import { acquireLock, LockHeldError, type MigrationLock } from "./lock.ts";
 import {
   type CounterSpec,
@@ -127,7 +128,8 @@ async function runOne(s: Session, m: MigrationInfo, direction: "up" | "down"): P
     },
     // Item lines go to stderr: stdout keeps the block of the spec exactly (its first lines are
     // the Go-compatible ones scripts parse).
-    line: (text) => env.err(text),
+    // Lines quote stored values (legacy emails): escaped, so a record cannot drive the terminal.
+    line: (text) => env.err(escapeControls(text)),
     async checkpoint() {
       s.lock?.assertHeld();
       if (env.interrupted()) throw new Error("interrupted by a signal; stopping");

@@ -7,7 +7,7 @@
  * so a crash leaves at most an unreachable record that the next run completes. The legacy hash is
  * never written (storage.md §6: read-only).
  */
-import { normaliseEmail } from "../../src/domain/email.ts";
+import { isValidEmail, normaliseEmail } from "../../src/domain/email.ts";
 import { isNewTenantId } from "../../src/domain/grammar.ts";
 import type { User } from "../../src/domain/types.ts";
 import { isTiktiError } from "../../src/errors.ts";
@@ -106,6 +106,7 @@ async function copyLegacyUser(ctx: MigrationContext, field: string, text: string
     if (!existing) ctx.plan.users.set(id, user);
     ctx.plan.index.set(indexKey, id);
     ctx.count("migrated");
+    noteGrammar(ctx, user);
     return;
   }
 
@@ -132,6 +133,19 @@ async function copyLegacyUser(ctx: MigrationContext, field: string, text: string
     }
   }
   ctx.count("migrated");
+  noteGrammar(ctx, user);
+}
+
+/**
+ * A legacy email that fails today's grammar (api.md §2.10: controls, format characters, …) is
+ * copied as stored, never rewritten or dropped: the account stays its owner's, who signs in with
+ * that spelling and can change it with `accounts/update`. The note names the user id, so an
+ * operator can find and fix it by id (docs/api-decisions.md, "Emails").
+ */
+function noteGrammar(ctx: MigrationContext, user: User): void {
+  if (!isValidEmail(normaliseEmail(user.email))) {
+    ctx.line(`note: user ${user.localId}: stored email fails the email grammar; copied unchanged`);
+  }
 }
 
 /** §9.1 step 2. */

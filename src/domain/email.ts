@@ -20,6 +20,18 @@ export function normaliseEmail(input: string): string {
 }
 
 const WHITESPACE = /\s/u;
+/**
+ * C0 controls, DEL and C1 controls (`\p{Cc}`) and Unicode format characters (`\p{Cf}`: zero-width
+ * space/joiners, soft hyphen, bidi embeddings, overrides and isolates, BOM, tag characters). None
+ * belongs in an address; all of them make two different strings look the same, reorder what an
+ * admin sees, or drive a terminal (ANSI escapes) wherever the email is printed.
+ */
+const CONTROL_OR_FORMAT = /[\p{Cc}\p{Cf}]/u;
+
+/** True when `s` holds a control (C0, DEL, C1) or Unicode format (Cf) character. */
+export function hasControlOrFormat(s: string): boolean {
+  return CONTROL_OR_FORMAT.test(s);
+}
 
 /** Length in Unicode code points (a surrogate pair counts once). */
 function codePoints(s: string): number {
@@ -30,13 +42,13 @@ function codePoints(s: string): number {
 
 /**
  * The email grammar of api.md §2.10, applied to an already normalised email: 3–254 characters,
- * no whitespace, exactly one `@`, a local part of 1–64 characters, a domain with at least one `.`
- * and no empty label.
+ * no whitespace, no control or format characters, exactly one `@`, a local part of 1–64
+ * characters, a domain with at least one `.` and no empty label.
  */
 export function isValidEmail(normalised: string): boolean {
   const length = codePoints(normalised);
   if (length < 3 || length > 254) return false;
-  if (WHITESPACE.test(normalised)) return false;
+  if (WHITESPACE.test(normalised) || CONTROL_OR_FORMAT.test(normalised)) return false;
   const at = normalised.indexOf("@");
   if (at < 0 || normalised.indexOf("@", at + 1) >= 0) return false;
   const local = normalised.slice(0, at);

@@ -330,6 +330,46 @@ for (const engine of migrateEngines()) {
       expect(concurrent.has("tikti:migrations:lock")).toBe(false);
     });
 
+    it("a legacy email failing today's grammar is copied unchanged, noted by id, never printed raw", async () => {
+      const id = "cccccccc-3333-4333-8333-cccccccccccc";
+      const email = "Zed\u001b[2J\u202e@Example.com";
+      const hash = await independentBcrypt("zed-pass");
+      await engine.use(async (kv) => {
+        await kv.hset("users", email, JSON.stringify({ Id: id, email, password: hash }));
+        // A second copy whose index entry clashes, so a conflict line quotes the raw email too.
+        await kv.set(`userByEmail:${normaliseEmail(email)}`, "someone-else");
+        await kv.hset(
+          "users_v2",
+          "someone-else",
+          JSON.stringify({ localId: "someone-else", email: normaliseEmail(email), password: hash }),
+        );
+      });
+      const r = await runCli(args("--default-tenant", DEFAULT_TENANT));
+      // Nothing a terminal would obey reaches stderr or stdout.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: detecting raw control characters is the point
+      expect(r.all).not.toMatch(/[\u001b\u202e]/u);
+      expect(r.stderr).toContain(
+        "conflict: email Zed\\x1b[2J\\u{202e}@Example.com already mapped to someone-else (legacy cccccccc-3333-4333-8333-cccccccccccc)",
+      );
+
+      // Without the clash, the record is copied as stored and a note names the id, not the email.
+      await engine.reset();
+      await engine.use(async (kv) => {
+        await writeGoFixtures(kv, FIXTURE_NOW_S);
+        await kv.hset("users", email, JSON.stringify({ Id: id, email, password: hash }));
+      });
+      const clean = await runCli(args("--default-tenant", DEFAULT_TENANT));
+      expect(clean.code, clean.all).toBe(0);
+      expect(clean.stderr).toContain(
+        `note: user ${id}: stored email fails the email grammar; copied unchanged`,
+      );
+      await engine.use(async (kv) => {
+        const repos = createRepos({ kv, logger: silentLogger, clock: fixedClock, oobCodeTtlSeconds: 900 });
+        expect((await repos.users.findByEmail(email))?.localId).toBe(id);
+        expect((await repos.users.getById(id))?.email).toBe(email);
+      });
+    });
+
     it("conflicts: exit 2, recorded, a line per conflict, both entries kept; --rerun after the fix", async () => {
       const ivyLegacy = "aaaaaaaa-1111-4111-8111-aaaaaaaaaaaa";
       const ivyOther = "bbbbbbbb-2222-4222-8222-bbbbbbbbbbbb";

@@ -53,6 +53,24 @@ describe("email", () => {
     ["a@b.c.", false],
     ["ab", false],
     ["", false],
+    // Controls (C0, DEL, C1) and format characters (Cf) anywhere (issue 11 §6).
+    ["a\u0000b@example.com", false],
+    ["a\u001b[31mb@example.com", false],
+    ["ab@example.com\u007f", false],
+    ["a\u0085b@example.com", false],
+    ["a\u009bb@example.com", false],
+    ["a\u200bb@example.com", false],
+    ["a\u200db@example.com", false],
+    ["a\u00adb@example.com", false],
+    ["admin\u202egro.elpmaxe@x.io", false],
+    ["a\u2066b\u2069@example.com", false],
+    ["\ufeffab@example.com", false],
+    ["ab@exa\u2060mple.com", false],
+    ["ab@example.com\u{e0041}", false],
+    // Ordinary non-ASCII letters and combining marks are not format characters.
+    ["jos\u00e9@x.io", true],
+    ["jose\u0301@x.io", true],
+    ["\u7528\u6237@\u4f8b\u5b50.\u516c\u53f8", true],
   ])("isValidEmail(%j) = %s", (email, ok) => {
     expect(isValidEmail(email)).toBe(ok);
   });

@@ -32,11 +32,12 @@ const OOB_HEADERS = {
 // CLI-facing routes and migrations get the same answers; `meta` documents them in /openapi.json.
 const email = z.string().meta({ description: "Trimmed and lower-cased (storage.md §5)" });
 const newEmail = z.string().meta({
-  description: "Trimmed and lower-cased; 3-254 chars, one @, a dotted domain (api.md §2.10)",
+  description:
+    "Trimmed and lower-cased; 3-254 chars, one @, a dotted domain, no whitespace, control or format (Cf) characters (api.md §2.10)",
 });
 const newPassword = z.string().meta({
   description:
-    "Not trimmed; accounts.passwordMinLength (8)-128 code points, not the email; <= 72 UTF-8 bytes with bcrypt",
+    'Not trimmed; accounts.passwordMinLength (8)-128 code points, not the email or its local part (case-insensitive), not a common password ("too common"); <= 72 UTF-8 bytes with bcrypt',
 });
 const password = z.string().meta({ description: "As sent (never trimmed)" });
 const idToken = z.string().meta({ description: "An idToken (HS256) from a sign-in" });
