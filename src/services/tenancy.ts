@@ -38,6 +38,7 @@ import type { MemberEntry } from "../store/repos/memberships.ts";
 import type { Page, PageRequest } from "../store/repos/paging.ts";
 import type { TenantChange } from "../store/repos/tenants.ts";
 import { jwksProblems, toClientJwks } from "./oauth/client-jwks.ts";
+import { checkUserRef, findUserByRef, type UserRefInput } from "./user-ref.ts";
 
 /** api.md §7.1: `name` is trimmed, then 1–200 characters (Unicode code points). */
 export const TENANT_NAME_MAX = 200;
@@ -138,8 +139,8 @@ export interface NewTenantInput {
   id?: string | undefined;
 }
 
-export interface MembershipInput {
-  email: string;
+/** The user by `email` or `localId`, exactly one (src/services/user-ref.ts). */
+export interface MembershipInput extends UserRefInput {
   /** Default `[]`. */
   roles?: readonly string[] | undefined;
 }
@@ -202,7 +203,7 @@ export interface TenancyService {
   /** api.md §8.1: create or replace; a removed role bumps the user's `tokenVersion`. */
   putMembership(tenantId: string, input: MembershipInput): Promise<MembershipResult>;
   /** api.md §8.2: the user is kept, its `tokenVersion` bumped. */
-  removeMembership(tenantId: string, email: string): Promise<MembershipRemovalResult>;
+  removeMembership(tenantId: string, user: UserRefInput): Promise<MembershipRemovalResult>;
   /** api.md §8.3: ordered by user id, members whose user is gone skipped. */
   listMembers(tenantId: string, page?: PageRequest): Promise<Page<MemberEntry>>;
   /** api.md §9.1: create or replace. */
@@ -254,12 +255,6 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
     return tenant;
   }
 
-  async function existingUser(email: string): Promise<User> {
-    const user = await repos.users.findByEmail(email);
-    if (!user) throw new TiktiError("USER_NOT_FOUND");
-    return user;
-  }
-
   async function createTenant(input: NewTenantInput): Promise<Tenant> {
     const problems = new ArgumentProblems();
     const name = input.name.trim();
@@ -303,7 +298,7 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
   async function putMembership(tenantId: string, input: MembershipInput): Promise<MembershipResult> {
     checkPathTenantId(tenantId);
     const problems = new ArgumentProblems();
-    const email = checkEmailArgument(problems, input.email);
+    const ref = checkUserRef(problems, input);
     const roles = checkList(
       problems,
       "roles",
@@ -314,7 +309,7 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
     );
     problems.throwIfAny();
     await existingTenant(tenantId);
-    const user = await existingUser(email);
+    const user = await findUserByRef(repos, ref);
     const put = await repos.memberships.put(tenantId, user.localId, roles);
     countBump(put.tokenVersionBumped);
     return {
@@ -325,13 +320,13 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
     };
   }
 
-  async function removeMembership(tenantId: string, emailInput: string): Promise<MembershipRemovalResult> {
+  async function removeMembership(tenantId: string, input: UserRefInput): Promise<MembershipRemovalResult> {
     checkPathTenantId(tenantId);
     const problems = new ArgumentProblems();
-    const email = checkEmailArgument(problems, emailInput);
+    const ref = checkUserRef(problems, input);
     problems.throwIfAny();
     await existingTenant(tenantId);
-    const user = await existingUser(email);
+    const user = await findUserByRef(repos, ref);
     const removal = await repos.memberships.remove(tenantId, user.localId);
     if (!removal.removed) throw new TiktiError("MEMBERSHIP_NOT_FOUND");
     countBump(removal.tokenVersionBumped);

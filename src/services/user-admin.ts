@@ -10,10 +10,11 @@ import { TiktiError } from "../errors.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Repos } from "../store/repos/index.ts";
 import { withTokenVersionBump } from "../store/repos/users.ts";
-import { ArgumentProblems, checkEmailArgument } from "./tenancy.ts";
+import { ArgumentProblems } from "./tenancy.ts";
+import { checkUserRef, findUserByRef, type UserRefInput } from "./user-ref.ts";
 
-export interface UserStatusInput {
-  email: string;
+/** `email` or `localId`, exactly one (src/services/user-ref.ts). */
+export interface UserStatusInput extends UserRefInput {
   /** Case-insensitive `ACTIVE` | `INACTIVE` | `SUSPENDED`. */
   status: string;
 }
@@ -25,8 +26,7 @@ export interface UserStatusResult {
   tokenVersionBumped: boolean;
 }
 
-export interface RevokeInput {
-  email: string;
+export interface RevokeInput extends UserRefInput {
   /** Absent, `""` or `global` (case-insensitive); anything else is refused. */
   scope?: string | undefined;
   /** Must be absent (or `""`): there is no per-tenant token version (tokens.md §5). */
@@ -63,19 +63,13 @@ export function createUserAdminService(deps: {
 }): UserAdminService {
   const { repos, metrics, clock } = deps;
 
-  async function existingUser(email: string): Promise<User> {
-    const user = await repos.users.findByEmail(email);
-    if (!user) throw new TiktiError("USER_NOT_FOUND");
-    return user;
-  }
-
   async function setStatus(input: UserStatusInput): Promise<UserStatusResult> {
     const problems = new ArgumentProblems();
-    const email = checkEmailArgument(problems, input.email);
+    const ref = checkUserRef(problems, input);
     const status = parseUserStatus(input.status);
     if (!status) problems.add("status", "must be ACTIVE, INACTIVE or SUSPENDED");
     problems.throwIfAny();
-    const user = await existingUser(email);
+    const user = await findUserByRef(repos, ref);
     const change = await repos.users.mutate(user.localId, (current) => {
       if (current.status === status) return null;
       const next = { ...current, status: status as UserStatus };
@@ -95,9 +89,9 @@ export function createUserAdminService(deps: {
       throw new TiktiError("UNSUPPORTED_REVOCATION_SCOPE");
     }
     const problems = new ArgumentProblems();
-    const email = checkEmailArgument(problems, input.email);
+    const ref = checkUserRef(problems, input);
     problems.throwIfAny();
-    const user = await existingUser(email);
+    const user = await findUserByRef(repos, ref);
     const change = await repos.users.mutate(user.localId, withTokenVersionBump);
     metrics.tokenVersionBumps.inc({ cause: "revoke" });
     return { user: change.after, revokedAt: new Date(clock.now()).toISOString() };

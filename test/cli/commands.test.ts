@@ -701,8 +701,19 @@ describe("admin.requireAdminToken: the stored idToken is the admin bearer", () =
     strict = await appHarness({ admin: { requireAdminToken: true } });
     s = await cliHarness(strict.fetch);
     await initProfile(s);
-    await s.run(["user", "create", "--email", "root@example.com", "--role", "ADMIN", "--password-stdin"], {
-      stdin: PASSWORD,
+    // The API key alone cannot create an admin in this mode (api.md §4.1, issue 11 item 1): the
+    // first admin is seeded in the store, as an operator would with the seed or tikti-migrate.
+    const refused = await s.run(
+      ["user", "create", "--email", "root@example.com", "--role", "ADMIN", "--password-stdin"],
+      { stdin: PASSWORD },
+    );
+    if (refused.code !== 2 || !/ADMIN_AUTH_REQUIRED/.test(refused.stderr)) {
+      throw new Error(`key-only admin sign-up was not refused: ${refused.code} ${refused.stderr}`);
+    }
+    await strict.t.app.services.repos.users.create({
+      email: "root@example.com",
+      password: await strict.t.deps.passwords.hash(PASSWORD),
+      role: "ADMIN",
     });
   });
   afterAll(async () => {

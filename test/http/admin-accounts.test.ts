@@ -207,7 +207,10 @@ forEachEngine("admin user lifecycle", (engine) => {
       await expectFields(await t.call("/accounts/revoke", { json: { email: " " } }), "INVALID_ARGUMENT", [
         "email",
       ]);
-      await expectFields(await t.call("/accounts/revoke", { json: {} }), "INVALID_REQUEST", ["email"]);
+      await expectFields(await t.call("/accounts/revoke", { json: {} }), "INVALID_REQUEST", [
+        "email",
+        "localId",
+      ]);
       await expectFields(
         await t.call("/accounts/revoke", { json: { email: "a@example.com", tenantId: 5 } }),
         "INVALID_REQUEST",

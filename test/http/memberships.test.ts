@@ -154,6 +154,7 @@ forEachEngine("memberships", (engine) => {
       ).toBe(200);
       await expectFields(await t.call("/tenants/acme/users", { json: { roles: [] } }), "INVALID_REQUEST", [
         "email",
+        "localId",
       ]);
       await expectFields(
         await t.call("/tenants/acme/users", { json: { email: "erin@example.com", roles: "admin" } }),
@@ -232,6 +233,7 @@ forEachEngine("memberships", (engine) => {
       );
       await expectFields(await t.call("/tenants/acme/users/remove", { json: {} }), "INVALID_REQUEST", [
         "email",
+        "localId",
       ]);
     });
   });

@@ -12,14 +12,23 @@ import { ADMIN_ERRORS, auditAdmin } from "./tenants.ts";
 
 const TAG = "accounts";
 
-const email = z.string().meta({ description: "Email of an existing user (trimmed, case-insensitive)" });
+const email = optional(
+  z.string().meta({
+    description: "Email of an existing user (trimmed, case-insensitive); exactly one of email, localId",
+  }),
+);
+const localId = optional(
+  z.string().meta({ description: "localId of an existing user (exact); exactly one of email, localId" }),
+);
 
 const statusBody = z.object({
   email,
+  localId,
   status: z.string().meta({ description: "ACTIVE, INACTIVE or SUSPENDED (case-insensitive)" }),
 });
 const revokeBody = z.object({
   email,
+  localId,
   scope: optional(z.string().meta({ description: 'Absent, "" or "global"; anything else is refused' })),
   tenantId: optional(z.string().meta({ description: "Must be absent: only global revocation exists" })),
 });

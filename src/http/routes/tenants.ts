@@ -68,7 +68,14 @@ const slug = z
   .string()
   .meta({ pattern: NEW_TENANT_ID_PATTERN.source, description: "Same grammar as a tenant id" });
 const tenantName = z.string().meta({ description: `Trimmed, then 1-${TENANT_NAME_MAX} characters` });
-const email = z.string().meta({ description: "Email of an existing user (trimmed, case-insensitive)" });
+const email = optional(
+  z.string().meta({
+    description: "Email of an existing user (trimmed, case-insensitive); exactly one of email, localId",
+  }),
+);
+const localId = optional(
+  z.string().meta({ description: "localId of an existing user (exact); exactly one of email, localId" }),
+);
 const roleName = z.string().meta({ pattern: ROLE_NAME_PATTERN.source });
 const scope = z.string().meta({ pattern: SCOPE_PATTERN.source });
 
@@ -90,11 +97,12 @@ const tenantStatusBody = z.object({
 });
 const membershipBody = z.object({
   email,
+  localId,
   roles: optional(
     z.array(roleName).meta({ maxItems: MEMBERSHIP_ROLES_MAX, description: "Default []; duplicates dropped" }),
   ),
 });
-const membershipRemoveBody = z.object({ email });
+const membershipRemoveBody = z.object({ email, localId });
 const roleBody = z.object({
   name: roleName.meta({
     pattern: ROLE_NAME_PATTERN.source,
@@ -387,7 +395,7 @@ export function tenantRoutes(ctx: RouteContext): RouteSpec[] {
       ],
       handler: async (c, { body }) => {
         const tenantId = tenantIdOf(c);
-        const removal = await tenancy.removeMembership(tenantId, body.email);
+        const removal = await tenancy.removeMembership(tenantId, body);
         await auditAdmin(ctx, c, "membership.remove", tenantId, removal.user.localId);
         return json(c, {
           tenantId,
