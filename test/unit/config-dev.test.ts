@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { devApiKeyNotice } from "../../src/config/dev.ts";
 import { loadConfig } from "../../src/config/load.ts";
-import { checkRsaKeyPem } from "../../src/config/validate.ts";
+import { checkRsaKeyPem, secretStrengthProblem } from "../../src/config/validate.ts";
 import { createConfigIO } from "../../src/runtime/config-io.ts";
 import { memoryIO, refusal } from "./config-support.ts";
 
@@ -43,6 +43,10 @@ describe("first start", () => {
     expect(b64urlBytes(apiKey)).toBe(32);
     expect(jwtSecret).toMatch(/^[A-Za-z0-9_-]{64}$/);
     expect(b64urlBytes(jwtSecret)).toBe(48);
+    // The quick-start's secrets meet the production floor too (docs/adr/0015), and raise no warning.
+    expect(secretStrengthProblem([...apiKey], "characters")).toBeNull();
+    expect(secretStrengthProblem([...new TextEncoder().encode(jwtSecret)], "bytes")).toBeNull();
+    expect(loaded.warnings.filter((w) => /apiKey|jwtSecret/.test(w))).toEqual([]);
     expect(kid).toMatch(/^dev-[0-9a-f]{8}$/);
     expect(pem.startsWith("-----BEGIN PRIVATE KEY-----\n")).toBe(true);
     expect(createPrivateKey(pem).asymmetricKeyDetails?.modulusLength).toBe(2048);
