@@ -54,6 +54,13 @@ describe("the three binaries", () => {
   it.each([
     [{ jwtSecret: "short" }, "jwtSecret"],
     [{ apiKey: "" }, "apiKey"],
+    // Weak secrets outside dev mode (docs/adr/0015-secret-strength-floor.md); in dev mode, which the
+    // test config uses, they are only warnings.
+    [{ devMode: false, issuerBaseUrl: "https://id.example.com", apiKey: "k".repeat(40) }, "apiKey: too weak"],
+    [
+      { devMode: false, issuerBaseUrl: "https://id.example.com", jwtSecret: "x".repeat(48) },
+      "jwtSecret: too weak",
+    ],
     [{ jwksPrivateKey: "not a key" }, "jwksPrivateKey"],
     [{ redisAddr: "127.0.0.1:6379", redisUrl: "redis://127.0.0.1:6379" }, "redis"],
     [{ http: { allowedOrigins: ["*"] } }, "http.allowedOrigins"],
