@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/ports.ts";
+import { closedWithin, rawConnect, trickle } from "../support/raw-http.ts";
 import { repoRoot, startTikti, type TiktiProcess, writeTestConfig } from "../support/tikti-process.ts";
 import { smokeCases } from "./cases.ts";
 
@@ -21,12 +22,37 @@ const bin = (name: string) => join(repoRoot, "dist", name);
 describe("dist/tikti on the embedded store", () => {
   let server: TiktiProcess;
   beforeAll(async () => {
-    server = await startTikti({ runtime: "binary" });
+    server = await startTikti({
+      runtime: "binary",
+      config: {
+        http: {
+          headersTimeoutSeconds: 1,
+          maxHeaderBytes: 4096,
+          shutdownDelaySeconds: 0,
+          shutdownGraceSeconds: 5,
+        },
+      },
+    });
   });
   afterAll(async () => {
     await server?.stop("SIGKILL");
   });
   for (const c of smokeCases) it(c.name, () => c.run(server));
+
+  // The binary deployments run (Docker image, systemd) keep the connection limits (ADR 0025);
+  // test/runtime/http-limits.test.ts has the full set per runtime.
+  it("cuts a header sent byte by byte at headersTimeoutSeconds and refuses one over maxHeaderBytes", async () => {
+    const slow = await rawConnect(server.port);
+    trickle(slow.socket, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ${"a".repeat(200)}\r\n\r\n`, 100);
+    const big = await rawConnect(server.port);
+    big.socket.end(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(6 * 1024)}\r\n\r\n`);
+    const t = await closedWithin(slow, 10);
+    expect(slow.received()).toMatch(/^HTTP\/1\.1 408 /);
+    expect(t).toBeGreaterThanOrEqual(0.9);
+    expect(t).toBeLessThanOrEqual(2.5);
+    await closedWithin(big, 10);
+    expect(big.received()).toMatch(/^HTTP\/1\.1 431 /);
+  });
 });
 
 describe("the three binaries", () => {
