@@ -28,11 +28,6 @@ const WHITESPACE = /\s/u;
  */
 const CONTROL_OR_FORMAT = /[\p{Cc}\p{Cf}]/u;
 
-/** True when `s` holds a control (C0, DEL, C1) or Unicode format (Cf) character. */
-export function hasControlOrFormat(s: string): boolean {
-  return CONTROL_OR_FORMAT.test(s);
-}
-
 /** Length in Unicode code points (a surrogate pair counts once). */
 function codePoints(s: string): number {
   let n = 0;
