@@ -311,6 +311,43 @@ forEachEngine("password sign-in", (engine) => {
       expect(await metric(t, "tikti_rate_limited_total", { bucket: "lockout" })).toBe(1);
     });
 
+    it("a password reset lifts the per-email ceiling; a success from another address does not", async () => {
+      const t = await accountsApp(engine, {
+        config: {
+          http: { trustedProxies: ["192.0.2.0/24"] },
+          rateLimits: {
+            enabled: true,
+            signInEmail: { limit: 1000, windowSeconds: 60 },
+            lockout: { maxFailures: 3, windowSeconds: 900 },
+            lockoutEmail: { maxFailures: 4, windowSeconds: 900 },
+          },
+        },
+      });
+      await seedUser(t, "lena@example.com");
+      const from = (ip: string) => ({ key: false, headers: { "X-Forwarded-For": ip } });
+      const attempt = (ip: string, password: string) =>
+        t.post("/accounts/signIn", { email: "lena@example.com", password }, from(ip));
+      for (const ip of ["203.0.113.1", "203.0.113.1", "203.0.113.2", "203.0.113.2"]) {
+        await expectError(await attempt(ip, "wrong-guess"), "INVALID_CREDENTIALS");
+      }
+      await expectRateLimited(await attempt("198.51.100.20", PASSWORD), 900);
+      // The owner resets the password with a code (proof of the mailbox) from their address.
+      const sent = await t.post("/accounts/sendOobCode", {
+        requestType: "PASSWORD_RESET",
+        email: "lena@example.com",
+      });
+      const { oobCode } = await sent.json();
+      const reset = await t.post(
+        "/accounts/resetPassword",
+        { oobCode, newPassword: "a brand new passphrase" },
+        { headers: { "X-Forwarded-For": "198.51.100.20" } },
+      );
+      expect(reset.status).toBe(200);
+      expect((await attempt("198.51.100.20", "a brand new passphrase")).status).toBe(200);
+      // The ceiling is gone for every address, not only the owner's.
+      expect(await t.app.services.rateLimiter.isLockedOut("lena@example.com", "203.0.113.3")).toBe(false);
+    });
+
     it("lockoutEmail: failures spread over addresses still trip the per-email ceiling everywhere", async () => {
       const t = await accountsApp(engine, {
         config: {
