@@ -6,6 +6,7 @@
  * not long after it).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serveHttp } from "../../src/runtime/http-server.ts";
 import { closedWithin, rawConnect, trickle } from "../support/raw-http.ts";
 import { type RuntimeName, startTikti, type TiktiProcess } from "../support/tikti-process.ts";
 
@@ -146,6 +147,32 @@ describe.each<RuntimeName>(["bun", "node", "deno"])("HTTP limits on %s", (runtim
       expect((await head.arrayBuffer()).byteLength).toBe(0);
       expect(await logLineFor(server, `get ${path}`)).toMatchObject({ bytesOut: body.byteLength });
       expect(await logLineFor(server, `head ${path}`)).toMatchObject({ bytesOut: 0, method: "HEAD" });
+    }
+  });
+});
+
+describe("serveHttp", () => {
+  it("starts with a header deadline longer than the request deadline and cuts headers at the shorter", async () => {
+    // node:http throws ERR_OUT_OF_RANGE for headersTimeout > requestTimeout; the server used to fail
+    // to listen with such a configuration.
+    const server = await serveHttp({
+      fetch: () => new Response("ok"),
+      hostname: "127.0.0.1",
+      port: 0,
+      headersTimeoutSeconds: 20,
+      requestTimeoutSeconds: 1,
+      keepAliveTimeoutSeconds: 5,
+      maxHeaderBytes: 8192,
+    });
+    try {
+      const raw = await rawConnect(server.port);
+      trickle(raw.socket, `GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ${"a".repeat(200)}\r\n\r\n`, 100);
+      const t = await closedWithin(raw, 10);
+      expect(raw.received()).toMatch(/^HTTP\/1\.1 408 /);
+      expect(t).toBeGreaterThanOrEqual(0.9);
+      expect(t).toBeLessThanOrEqual(1 + SLACK_S);
+    } finally {
+      await server.stop(0);
     }
   });
 });
