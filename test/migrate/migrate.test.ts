@@ -3,7 +3,7 @@
  * (migrate/main.ts `cli`), on a real redis-server and on the embedded store: output lines, counts,
  * exit codes, records, lock, dry run, idempotent re-runs, conflicts, errors, `--down`, `--list`.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -499,10 +499,16 @@ for (const engine of migrateEngines()) {
     });
 
     it("--metrics-file writes the counters in Prometheus text format", async () => {
-      const file = join(await mkdtemp(join(tmpdir(), "tikti-metrics-")), "tikti_migrate.prom");
-      const r = await runCli(args("--default-tenant", DEFAULT_TENANT, "--metrics-file", file));
-      expect(r.code).toBe(0);
-      const text = readFileSync(file, "utf8");
+      const dir = await mkdtemp(join(tmpdir(), "tikti-metrics-"));
+      const file = join(dir, "tikti_migrate.prom");
+      let text: string;
+      try {
+        const r = await runCli(args("--default-tenant", DEFAULT_TENANT, "--metrics-file", file));
+        expect(r.code).toBe(0);
+        text = readFileSync(file, "utf8");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
       expect(text).toContain("# TYPE tikti_migration_0007_records_total counter");
       expect(text).toContain('tikti_migration_0007_records_total{result="updated"} 4');
       expect(text).toContain('tikti_migration_0007_records_total{result="skipped"} 4');

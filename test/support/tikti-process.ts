@@ -110,6 +110,14 @@ export async function startTikti(options: StartOptions): Promise<TiktiProcess> {
   process.once("exit", killOnExit);
 
   const timeoutMs = options.timeoutMs ?? 30_000;
+  // A server that never became ready is stopped and its temp dir removed here: the caller gets no
+  // handle to stop(), and vitest's forks end without running "exit" handlers.
+  const abandon = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await exited;
+    process.off("exit", killOnExit);
+    if (!options.dir) rmSync(dir, { recursive: true, force: true });
+  };
   await new Promise<void>((ready, fail) => {
     const timer = setTimeout(
       () =>
@@ -128,6 +136,9 @@ export async function startTikti(options: StartOptions): Promise<TiktiProcess> {
       fail(new Error(`${options.runtime}: exited with ${code} before listening\n${out}\n${err}`));
     });
     check();
+  }).catch(async (error: unknown) => {
+    await abandon();
+    throw error;
   });
 
   return {

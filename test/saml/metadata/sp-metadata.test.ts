@@ -2,6 +2,7 @@ import { DOMParser, type Element } from "@xmldom/xmldom";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keys } from "../../../src/store/keys.ts";
 import { buildTestApp, forEachEngine } from "../../support/app.ts";
+import { openTempEmbedded } from "../../support/stores.ts";
 import {
   buildSamlTestApp,
   createTenant,
@@ -207,7 +208,6 @@ forEachEngine("SP metadata (saml.md §4)", (engine) => {
 
 describe("SAML browser routes with SAML disabled", () => {
   it("answer the JSON 404 of unknown routes, and never under /v1", async () => {
-    const { openTempEmbedded } = await import("../../support/stores.ts");
     const t = await buildTestApp({ store: await openTempEmbedded() });
     for (const path of ["/saml/metadata", "/saml/metadata/acme", "/saml/discover", "/v1/saml/metadata"]) {
       const res = await t.call(path);
