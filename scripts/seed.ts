@@ -22,6 +22,7 @@
  * test/store/seed-bulk.test.ts proves both paths read back through the real engines and repos.
  */
 import { createClient } from "redis";
+import { hashClientSecret } from "../src/crypto/client-secret.ts";
 import { createInProcessPasswordHasher } from "../src/crypto/password-portable.ts";
 import type { Clock } from "../src/deps.ts";
 import type { Membership, User } from "../src/domain/types.ts";
@@ -34,6 +35,11 @@ import type { SqliteDb } from "../src/store/sqlite.ts";
 
 export const BENCH_CLIENT = "bench-api";
 export const BENCH_SCOPE = "codeq:claim";
+/** The OAuth client of every bench tenant (`bench-k/bench-oauth`, docs/oauth.md) and its role. */
+export const BENCH_OAUTH_CLIENT = "bench-oauth";
+export const BENCH_OAUTH_ROLE = "bench-oauth";
+/** A fixed secret (bench data only): 43 chars of base64url like a generated one. */
+export const BENCH_OAUTH_SECRET = "YmVuY2gtb2F1dGgtc2VjcmV0LW5vdC1mb3ItcHJvZHVj";
 export const BENCH_PASSWORD = "bench-password-0123";
 const CREATED_AT = "2026-01-01T00:00:00.000Z";
 
@@ -102,6 +108,17 @@ export async function seedTenants(kv: KV, tenants: number): Promise<void> {
         secretHash: "",
         allowedGrantTypes: ["token_exchange"],
         defaultScopes: [BENCH_SCOPE],
+      });
+    }
+    if (!(await repos.roles.get(id, BENCH_OAUTH_ROLE))) {
+      await repos.roles.put(id, { name: BENCH_OAUTH_ROLE, permissions: [BENCH_SCOPE] });
+    }
+    if (!(await repos.clients.get(id, BENCH_OAUTH_CLIENT))) {
+      await repos.clients.create(id, {
+        clientId: BENCH_OAUTH_CLIENT,
+        secretHash: await hashClientSecret(BENCH_OAUTH_SECRET),
+        allowedGrantTypes: ["client_credentials", "token_exchange"],
+        roles: [BENCH_OAUTH_ROLE],
       });
     }
   }

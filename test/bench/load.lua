@@ -1,5 +1,6 @@
 -- wrk script of the benchmark (test/bench/wrk.ts). Arguments after "--":
---   method, path, requests file ("-" = none), API key ("" = none), delay ms (0 = closed loop)
+--   method, path, requests file ("-" = none), API key ("" = none), delay ms (0 = closed loop),
+--   content type of POST bodies ("" = application/json)
 -- With a requests file, each line is one request body (POST) or one path (GET); connections take
 -- lines in turn. done() prints one JSON line starting with "BENCH ".
 local reqs = {}
@@ -12,7 +13,9 @@ function init(args)
   pause = tonumber(args[5]) or 0
   local headers = {}
   if key ~= nil and key ~= "" then headers["X-API-Key"] = key end
-  if method == "POST" then headers["Content-Type"] = "application/json" end
+  local contentType = args[6]
+  if contentType == nil or contentType == "" then contentType = "application/json" end
+  if method == "POST" then headers["Content-Type"] = contentType end
   if file == nil or file == "-" then
     n = 1
     reqs[1] = wrk.format(method, path, headers, nil)

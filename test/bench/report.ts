@@ -18,6 +18,10 @@ export interface StoreReport {
   exchange?: LoadResult;
   exchangeHalf?: LoadResult;
   exchangeDuringSignIn?: LoadResult;
+  /** `POST /oauth/token` client_credentials (client_secret_post, SHA-256 secret), closed loop. */
+  oauthClientCredentials?: LoadResult;
+  /** `POST /oauth/token` RFC 8693 exchange of an idToken (client_secret_post), closed loop. */
+  oauthExchange?: LoadResult;
   signInBurst?: LoadResult;
   signIn?: LoadResult;
   /** SAML ACS, unsolicited (`POST /saml/acs/:tid`), closed loop. */
@@ -288,6 +292,9 @@ in-process, one at a time, times the server's processes; **RSA-SHA256 verify** =
       md += loadRow("lookup", s.lookup, read);
       md += loadRow("exchange, unloaded", s.exchangeUnloaded);
       md += loadRow("exchange", s.exchange, { label: `raw RS256 × ${s.workers}`, rps: raw });
+      const legacy = s.exchange ? { label: "legacy exchange", rps: s.exchange.rps } : undefined;
+      md += loadRow("/oauth/token client_credentials", s.oauthClientCredentials, legacy);
+      md += loadRow("/oauth/token RFC 8693 exchange", s.oauthExchange, legacy);
       md += loadRow("exchange, half of max", s.exchangeHalf);
       md += loadRow("exchange, half of max, during signIn burst", s.exchangeDuringSignIn);
       md += loadRow("signIn burst (concurrent with the above)", s.signInBurst);

@@ -17,7 +17,7 @@
  *   for the closed-loop ACS point; it ends early when they run out)
  *
  * `npm run bench -- --only acs[,exchange,...]` runs only those groups (models, jwks, lookup,
- * exchange, signin, acs, scale) to iterate on one of them; the crypto baselines always run. Its
+ * exchange, oauth, signin, acs, scale) to iterate on one of them; the crypto baselines always run. Its
  * report goes to $TMPDIR/tikti-bench-only unless BENCH_OUT is set, never over docs/.
  * `npm run bench -- --render` rewrites benchmarks.md from benchmarks.json (after editing notes.md).
  */
@@ -28,6 +28,8 @@ import { join, resolve } from "node:path";
 import { createClient } from "redis";
 import {
   BENCH_CLIENT,
+  BENCH_OAUTH_CLIENT,
+  BENCH_OAUTH_SECRET,
   BENCH_PASSWORD,
   benchEmail,
   benchTenant,
@@ -78,7 +80,7 @@ const RUNTIMES = (process.env.BENCH_RUNTIMES ?? "bun,node,deno").split(",").filt
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 const SCALE_USERS = Number(process.env.BENCH_SCALE_USERS ?? 1_000_000);
 const SCALE_RUNTIME = (process.env.BENCH_SCALE_RUNTIME ?? "bun") as BenchRuntime;
-const GROUPS = ["models", "jwks", "lookup", "exchange", "signin", "acs", "scale"] as const;
+const GROUPS = ["models", "jwks", "lookup", "exchange", "oauth", "signin", "acs", "scale"] as const;
 type Group = (typeof GROUPS)[number];
 const ONLY = parseOnly(process.argv.slice(2));
 const want = (group: Group) => ONLY === null || ONLY.has(group);
@@ -159,6 +161,8 @@ function serverConfig(
       signInEmail: big,
       exchangeUser: big,
       samlIp: big,
+      oauthClient: big,
+      oauthAuthFailIp: big,
       lockout: { maxFailures: 1_000_000 },
     },
     http: { shutdownDelaySeconds: 0, shutdownGraceSeconds: 5 },
@@ -280,6 +284,32 @@ async function writeRequestFiles(dir: string, secrets: Secrets, users: number, t
       "exchange",
       tokens.map((t) => JSON.stringify({ idToken: t, audience: BENCH_CLIENT })),
     ),
+    // `/oauth/token` bodies (client_secret_post: the credentials travel in each body, so one file
+    // serves every tenant's client). The exchange needs the user's own tenant's client.
+    oauthClientCredentials: file(
+      "oauth-cc",
+      Array.from({ length: TENANTS }, (_, k) =>
+        new URLSearchParams({
+          grant_type: "client_credentials",
+          audience: BENCH_CLIENT,
+          client_id: `${benchTenant(k, TENANTS)}/${BENCH_OAUTH_CLIENT}`,
+          client_secret: BENCH_OAUTH_SECRET,
+        }).toString(),
+      ),
+    ),
+    oauthExchange: file(
+      "oauth-exchange",
+      tokens.map((t, k) =>
+        new URLSearchParams({
+          grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
+          subject_token: t,
+          subject_token_type: "urn:ietf:params:oauth:token-type:id_token",
+          audience: BENCH_CLIENT,
+          client_id: `${benchTenant(picks[k] as number, TENANTS)}/${BENCH_OAUTH_CLIENT}`,
+          client_secret: BENCH_OAUTH_SECRET,
+        }).toString(),
+      ),
+    ),
     signIn: file(
       "signin",
       picks.map((i) => JSON.stringify({ email: benchEmail(i), password: BENCH_PASSWORD })),
@@ -345,12 +375,28 @@ async function measureServer(
     const doJwks = full && want("jwks");
     const doLookup = !full || want("lookup");
     const doExchange = !full || want("exchange");
+    const doOAuth = full && want("oauth");
+    const form = "application/x-www-form-urlencoded";
+    const oauthCc = {
+      url: `${base}/oauth/token`,
+      method: "POST" as const,
+      requestsFile: files.oauthClientCredentials,
+      contentType: form,
+    };
+    const oauthExchange = {
+      url: `${base}/oauth/token`,
+      method: "POST" as const,
+      requestsFile: files.oauthExchange,
+      contentType: form,
+    };
     // Warm-up (JIT, connections): not recorded. signIn is warmed up later: its queued hashes
     // would still be running during the next points.
     for (const [spec, on] of [
       [jwks, doJwks],
       [lookup, doLookup],
       [exchange, doExchange],
+      [oauthCc, doOAuth],
+      [oauthExchange, doOAuth],
     ] as const) {
       if (on) await runLoad({ ...spec, connections: 8, seconds: 1 });
     }
@@ -366,6 +412,18 @@ async function measureServer(
         seconds: SECONDS,
       });
       out.exchange = await point("exchange", { ...exchange, connections: MAX_CONNECTIONS, seconds: SECONDS });
+    }
+    if (doOAuth) {
+      out.oauthClientCredentials = await point("oauth client_credentials", {
+        ...oauthCc,
+        connections: MAX_CONNECTIONS,
+        seconds: SECONDS,
+      });
+      out.oauthExchange = await point("oauth token exchange", {
+        ...oauthExchange,
+        connections: MAX_CONNECTIONS,
+        seconds: SECONDS,
+      });
     }
     // Half of the measured maximum, paced: each of HALF_CONNECTIONS connections waits `delay`
     // after every answer (wrk's delay()), so the offered rate is ≈ connections / delay.

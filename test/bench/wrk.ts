@@ -37,6 +37,8 @@ export interface LoadSpec {
   seconds: number;
   /** Milliseconds each connection waits after an answer (paces the load). */
   delayMs?: number;
+  /** Content type of POST bodies (default application/json). */
+  contentType?: string;
 }
 
 const LUA = join(import.meta.dirname, "load.lua");
@@ -79,6 +81,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
     spec.requestsFile ?? "-",
     spec.apiKey ?? "",
     String(spec.delayMs ?? 0),
+    spec.contentType ?? "",
   ];
   return runWrk(args, { connections: spec.connections, seconds: spec.seconds, delayMs: spec.delayMs ?? 0 });
 }
