@@ -3,15 +3,17 @@
  * discovery (OIDC document and RFC 8414 metadata), client credentials with client_secret_basic,
  * client_secret_post and private_key_jwt, and RFC 8693 token exchange through its generic grant
  * request. Every issued token is verified with jose through the served JWKS (RFC 9068 `at+jwt`).
+ * The server runs on Node, Bun and Deno in turn.
  */
 import * as oidc from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OAuthWorld, startOAuthWorld, verifyAccessToken } from "./world.ts";
 
-describe("openid-client against a real Tikti", () => {
+// The same flows on every runtime the server ships for (issue 12: Bun, Deno and Node).
+describe.each(["node", "bun", "deno"] as const)("openid-client against a real Tikti on %s", (runtime) => {
   let world: OAuthWorld;
   beforeAll(async () => {
-    world = await startOAuthWorld("node");
+    world = await startOAuthWorld(runtime);
   }, 120_000);
   afterAll(async () => {
     await world?.stop();
