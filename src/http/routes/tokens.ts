@@ -94,7 +94,11 @@ const accessTokenClaims = z.looseObject({
   iss: z.string(),
   aud: z.union([z.string(), z.array(z.string())]),
   sub: z.string(),
-  act: z.object({ sub: z.string() }).optional(),
+  client_id: z.string().optional().meta({ description: "Tokens of /oauth/token (docs/oauth.md)" }),
+  act: z
+    .looseObject({ sub: z.string() })
+    .optional()
+    .meta({ description: "Delegation; /oauth/token tokens may nest earlier actors in act.act" }),
   email: z.string().optional(),
   tid: z.string(),
   scope: z.string().optional(),
