@@ -26,6 +26,10 @@ export interface HttpRequest {
   path: string;
   auth: RouteAuth;
   body?: Record<string, unknown>;
+  /** An `application/x-www-form-urlencoded` body (the `/oauth/*` routes, RFC 6749 §3.2); undefined values are left out. */
+  form?: Record<string, string | undefined>;
+  /** Extra headers, e.g. `Authorization: Basic` of client_secret_basic (never with `auth: "admin"`). */
+  headers?: Record<string, string>;
   query?: Record<string, string | number | undefined>;
 }
 
@@ -55,10 +59,16 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       });
       if (request.auth !== "public" && apiKey) headers.set("X-API-Key", apiKey);
       if (request.auth === "admin" && idToken) headers.set("Authorization", `Bearer ${idToken}`);
+      for (const [k, v] of Object.entries(request.headers ?? {})) headers.set(k, v);
       let body: string | undefined;
       if (request.body !== undefined) {
         headers.set("Content-Type", "application/json");
         body = JSON.stringify(request.body);
+      } else if (request.form !== undefined) {
+        const form = new URLSearchParams();
+        for (const [k, v] of Object.entries(request.form)) if (v !== undefined) form.set(k, v);
+        headers.set("Content-Type", "application/x-www-form-urlencoded");
+        body = form.toString();
       }
       let response: Response;
       try {
@@ -127,6 +137,16 @@ function toHttpError(response: Response, text: string, requestId: string): HttpE
     parsed = undefined;
   }
   const body = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
+  // The `/oauth/*` routes answer RFC 6749 §5.2 (`error` is the code, `error_description` the text):
+  // shown as `<description> [<code>]` like every other error line.
+  if (body.code === undefined && typeof body.error === "string" && /^[a-z_]+$/.test(body.error)) {
+    return new HttpError({
+      status: response.status,
+      error: typeof body.error_description === "string" ? body.error_description : body.error,
+      code: body.error,
+      requestId,
+    });
+  }
   return new HttpError({
     status: response.status,
     error: typeof body.error === "string" ? body.error : response.statusText || `HTTP ${response.status}`,

@@ -395,10 +395,10 @@ describe("tenants, memberships, roles, clients", () => {
     expect(j.stderr).toBe("");
     const list = await h.run(["client", "list", "--tenant", "acme"]);
     expect(list.stdout.split("\n")[0]).toMatch(
-      /^CLIENT ID\s+TYPE\s+GRANTS\s+SCOPES\s+EVENT TYPES\s+MAX TTL$/,
+      /^CLIENT ID\s+TYPE\s+STATUS\s+GRANTS\s+SCOPES\s+EVENT TYPES\s+ROLES\s+MAX TTL$/,
     );
     expect(list.stdout).toMatch(
-      /codeq-worker\s+SERVICE\s+token_exchange\s+codeq:claim,codeq:result\s+render_video,generate_master\s+3600/,
+      /codeq-worker\s+SERVICE\s+ACTIVE\s+token_exchange\s+codeq:claim,codeq:result\s+render_video,generate_master\s+-\s+3600/,
     );
     expect(list.stdout).not.toMatch(/secret/i);
     const get = await h.run(["client", "get", "--tenant", "acme", "--client-id", "codeq-worker", "--json"]);

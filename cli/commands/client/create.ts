@@ -1,9 +1,10 @@
 import { command, integer, list, tenantArg } from "../../command.ts";
 import { seg } from "../../http.ts";
-import { objectFields, result } from "../../output.ts";
+import { result } from "../../output.ts";
+import { clientPretty, readJwksFile } from "./shared.ts";
 
 export default command({
-  description: "Register a client (audience); prints its secret once",
+  description: "Register a client (audience and OAuth client); prints its OAuth client id and secret once",
   args: {
     ...tenantArg,
     "client-id": {
@@ -22,7 +23,7 @@ export default command({
       type: "string",
       default: "token_exchange",
       valueHint: "a,b",
-      description: "allowed grant types",
+      description: "allowed grant types: token_exchange, client_credentials",
     },
     scopes: { type: "string", valueHint: "a,b", description: "default scopes, also the ceiling" },
     "event-types": { type: "string", valueHint: "a,b", description: "allowed event types (ceiling)" },
@@ -31,10 +32,21 @@ export default command({
       valueHint: "seconds",
       description: "cap on access-token lifetime (60-86400)",
     },
+    roles: {
+      type: "string",
+      valueHint: "a,b",
+      description: "tenant roles whose permissions the client holds itself (client_credentials)",
+    },
+    jwks: {
+      type: "string",
+      valueHint: "file",
+      description: 'JWK set file {"keys": [...]} of public keys for private_key_jwt',
+    },
   },
   async run(args, ctx) {
     const tenantId = await ctx.tenant(args.tenant);
     const maxTtlSeconds = integer(args["max-ttl"], "--max-ttl");
+    const jwks = args.jwks === undefined ? undefined : await readJwksFile(args.jwks, "--jwks");
     const http = await ctx.http();
     const body = await http.send<Record<string, unknown>>({
       method: "POST",
@@ -47,12 +59,14 @@ export default command({
         defaultScopes: list(args.scopes),
         allowedEventTypes: list(args["event-types"]),
         maxTtlSeconds,
+        roles: list(args.roles),
+        jwks,
       },
     });
     // The one secret pretty mode prints (cli.md §3); only its hash is stored on the server.
     if (ctx.globals.output === "pretty" && typeof body.secret === "string") {
       ctx.warn("the client secret is shown only now and cannot be shown again: store it safely");
     }
-    return result(body, objectFields(body));
+    return result(body, clientPretty(body));
   },
 });

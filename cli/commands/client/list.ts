@@ -5,10 +5,12 @@ import { result, table } from "../../output.ts";
 export interface Client {
   clientId: string;
   type: string;
+  status?: string;
   allowedGrantTypes: string[];
   defaultScopes: string[];
   allowedEventTypes?: string[];
   maxTtlSeconds?: number;
+  roles?: string[];
 }
 
 export default command({
@@ -25,14 +27,20 @@ export default command({
     const rows = clients.map((c) => [
       c.clientId,
       c.type,
+      c.status,
       c.allowedGrantTypes,
       c.defaultScopes,
       c.allowedEventTypes,
+      c.roles,
       c.maxTtlSeconds,
     ]);
     return result(
       clients,
-      table(["client id", "type", "grants", "scopes", "event types", "max ttl"], rows, "(no clients)"),
+      table(
+        ["client id", "type", "status", "grants", "scopes", "event types", "roles", "max ttl"],
+        rows,
+        "(no clients)",
+      ),
     );
   },
 });
