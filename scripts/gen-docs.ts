@@ -1,4 +1,4 @@
-// `npm run docs`: regenerates docs/api.md and docs/error-codes.md from the route specs.
+// `npm run docs`: regenerates docs/reference/routes.md and docs/reference/error-codes.md from the route specs.
 // Runs on Node >= 22 (type stripping): node scripts/rt.mjs node scripts/gen-docs.ts
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -8,7 +8,7 @@ import { docsApp } from "../test/support/docs-app.ts";
 
 const root = join(import.meta.dirname, "..");
 const app = await docsApp();
-writeFileSync(join(root, "docs/api.md"), renderApiDoc(app.routeSpecs, allPageRouteDocs()));
-writeFileSync(join(root, "docs/error-codes.md"), renderErrorCodes(app.routeSpecs));
-console.error("docs/api.md and docs/error-codes.md written");
+writeFileSync(join(root, "docs/reference/routes.md"), renderApiDoc(app.routeSpecs, allPageRouteDocs()));
+writeFileSync(join(root, "docs/reference/error-codes.md"), renderErrorCodes(app.routeSpecs));
+console.error("docs/reference/routes.md and docs/reference/error-codes.md written");
 process.exit(0);

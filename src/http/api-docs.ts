@@ -1,7 +1,8 @@
 /**
- * Renders docs/api.md and docs/error-codes.md from the route specs and the error catalogue, so the
- * human-readable reference is generated from the code like /openapi.json (a test fails when the
- * committed files are stale; `npm run docs` rewrites them).
+ * Renders docs/reference/routes.md and docs/reference/error-codes.md from the route specs and the
+ * error catalogue, so the human-readable reference is generated from the code like /openapi.json (a
+ * test fails when the committed files are stale; `npm run docs` rewrites them). They live under
+ * docs/reference/ so that their names do not clash with the specification in docs/spec/.
  */
 import { z } from "zod";
 import { catalogue, type ErrorCode } from "../errors.ts";
@@ -121,7 +122,7 @@ export function renderApiDoc(specs: readonly RouteSpec[], pages: readonly PageRo
     "",
     "Every route below is also served under `/v1` with identical behaviour. Errors are",
     '`{"error", "code", "details"?}` ([error-codes.md](error-codes.md)). The machine-readable',
-    "form is `GET /openapi.json`. The contract is `../shared/spec/api.md`.",
+    "form is `GET /openapi.json`. The specification is [../spec/api.md](../spec/api.md).",
     "",
     "| Method | Path | Auth | Summary |",
     "|---|---|---|---|",
@@ -179,7 +180,7 @@ export function renderErrorCodes(specs: readonly RouteSpec[]): string {
   }
   out.push(
     "",
-    "`Routes` counts the routes that document the code (see [api.md](api.md)); `any` means every route",
+    "`Routes` counts the routes that document the code (see [routes.md](routes.md)); `any` means every route",
     "may answer it (unknown path, wrong method, store outage with `Retry-After: 5`, unexpected failure).",
     "`RATE_LIMITED` carries `Retry-After`. Messages of `IDP_EXISTS`, `DOMAIN_CONFLICT`,",
     "`ROTATION_STATE_CONFLICT` and `INVALID_SAML_METADATA` name the tenant, domain or problem.",

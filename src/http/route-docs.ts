@@ -2,7 +2,7 @@
  * Documentation of the routes served outside the JSON `RouteSpec`s: health, readiness, metrics, the
  * OpenAPI document itself and the SAML browser routes (HTML pages, redirects, XML). They have no zod
  * body to generate from, so each is described here once and feeds both `/openapi.json`
- * (src/http/openapi.ts) and docs/api.md (src/http/api-docs.ts). A route mounted without an entry
+ * (src/http/openapi.ts) and docs/reference/routes.md (src/http/api-docs.ts). A route mounted without an entry
  * here (or a RouteSpec) fails test/http/openapi.test.ts, which walks every mounted route.
  */
 import type { Config } from "../config/schema.ts";
@@ -25,7 +25,7 @@ export interface PageRouteDoc {
   path: string;
   tag: string;
   summary: string;
-  /** When it is mounted, if not always (for docs/api.md). */
+  /** When it is mounted, if not always (for docs/reference/routes.md). */
   condition?: string;
   /** Also served under `/v1` (only `/openapi.json`; the others have no alias, api.md §1). */
   v1?: boolean;
@@ -306,7 +306,7 @@ export function pageRouteDocs(config: Config): PageRouteDoc[] {
   ];
 }
 
-/** Every non-JSON route, whatever the configuration (the generated reference, docs/api.md). */
+/** Every non-JSON route, whatever the configuration (the generated reference, docs/reference/routes.md). */
 export function allPageRouteDocs(): PageRouteDoc[] {
   return [...health(), METRICS, OPENAPI, ...saml()];
 }

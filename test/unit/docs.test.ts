@@ -8,14 +8,16 @@ import { docsApp } from "../support/docs-app.ts";
 const root = join(import.meta.dirname, "../..");
 
 describe("generated reference docs are current (run `npm run docs` when this fails)", () => {
-  it("docs/api.md matches the route specs", async () => {
+  it("docs/reference/routes.md matches the route specs", async () => {
     const app = await docsApp();
-    expect(readFileSync(join(root, "docs/api.md"), "utf8")).toBe(
+    expect(readFileSync(join(root, "docs/reference/routes.md"), "utf8")).toBe(
       renderApiDoc(app.routeSpecs, allPageRouteDocs()),
     );
   });
-  it("docs/error-codes.md matches the catalogue", async () => {
+  it("docs/reference/error-codes.md matches the catalogue", async () => {
     const app = await docsApp();
-    expect(readFileSync(join(root, "docs/error-codes.md"), "utf8")).toBe(renderErrorCodes(app.routeSpecs));
+    expect(readFileSync(join(root, "docs/reference/error-codes.md"), "utf8")).toBe(
+      renderErrorCodes(app.routeSpecs),
+    );
   });
 });
