@@ -7,7 +7,7 @@
 // this file's own rather than dist/: other test files rebuild dist/ in parallel, and executing a file
 // while Bun rewrites it fails with ETXTBSY now and then.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
@@ -216,6 +216,124 @@ describe("the walkthrough against a running server", () => {
     expect(denied.code).toBe(2);
     const jwks = ok(["jwks"]);
     expect(jwks.stdout).toBe("KID         ALG    USE  BITS\ntest-key-1  RS256  sig  2048\n");
+  });
+
+  it("an OAuth client: create with roles, client credentials by secret and by private_key_jwt, rotate", async () => {
+    // The worker's own credential (oauth.md §10): no API key, no user. The role gives it reports:read.
+    const created = ok([
+      "client",
+      "create",
+      "--client-id",
+      "report-job",
+      "--grant",
+      "client_credentials",
+      "--roles",
+      "reporter",
+      "--json",
+    ]).json<{ oauthClientId: string; secret: string }>();
+    expect(created.oauthClientId).toBe("acme/report-job");
+    const secretFile = join(work, "report-job.secret");
+    writeFileSync(secretFile, `${created.secret}\n`, { mode: 0o600 });
+    const jwks = createLocalJWKSet(await (await fetch(`${server.baseUrl}/.well-known/jwks.json`)).json());
+
+    const bySecret = ok([
+      "token",
+      "client-credentials",
+      "--oauth-client-id",
+      "acme/report-job",
+      "--client-secret-file",
+      secretFile,
+      "--audience",
+      "reports-api",
+    ]).stdout.trim();
+    const verified = await jwtVerify(bySecret, jwks, {
+      issuer: server.baseUrl,
+      audience: "reports-api",
+      typ: "at+jwt",
+    });
+    expect(verified.payload).toMatchObject({
+      sub: "acme/report-job",
+      client_id: "acme/report-job",
+      tid: "acme",
+      scope: "reports:read",
+    });
+    expect(ok(["token", "show"]).stdout.trim()).toBe(bySecret);
+
+    // private_key_jwt with a key made by the CLI itself: the public JWK goes to the server, the
+    // private key stays in a 0600 file and signs the assertion.
+    const keyFile = join(work, "report-job.pem");
+    const generated = ok(["keys", "generate", "--kid", "report-job-1", "--out", keyFile, "--json"]).json<{
+      publicJwk: Record<string, unknown>;
+    }>();
+    const jwksFile = join(work, "report-job.jwks.json");
+    writeFileSync(jwksFile, JSON.stringify({ keys: [generated.publicJwk] }));
+    ok(["client", "jwks", "set", "--client-id", "report-job", "--file", jwksFile]);
+    const byKey = ok([
+      "token",
+      "client-credentials",
+      "--oauth-client-id",
+      "acme/report-job",
+      "--private-key",
+      keyFile,
+      "--kid",
+      "report-job-1",
+      "--audience",
+      "reports-api",
+      "--json",
+    ]).json<{ access_token: string; token_type: string }>();
+    expect(byKey.token_type).toBe("Bearer");
+    await jwtVerify(byKey.access_token, jwks, { issuer: server.baseUrl, audience: "reports-api" });
+
+    // Rotation with no grace: the old secret is refused (exit 2, the RFC 6749 code), the new one works.
+    const rotated = ok([
+      "client",
+      "secret",
+      "rotate",
+      "--client-id",
+      "report-job",
+      "--previous-ttl",
+      "0",
+      "--json",
+    ]).json<{ secret: string }>();
+    const old = cli([
+      "token",
+      "client-credentials",
+      "--oauth-client-id",
+      "acme/report-job",
+      "--client-secret-file",
+      secretFile,
+      "--audience",
+      "reports-api",
+    ]);
+    expect(old.code).toBe(2);
+    expect(old.stderr).toMatch(/^error \(401\): .+ \[invalid_client\] \(request [0-9a-f-]{36}\)\n$/);
+    writeFileSync(secretFile, rotated.secret);
+    ok([
+      "token",
+      "client-credentials",
+      "--oauth-client-id",
+      "acme/report-job",
+      "--client-secret-file",
+      secretFile,
+      "--audience",
+      "reports-api",
+    ]);
+    // Disabled: the credential fails.
+    ok(["client", "update", "--client-id", "report-job", "--status", "DISABLED"]);
+    expect(ok(["client", "get", "--client-id", "report-job", "--json"]).json()).toMatchObject({
+      status: "DISABLED",
+      roles: ["reporter"],
+      allowedGrantTypes: ["client_credentials"],
+    });
+    const disabled = cli([
+      "token",
+      "client-credentials",
+      "--oauth-client-id",
+      "acme/report-job",
+      "--client-secret-file",
+      secretFile,
+    ]);
+    expect(disabled.code).toBe(2);
   });
 
   it("errors from the binary: exit codes and one line on stderr", () => {
