@@ -23,12 +23,16 @@ export interface PasswordHasher {
   /**
    * True when `password` matches `stored` (bcrypt `$2a$`/`$2b$`/`$2y$`, `$argon2id$`, `$scrypt$`).
    * An empty or unknown `stored` (e.g. `""` of SAML-only users) answers false after spending the
-   * time of a dummy verify, so callers need not special-case it for timing.
+   * time of a dummy verify, so callers need not special-case it for timing. A mismatch costs the
+   * same as `verifyDummy`, whatever the scheme of `stored` (within `failedCheckPolicies`).
    */
   verify(password: string, stored: string): Promise<boolean>;
   /** After a successful verify: true when `stored` is weaker than policy (operations.md §2.5). */
   needsRehash(stored: string): boolean;
-  /** Spends the time of a real verify and answers false: used for unknown users. */
+  /**
+   * Spends the time of a failed verify (every profile of `failedCheckPolicies`) and answers
+   * false: used for unknown users.
+   */
   verifyDummy(password: string): Promise<false>;
 }
 
@@ -241,27 +245,82 @@ export function randomSalt(length = SALT_BYTES): Uint8Array {
 }
 
 /**
+ * Go Tikti's bcrypt cost (`bcrypt.DefaultCost`): the hashes of users who have not signed in since
+ * a Go store was taken over. They stay until the user's next successful sign-in (rehash).
+ */
+export const GO_BCRYPT_COST = 10;
+
+/** What a verification costs: the scheme and its cost parameters (salt and hash length aside). */
+export function verifyCostProfile(hash: ParsedPasswordHash): string {
+  switch (hash.scheme) {
+    case "argon2id":
+      return `argon2id:m=${hash.m},t=${hash.t},p=${hash.p}`;
+    case "scrypt":
+      return `scrypt:ln=${hash.ln},r=${hash.r},p=${hash.p}`;
+    case "bcrypt":
+      return `bcrypt:${hash.cost}`;
+  }
+}
+
+/** The profile of the hashes `policy` writes (same format as `verifyCostProfile`). */
+export function policyCostProfile(policy: PasswordHashPolicy): string {
+  switch (policy.scheme) {
+    case "argon2id":
+      return `argon2id:m=${policy.argon2id.m},t=${policy.argon2id.t},p=${policy.argon2id.p}`;
+    case "scrypt":
+      return `scrypt:ln=${policy.scrypt.ln},r=${policy.scrypt.r},p=${policy.scrypt.p}`;
+    case "bcrypt":
+      return `bcrypt:${policy.bcryptCost}`;
+  }
+}
+
+/**
+ * The cost profiles every failed password check pays for, one verify each (docs/adr/0010): the
+ * configured scheme and Go-era bcrypt. One entry when the policy is bcrypt at Go's cost.
+ */
+export function failedCheckPolicies(policy: PasswordHashPolicy): PasswordHashPolicy[] {
+  const goEra: PasswordHashPolicy = { ...policy, scheme: "bcrypt", bcryptCost: GO_BCRYPT_COST };
+  return policy.scheme === "bcrypt" && policy.bcryptCost === GO_BCRYPT_COST ? [policy] : [policy, goEra];
+}
+
+/**
  * The `PasswordHasher` behaviour shared by every engine: input rules, unknown hashes, bcrypt's
  * 72-byte limit, dummy verification and the rehash decision.
+ *
+ * Timing (issue 11 item 11, docs/adr/0010): a failed check costs the same whether the email is
+ * unknown, the user's hash is current, or it is still a Go-era bcrypt hash. Every failure runs one
+ * verify per profile of `failedCheckPolicies`: the user's own hash stands for its profile, dummy
+ * hashes for the others (an unknown email verifies dummies only). A success returns at once — the
+ * caller who knows the password learns nothing new from its timing.
  */
 export function createPasswordHasher(policy: PasswordHashPolicy, engine: PasswordEngine): PasswordHasher {
-  let dummy: Promise<ParsedPasswordHash> | undefined;
-  const dummyHash = (): Promise<ParsedPasswordHash> => {
-    // A hash of a random password in the configured scheme: verifying against it costs what a real
-    // verify costs for a user whose hash is current. Computed once, on first need (again if it failed).
-    if (!dummy) {
-      dummy = engine.hash(randomSalt(24), policy).then((encoded) => parsePasswordHash(encoded)!);
-      dummy.catch(() => {
-        dummy = undefined;
-      });
-    }
-    return dummy;
-  };
+  const dummies = failedCheckPolicies(policy).map((p) => {
+    let dummy: Promise<ParsedPasswordHash> | undefined;
+    const profile = policyCostProfile(p);
+    const hash = (): Promise<ParsedPasswordHash> => {
+      // A hash of a random password with these parameters: verifying against it costs what a
+      // real verify of such a hash costs. Computed once, on first need (again if it failed).
+      if (!dummy) {
+        dummy = engine.hash(randomSalt(24), p).then((encoded) => parsePasswordHash(encoded)!);
+        dummy.catch(() => {
+          dummy = undefined;
+        });
+      }
+      return dummy;
+    };
+    return { profile, hash };
+  });
 
-  const verifyDummy = async (password: string): Promise<false> => {
-    const target = await dummyHash();
-    const bytes = passwordBytes(password, target.scheme);
-    await engine.verify(bytes.length === 0 ? randomSalt(8) : bytes, target);
+  /** Verifies `password` against the dummy of every profile except `paid` (already spent). */
+  const spendDummies = async (password: string, paid?: string): Promise<false> => {
+    // In sequence: parallel verifies would cost the slowest one, or the sum, depending on how
+    // many workers happen to be free — the very difference this removes.
+    for (const d of dummies) {
+      if (d.profile === paid) continue;
+      const target = await d.hash();
+      const bytes = passwordBytes(password, target.scheme);
+      await engine.verify(bytes.length === 0 ? randomSalt(8) : bytes, target);
+    }
     return false;
   };
 
@@ -277,11 +336,12 @@ export function createPasswordHasher(policy: PasswordHashPolicy, engine: Passwor
     },
     async verify(password, stored) {
       const parsed = parsePasswordHash(stored);
-      if (!parsed || password === "") return verifyDummy(password);
-      return engine.verify(passwordBytes(password, parsed.scheme), parsed);
+      if (!parsed || password === "") return spendDummies(password);
+      if (await engine.verify(passwordBytes(password, parsed.scheme), parsed)) return true;
+      return spendDummies(password, verifyCostProfile(parsed));
     },
     needsRehash: (stored) => passwordNeedsRehash(policy, stored),
-    verifyDummy,
+    verifyDummy: (password) => spendDummies(password),
   };
 }
 
