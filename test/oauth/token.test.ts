@@ -276,6 +276,7 @@ forEachEngine("POST /oauth/token", (engine) => {
       ]);
       expect(audits[0]).toMatchObject({
         tenantId: T1,
+        subject: "acme/worker",
         audience: "docs-api",
         scopes: ["docs:read"],
         outcome: "success",

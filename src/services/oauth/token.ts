@@ -189,6 +189,8 @@ export function createOAuthTokenService(deps: TokenDeps, services: TokenServices
     params: ReadonlyMap<string, string>,
     d: Decision,
   ): Promise<TokenResponse> {
+    // The client acts for itself: it is the token's subject.
+    d.subject = c.oauthClientId;
     // 1
     if (!c.client.allowedGrantTypes.includes("client_credentials")) {
       throw err("unauthorized_client", "grant not allowed for this client", "grant not listed");
