@@ -74,8 +74,11 @@ export type AccessTokenFailureReason =
   | "not_yet_valid";
 
 export interface AccessTokenCheck {
-  /** The request `audience` (a client id). */
-  audience: string;
+  /**
+   * The request `audience` (a client id). `undefined`: the caller decides about `aud` itself
+   * (introspection and revocation accept several audiences, docs/oauth.md §5, §7).
+   */
+  audience: string | undefined;
   /** `issuerBaseUrl`. */
   issuer: string;
   /** Epoch milliseconds (`Clock.now()`). */
@@ -196,7 +199,7 @@ function checkClaims(payload: Record<string, unknown>, check: AccessTokenCheck):
     typeof aud === "string"
       ? aud === check.audience
       : Array.isArray(aud) && aud.some((a) => typeof a === "string" && a === check.audience);
-  if (!audOk) throw new TokenCheckFailed("audience");
+  if (check.audience !== undefined && !audOk) throw new TokenCheckFailed("audience");
   if (!isInteger(exp) || !(exp > now - check.skew)) throw new TokenCheckFailed("expired");
   if (!isInteger(iat) || !(iat <= now + check.skew)) throw new TokenCheckFailed("not_yet_valid");
   return payload as VerifiedAccessTokenClaims;

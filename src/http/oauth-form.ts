@@ -27,11 +27,17 @@ export function isFormMediaType(value: string): boolean {
 }
 
 /**
- * Reads the form. Parameters sent without a value are treated as omitted (RFC 6749 §3.1); a name
- * sent twice — even once empty — is `invalid_request`, so two components can never read two
- * different values of one parameter.
+ * Reads the form. Parameters sent without a value are treated as omitted (RFC 6749 §3.1) — except
+ * those named in `keepEmpty`, whose empty value is kept (`token` of introspection and revocation:
+ * present but empty is a malformed token, not a missing one; docs/oauth.md §5, §7); a name sent
+ * twice — even once empty — is `invalid_request`, so two components can never read two different
+ * values of one parameter.
  */
-export async function readOAuthForm(c: Context, limit = OAUTH_BODY_LIMIT): Promise<OAuthParams> {
+export async function readOAuthForm(
+  c: Context,
+  limit = OAUTH_BODY_LIMIT,
+  keepEmpty: readonly string[] = [],
+): Promise<OAuthParams> {
   const contentType = c.req.header("content-type");
   if (contentType === undefined || !isFormMediaType(contentType)) {
     throw invalidRequest("the body must be application/x-www-form-urlencoded");
@@ -56,7 +62,7 @@ export async function readOAuthForm(c: Context, limit = OAUTH_BODY_LIMIT): Promi
   for (const [name, value] of new URLSearchParams(text)) {
     if (seen.has(name)) throw invalidRequest(`parameter ${safeName(name)} sent more than once`);
     seen.add(name);
-    if (value !== "") params.set(name, value);
+    if (value !== "" || keepEmpty.includes(name)) params.set(name, value);
   }
   return params;
 }

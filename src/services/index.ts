@@ -4,9 +4,11 @@
  */
 import type { AppDeps } from "../deps.ts";
 import { createRepos, type Repos } from "../store/repos/index.ts";
+import { createAccessTokenStateChecker } from "./access-token-state.ts";
 import { type Audit, createAudit } from "./audit.ts";
 import { createExchangeRules } from "./exchange.ts";
 import { type ClientAuthenticator, createClientAuthenticator } from "./oauth/client-auth.ts";
+import { createTokenIntrospection, type TokenIntrospection } from "./oauth/introspect-revoke.ts";
 import { createRefreshTokenService, type RefreshTokenService } from "./oauth/refresh-tokens.ts";
 import { createOAuthTokenService, type OAuthTokenService } from "./oauth/token.ts";
 import { createRateLimiter, type RateLimiter } from "./rate-limit.ts";
@@ -24,6 +26,8 @@ export interface Services {
   oauth: {
     clientAuth: ClientAuthenticator;
     token: OAuthTokenService;
+    /** `/oauth/introspect` and `/oauth/revoke` (docs/oauth.md §5, §7). */
+    introspection: TokenIntrospection;
   };
 }
 
@@ -73,6 +77,17 @@ export function createServices(deps: AppDeps): Services {
       clock: deps.clock,
       logger: deps.logger,
     }),
-    oauth: { clientAuth, token },
+    oauth: {
+      clientAuth,
+      token,
+      introspection: createTokenIntrospection({
+        config: deps.config,
+        keys: deps.keys,
+        clock: deps.clock,
+        repos,
+        clientAuth,
+        liveness: createAccessTokenStateChecker(repos),
+      }),
+    },
   };
 }

@@ -1,5 +1,5 @@
 /**
- * OAuth 2.0 routes (spec/oauth.md): `POST /oauth/token`. Form bodies in, RFC 6749 JSON out; every
+ * OAuth 2.0 routes (spec/oauth.md): `POST /oauth/token`, `/oauth/introspect`, `/oauth/revoke`. Form bodies in, RFC 6749 JSON out; every
  * failure goes through the one OAuth error mapper (src/http/oauth-errors.ts). The rules live in
  * src/services/oauth/; this file reads the request and shapes the reply.
  */
@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { HonoEnv } from "../../deps.ts";
 import type { OAuthEndpoint, OAuthRequestInput } from "../../services/oauth/client-auth.ts";
 import type { OAuthErrorCode } from "../../services/oauth/errors.ts";
-import { oauthJson, withOAuthErrors } from "../oauth-errors.ts";
+import { OAUTH_NO_STORE, oauthJson, withOAuthErrors } from "../oauth-errors.ts";
 import { readOAuthForm } from "../oauth-form.ts";
 import { defineRoute, type RouteContext, type RouteSpec } from "../route.ts";
 
@@ -16,11 +16,12 @@ import { defineRoute, type RouteContext, type RouteSpec } from "../route.ts";
 export function oauthRequestInput(
   c: Context<HonoEnv>,
   endpoint: OAuthEndpoint,
+  keepEmpty: readonly string[] = [],
 ): Omit<OAuthRequestInput, "endpoint" | "required"> & { endpoint: OAuthEndpoint } {
   return {
     clientIp: c.get("clientIp"),
     authorization: c.req.header("authorization"),
-    readParams: () => readOAuthForm(c),
+    readParams: () => readOAuthForm(c, undefined, keepEmpty),
     endpoint,
     viaAlias: c.req.path.startsWith("/v1/"),
   };
@@ -63,6 +64,32 @@ const tokenForm = z.object({
   ...clientAuthForm,
 });
 
+const tokenParam = {
+  token: z
+    .string()
+    .meta({ description: "The token (required; an empty or malformed one is simply not active)" }),
+  token_type_hint: z.string().optional().meta({ description: "Ignored (RFC 7662 §2.1, RFC 7009 §2.1)" }),
+};
+const introspectForm = z.object({ ...tokenParam, ...clientAuthForm });
+const revokeForm = z.object({ ...tokenParam, ...clientAuthForm });
+
+const introspectResponse = z.object({
+  active: z.boolean(),
+  iss: z.string().optional(),
+  sub: z.string().optional(),
+  aud: z.union([z.string(), z.array(z.string())]).optional(),
+  client_id: z.string().optional(),
+  scope: z.string().optional(),
+  tid: z.string().optional(),
+  exp: z.int().optional(),
+  iat: z.int().optional(),
+  jti: z.string().optional(),
+  token_type: z.literal("Bearer").optional(),
+  eventTypes: z.array(z.string()).optional(),
+  act: z.object({ sub: z.string() }).loose().optional(),
+  username: z.string().optional(),
+});
+
 const tokenResponse = z.object({
   access_token: z.string(),
   token_type: z.literal("Bearer"),
@@ -99,6 +126,45 @@ export function oauthRoutes({ deps, services }: RouteContext): RouteSpec[] {
           c.get("log"),
         );
         return oauthJson(c, result);
+      }),
+    }),
+    defineRoute({
+      method: "POST",
+      path: "/oauth/introspect",
+      auth: "client",
+      tag: "oauth",
+      summary: "RFC 7662 introspection of a Tikti access token of the calling client's tenant",
+      success: {
+        schema: introspectResponse,
+        description: 'Exactly `{"active": false}` unless every check of docs/oauth.md §5 holds',
+      },
+      errors: [],
+      oauth: { form: introspectForm, errors: [...CLIENT_ROUTE_ERRORS] },
+      handler: withOAuthErrors(deps, async (c) =>
+        oauthJson(
+          c,
+          await services.oauth.introspection.introspect(
+            oauthRequestInput(c, "/oauth/introspect", ["token"]),
+            c.get("log"),
+          ),
+        ),
+      ),
+    }),
+    defineRoute({
+      method: "POST",
+      path: "/oauth/revoke",
+      auth: "client",
+      tag: "oauth",
+      summary: "RFC 7009 revocation of an access token (its jti is denied until exp + skew)",
+      success: { description: "Always 200 with an empty body for an authenticated client (RFC 7009 §2.2)" },
+      errors: [],
+      oauth: { form: revokeForm, errors: [...CLIENT_ROUTE_ERRORS] },
+      handler: withOAuthErrors(deps, async (c) => {
+        await services.oauth.introspection.revoke(
+          oauthRequestInput(c, "/oauth/revoke", ["token"]),
+          c.get("log"),
+        );
+        return c.body(null, 200, OAUTH_NO_STORE);
       }),
     }),
   ];
