@@ -1,8 +1,8 @@
 /**
  * The same flows with Debian's python3-authlib (run with /usr/bin/python3): RFC 8414 metadata
  * through authlib's validators, OAuth2Session client credentials with client_secret_basic and
- * client_secret_post, RFC 8693 token exchange, and an RFC 6749 error. Tokens are verified here with
- * jose through the served JWKS.
+ * client_secret_post, RFC 8693 token exchange, introspection and revocation (RFC 7662, RFC 7009),
+ * and an RFC 6749 error. Tokens are verified here with jose through the served JWKS.
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -18,6 +18,15 @@ interface AuthlibResult {
   client_secret_post: { access_token: string; token_type: string; expires_in: number };
   exchange: { access_token: string; issued_token_type: string };
   wrongSecret: string;
+  revocation_client_secret_basic: RevocationRun;
+  revocation_client_secret_post: RevocationRun;
+}
+
+interface RevocationRun {
+  accessToken: string;
+  before: { status: number; body: Record<string, unknown> };
+  revokeStatus: number;
+  after: { status: number; body: Record<string, unknown> };
 }
 
 function runAuthlib(input: unknown): Promise<AuthlibResult> {
@@ -80,6 +89,30 @@ describe("python3-authlib against a real Tikti", () => {
     const claims = await verifyAccessToken(world, result.exchange.access_token, "docs-api", world.backend.id);
     expect(claims).toMatchObject({ sub: world.user.localId, email: world.user.email, scope: "docs:read" });
   });
+
+  it.each(["client_secret_basic", "client_secret_post"] as const)(
+    "introspect_token and revoke_token (RFC 7662, RFC 7009) with %s",
+    async (method) => {
+      const run = result[`revocation_${method}`];
+      const claims = await verifyAccessToken(world, run.accessToken, "docs-api", world.worker.id);
+      expect(run.before.status).toBe(200);
+      expect(run.before.body).toEqual({
+        active: true,
+        iss: world.issuer,
+        sub: world.worker.id,
+        aud: "docs-api",
+        client_id: world.worker.id,
+        scope: "docs:read",
+        tid: "acme",
+        exp: claims.exp,
+        iat: claims.iat,
+        jti: claims.jti,
+        token_type: "Bearer",
+      });
+      expect(run.revokeStatus).toBe(200);
+      expect(run.after).toEqual({ status: 200, body: { active: false } });
+    },
+  );
 
   it("reads Tikti's RFC 6749 error code", () => {
     expect(result.wrongSecret).toBe("invalid_client");

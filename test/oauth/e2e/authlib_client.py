@@ -68,4 +68,21 @@ try:
 except Exception as e:  # authlib.integrations.base_client.errors.OAuthError
     out["wrongSecret"] = getattr(e, "error", repr(e))
 
+# RFC 7662 introspection and RFC 7009 revocation with the session's own client authentication
+# (authlib uses revocation_endpoint_auth_method for both endpoints).
+for method in ("client_secret_basic", "client_secret_post"):
+    session = OAuth2Session(cfg["worker"]["id"], cfg["worker"]["secret"], token_endpoint_auth_method=method,
+                            revocation_endpoint_auth_method=method, scope="docs:read")
+    access = session.fetch_token(token_endpoint, grant_type="client_credentials", audience="docs-api")["access_token"]
+    before = session.introspect_token(metadata["introspection_endpoint"], token=access,
+                                      token_type_hint="access_token")
+    revoked = session.revoke_token(metadata["revocation_endpoint"], token=access, token_type_hint="access_token")
+    after = session.introspect_token(metadata["introspection_endpoint"], token=access)
+    out["revocation_" + method] = {
+        "accessToken": access,
+        "before": {"status": before.status_code, "body": before.json()},
+        "revokeStatus": revoked.status_code,
+        "after": {"status": after.status_code, "body": after.json()},
+    }
+
 json.dump(out, sys.stdout)

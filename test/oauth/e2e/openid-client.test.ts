@@ -1,9 +1,10 @@
 /**
  * A real OAuth client no one here wrote — openid-client (npm) — against a real Tikti server:
  * discovery (OIDC document and RFC 8414 metadata), client credentials with client_secret_basic,
- * client_secret_post and private_key_jwt, and RFC 8693 token exchange through its generic grant
- * request. Every issued token is verified with jose through the served JWKS (RFC 9068 `at+jwt`).
- * The server runs on Node, Bun and Deno in turn.
+ * client_secret_post and private_key_jwt, RFC 8693 token exchange through its generic grant
+ * request, and introspection and revocation (tokenIntrospection, tokenRevocation). Every issued
+ * token is verified with jose through the served JWKS (RFC 9068 `at+jwt`). The server runs on
+ * Node, Bun and Deno in turn.
  */
 import * as oidc from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -109,6 +110,100 @@ describe.each(["node", "bun", "deno"] as const)("openid-client against a real Ti
     });
     const narrowed = await verifyAccessToken(world, second.access_token, "docs-api", world.backend.id);
     expect(narrowed).toMatchObject({ sub: world.user.localId, scope: "docs:read" });
+  });
+
+  it.each([
+    ["client_secret_basic", () => oidc.ClientSecretBasic(world.worker.secret), () => world.worker.id],
+    ["client_secret_post", () => oidc.ClientSecretPost(world.worker.secret), () => world.worker.id],
+    [
+      "private_key_jwt",
+      () =>
+        oidc.PrivateKeyJwt(world.jwtWorker.privateKey, {
+          [oidc.modifyAssertion]: (h) => void (h.kid = world.jwtWorker.kid),
+        }),
+      () => world.jwtWorker.id,
+    ],
+  ] as const)(
+    "tokenIntrospection and tokenRevocation (RFC 7662, RFC 7009) with %s",
+    async (_name, auth, id) => {
+      const config = await oidc.discovery(new URL(world.issuer), id(), undefined, auth(), insecure);
+      const { access_token } = await oidc.clientCredentialsGrant(config, {
+        audience: "docs-api",
+        scope: "docs:read",
+      });
+      const claims = await verifyAccessToken(world, access_token, "docs-api", id());
+      const live = await oidc.tokenIntrospection(config, access_token, { token_type_hint: "access_token" });
+      expect(live).toEqual({
+        active: true,
+        iss: world.issuer,
+        sub: id(),
+        aud: "docs-api",
+        client_id: id(),
+        scope: "docs:read",
+        tid: "acme",
+        exp: claims.exp,
+        iat: claims.iat,
+        jti: claims.jti,
+        token_type: "Bearer",
+      });
+      await oidc.tokenRevocation(config, access_token, { token_type_hint: "access_token" });
+      expect(await oidc.tokenIntrospection(config, access_token)).toEqual({ active: false });
+      // Revoking again, or revoking junk, is still a 200 (RFC 7009 §2.2).
+      await oidc.tokenRevocation(config, access_token);
+      await oidc.tokenRevocation(config, "not-a-token");
+    },
+  );
+
+  it("introspection of a user's exchanged token names the user; revocation reaches /accounts/validate", async () => {
+    const config = await oidc.discovery(
+      new URL(world.issuer),
+      world.backend.id,
+      undefined,
+      oidc.ClientSecretBasic(world.backend.secret),
+      insecure,
+    );
+    const exchanged = await oidc.genericGrantRequest(
+      config,
+      "urn:ietf:params:oauth:grant-type:token-exchange",
+      {
+        subject_token: await world.idToken(),
+        subject_token_type: "urn:ietf:params:oauth:token-type:id_token",
+        audience: "docs-api",
+        scope: "docs:read",
+      },
+    );
+    const live = await oidc.tokenIntrospection(config, exchanged.access_token);
+    expect(live).toMatchObject({
+      active: true,
+      sub: world.user.localId,
+      client_id: world.backend.id,
+      username: world.user.email,
+    });
+    const validate = (token: string) =>
+      fetch(`${world.issuer}/accounts/validate`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": world.server.apiKey },
+        body: JSON.stringify({ token, audience: "docs-api" }),
+      });
+    expect((await validate(exchanged.access_token)).status).toBe(200);
+    await oidc.tokenRevocation(config, exchanged.access_token);
+    const after = await validate(exchanged.access_token);
+    expect([after.status, (await after.json()).details]).toEqual([401, { reason: "revoked" }]);
+    // Another client of the tenant neither sees nor can revoke the worker's tokens (docs/oauth.md §5, §7).
+    const worker = await oidc.discovery(
+      new URL(world.issuer),
+      world.worker.id,
+      undefined,
+      oidc.ClientSecretBasic(world.worker.secret),
+      insecure,
+    );
+    const { access_token } = await oidc.clientCredentialsGrant(worker, {
+      audience: "docs-api",
+      scope: "docs:read",
+    });
+    expect(await oidc.tokenIntrospection(config, access_token)).toEqual({ active: false });
+    await oidc.tokenRevocation(config, access_token);
+    expect((await oidc.tokenIntrospection(worker, access_token)).active).toBe(true);
   });
 
   it("surfaces Tikti's RFC 6749 errors as openid-client response errors", async () => {
