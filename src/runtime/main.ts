@@ -84,6 +84,11 @@ async function recordIfNewStore(store: KV, logger: Logger): Promise<void> {
       nowMs: Date.now(),
       serverVersion: `${VERSION.version} (${VERSION.commit})`,
     });
+    if (outcome === "legacy-pending") {
+      logger.warn("legacy users hash present and migration 0001 not recorded: run tikti-migrate", {
+        docs: "docs/migration.md",
+      });
+    }
     if (outcome === "recorded") {
       logger.info("new store: migrations recorded as applied", {
         migrations: MIGRATIONS_SATISFIED_BY_SERVER,

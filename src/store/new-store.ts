@@ -17,7 +17,8 @@ import type { KV } from "./kv.ts";
  */
 export const MIGRATIONS_SATISFIED_BY_SERVER = ["0001", "0002", "0003", "0007"] as const;
 
-export type NewStoreOutcome = "recorded" | "not-empty";
+/** `legacy-pending`: Go Tikti's `users` hash is there and migration 0001 is not recorded. */
+export type NewStoreOutcome = "recorded" | "not-empty" | "legacy-pending";
 
 /**
  * Records every migration of `MIGRATIONS_SATISFIED_BY_SERVER` as applied when the store holds no
@@ -29,7 +30,10 @@ export async function recordMigrationsOfNewStore(
 ): Promise<NewStoreOutcome> {
   // One key anywhere is enough to leave the store alone; SCAN stops at the first batch holding one.
   for await (const batch of kv.scan("", 100)) {
-    if (batch.length > 0) return "not-empty";
+    if (batch.length === 0) continue;
+    // operations.md §4: a legacy hash without 0001 recorded is worth a start-up warning.
+    const legacy = (await kv.hlen(keys.legacyUsers())) > 0;
+    return legacy && (await kv.hget(keys.migrations(), "0001")) === null ? "legacy-pending" : "not-empty";
   }
   const appliedAt = new Date(input.nowMs).toISOString();
   for (const id of MIGRATIONS_SATISFIED_BY_SERVER) {

@@ -11,7 +11,7 @@ import { MIGRATIONS } from "../../migrate/migrations/index.ts";
 import { silentLogger } from "../../src/logger.ts";
 import { MIGRATIONS_SATISFIED_BY_SERVER } from "../../src/store/new-store.ts";
 import { createRedisStore } from "../../src/store/redis.ts";
-import { type RedisHandle, rawClient, startRedis, waitForStore } from "../support/redis-server.ts";
+import { type RedisHandle, rawClient, startRedis, waitFor, waitForStore } from "../support/redis-server.ts";
 import { startTikti } from "../support/tikti-process.ts";
 import { writeGoFixtures } from "./go-fixtures.ts";
 import { runCli } from "./support.ts";
@@ -89,6 +89,10 @@ describe("a store the server created [redis]", () => {
     }
     const server = await startTikti({ runtime: "node", config: { redisAddr: redis.addr } });
     try {
+      // operations.md §4: the legacy hash without 0001 recorded is a start-up warning (logged once
+      // the store first answers, which may be just after "tikti listening").
+      const warning = '"msg":"legacy users hash present and migration 0001 not recorded: run tikti-migrate"';
+      expect(await waitFor(async () => server.stdout().includes(warning), 10_000)).toBe(true);
       expect(server.stdout()).not.toContain("new store");
       const list = await runCli(["--redis-addr", redis.addr, "--list"]);
       expect(list.code, list.all).toBe(0);
