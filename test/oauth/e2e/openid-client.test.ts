@@ -52,7 +52,9 @@ describe.each(["node", "bun", "deno"] as const)("openid-client against a real Ti
       "private_key_jwt",
       () =>
         oidc.PrivateKeyJwt(world.jwtWorker.privateKey, {
-          [oidc.modifyAssertion]: (h) => void (h.kid = world.jwtWorker.kid),
+          [oidc.modifyAssertion]: (h) => {
+            h.kid = world.jwtWorker.kid;
+          },
         }),
       () => world.jwtWorker.id,
     ],
@@ -119,7 +121,9 @@ describe.each(["node", "bun", "deno"] as const)("openid-client against a real Ti
       "private_key_jwt",
       () =>
         oidc.PrivateKeyJwt(world.jwtWorker.privateKey, {
-          [oidc.modifyAssertion]: (h) => void (h.kid = world.jwtWorker.kid),
+          [oidc.modifyAssertion]: (h) => {
+            h.kid = world.jwtWorker.kid;
+          },
         }),
       () => world.jwtWorker.id,
     ],
