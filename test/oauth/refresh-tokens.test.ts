@@ -221,6 +221,25 @@ forEachEngine("refresh tokens (service)", (engine) => {
     await expectRefused(refresh(token));
   });
 
+  it("a record that is not a password or code session (e.g. amr saml) never yields an idToken", async () => {
+    const token = `rt_${"S".repeat(43)}`;
+    await t.app.services.repos.refreshTokens.create(
+      token,
+      {
+        userId: alice.localId,
+        familyId: "f-saml",
+        amr: ["saml"],
+        ver: 0,
+        createdAt: new Date(clock.now()).toISOString(),
+        familyExpiresAt: new Date(clock.now() + DAY).toISOString(),
+        state: "live",
+      },
+      DAY,
+    );
+    await expectRefused(refresh(token));
+    expect((await storedRecord(t.store, token))!.state).toBe("live");
+  });
+
   it("malformed, unknown and foreign strings are refused and write nothing", async () => {
     for (const bad of [
       "",
