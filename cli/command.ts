@@ -44,6 +44,26 @@ export const tenantArg = {
   },
 } as const;
 
+/**
+ * The user of an admin command: `--email` or `--local-id`, exactly one (api.md §6, §8: every admin
+ * route that takes an email also takes a localId, which names a user unambiguously).
+ */
+export const userArgs = {
+  email: { type: "string", valueHint: "email", description: "the user's email (or --local-id)" },
+  "local-id": { type: "string", valueHint: "id", description: "the user's localId (or --email)" },
+} as const;
+
+/** The body fields naming the user; neither or both flags fail locally (exit 1, no request). */
+export function userRef(args: {
+  email?: string | undefined;
+  "local-id"?: string | undefined;
+}): { email: string } | { localId: string } {
+  const { email, "local-id": localId } = args;
+  if ((email === undefined) === (localId === undefined))
+    throw usage("give exactly one of --email or --local-id");
+  return email !== undefined ? { email } : { localId: localId as string };
+}
+
 export const pageArgs = {
   "page-size": { type: "string", valueHint: "n", default: "50", description: "entries per page (1-200)" },
   all: { type: "boolean", description: "follow nextPageToken and print every page" },

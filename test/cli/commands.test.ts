@@ -621,6 +621,39 @@ describe("user get|suspend|deactivate|activate|revoke|delete, revoke tokens", ()
     expect(h.requests.length).toBe(before);
   });
 
+  it("--local-id names the user instead of --email; exactly one of the two, else exit 1 and no request", async () => {
+    const { localId } = (await h.run(["user", "revoke", "--email", "life@example.com", "--json"])).json<{
+      localId: string;
+    }>();
+    const byId = await h.run(["user", "suspend", "--local-id", localId, "--json"]);
+    expect(byId.code, byId.stderr).toBe(0);
+    expect(await h.requests.at(-1)!.json()).toEqual({ localId, status: "SUSPENDED" });
+    expect(byId.json()).toMatchObject({ localId, status: "SUSPENDED" });
+    await h.run(["user", "activate", "--local-id", localId]);
+    const revoked = await h.run(["revoke", "tokens", "--local-id", localId, "--json"]);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(await h.requests.at(-1)!.json()).toEqual({ localId, scope: "global" });
+    await h.run(["membership", "add", "--tenant", "acme", "--local-id", localId, "--roles", "viewer"]);
+    expect(await h.requests.at(-1)!.json()).toEqual({ localId, roles: ["viewer"] });
+    await h.run(["membership", "remove", "--tenant", "acme", "--local-id", localId]);
+    expect(await h.requests.at(-1)!.json()).toEqual({ localId });
+    const before = h.requests.length;
+    for (const argv of [
+      ["user", "suspend"],
+      ["user", "revoke", "--email", "life@example.com", "--local-id", localId],
+      ["membership", "add", "--tenant", "acme"],
+      ["membership", "remove", "--tenant", "acme", "--email", "life@example.com", "--local-id", localId],
+    ]) {
+      const r = await h.run(argv);
+      expect(r.code, argv.join(" ")).toBe(1);
+      expect(r.stderr).toBe("error: give exactly one of --email or --local-id\n");
+    }
+    expect(h.requests.length).toBe(before);
+    const unknown = await h.run(["user", "suspend", "--local-id", "no-such-user"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/\[USER_NOT_FOUND\]/);
+  });
+
   it("user delete needs --confirm and forgets the deleted user's tokens", async () => {
     await login("life@example.com");
     const noConfirm = await h.run(["user", "delete"]);

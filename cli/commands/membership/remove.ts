@@ -1,17 +1,17 @@
-import { command, mirror, tenantArg } from "../../command.ts";
+import { command, mirror, tenantArg, userArgs, userRef } from "../../command.ts";
 import { seg } from "../../http.ts";
 
 export default command({
   description: "Remove a user from a tenant (the user record is kept)",
   args: {
     ...tenantArg,
-    email: { type: "string", required: true, valueHint: "email", description: "the user's email" },
+    ...userArgs,
   },
   run: async (args, ctx) =>
     mirror(ctx, {
       method: "POST",
       path: `/tenants/${seg(await ctx.tenant(args.tenant))}/users/remove`,
       auth: "admin",
-      body: { email: args.email },
+      body: userRef(args),
     }),
 });

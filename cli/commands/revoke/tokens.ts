@@ -1,4 +1,4 @@
-import { command } from "../../command.ts";
+import { command, userArgs, userRef } from "../../command.ts";
 import { usage } from "../../errors.ts";
 import { revokeGlobal } from "../user/revoke.ts";
 
@@ -6,7 +6,7 @@ import { revokeGlobal } from "../user/revoke.ts";
 export default command({
   description: "Revoke every token of a user (alias of `user revoke`)",
   args: {
-    email: { type: "string", required: true, valueHint: "email", description: "the user's email" },
+    ...userArgs,
     scope: {
       type: "string",
       default: "global",
@@ -18,6 +18,6 @@ export default command({
   async run(args, ctx) {
     if (args.scope !== "global" || args.tenant !== undefined)
       throw usage("only global revocation is supported");
-    return revokeGlobal(ctx, args.email);
+    return revokeGlobal(ctx, userRef(args));
   },
 });
