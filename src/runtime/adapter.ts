@@ -23,6 +23,8 @@ export interface ServeOptions {
    * a cluster worker (docs/adr/0025-one-http-server-on-every-runtime.md); not offered on Deno.
    */
   reusePort?: boolean;
+  /** A connection closed by the limits above before any request reached `fetch` (not logged otherwise). */
+  onConnectionRefused?: (event: { reason: string; remoteAddr: string; remotePort: number }) => void;
 }
 
 export interface RunningServer {

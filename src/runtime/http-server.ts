@@ -32,18 +32,38 @@ const CLIENT_ERROR_RESPONSES: Record<string, string> = {
 };
 const BAD_REQUEST = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
 
+/** Why node:http refused a connection before any request reached the app, for the log. */
+export function refusalReason(
+  code: string | undefined,
+): "timeout" | "header too large" | "malformed" | undefined {
+  if (code === "ERR_HTTP_REQUEST_TIMEOUT") return "timeout";
+  if (code === "HPE_HEADER_OVERFLOW") return "header too large";
+  // Parser errors; socket errors (ECONNRESET, EPIPE, ...) are a peer leaving, not a refusal.
+  if (code?.startsWith("HPE_")) return "malformed";
+  return undefined;
+}
+
 /**
- * node:http's own reaction to a client error (an answer, then close), kept as is, with one addition:
- * the socket of an expired request deadline is remembered so that the request still running on it
- * reports a timeout instead of a client disconnect.
+ * node:http's own reaction to a client error (an answer, then close), kept as is, with two
+ * additions: the socket of an expired request deadline is remembered so that the request still
+ * running on it reports a timeout instead of a client disconnect, and a connection refused before
+ * any request reached the app (slow or oversized headers, garbage) is reported, since the access
+ * log never sees it.
  */
-function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") timedOut.add(socket);
-  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (socket.writable && !inFlight?.headersSent) {
-    socket.write(CLIENT_ERROR_RESPONSES[err.code ?? ""] ?? BAD_REQUEST);
-  }
-  socket.destroy();
+function clientErrorHandler(onRefused: ServeOptions["onConnectionRefused"]) {
+  return (err: NodeJS.ErrnoException, socket: Duplex): void => {
+    if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") timedOut.add(socket);
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    const reason = refusalReason(err.code);
+    if (reason && !inFlight) {
+      const { remoteAddress = "", remotePort = 0 } = socket as Socket;
+      onRefused?.({ reason, remoteAddr: remoteAddress, remotePort });
+    }
+    if (socket.writable && !inFlight?.headersSent) {
+      socket.write(CLIENT_ERROR_RESPONSES[err.code ?? ""] ?? BAD_REQUEST);
+    }
+    socket.destroy();
+  };
 }
 
 function connectionState(incoming: Pick<IncomingMessage, "socket" | "errored">): ConnectionState {
@@ -78,7 +98,7 @@ export function serveHttp(options: ServeOptions): Promise<RunningServer> {
     },
     listener,
   );
-  server.on("clientError", onClientError);
+  server.on("clientError", clientErrorHandler(options.onConnectionRefused));
   const listen = { port: options.port, host: options.hostname, reusePort: options.reusePort ?? false };
   return new Promise((resolve, reject) => {
     server.once("error", reject);

@@ -234,6 +234,9 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
     requestTimeoutSeconds: http.requestTimeoutSeconds,
     keepAliveTimeoutSeconds: http.keepAliveTimeoutSeconds,
     maxHeaderBytes: http.maxHeaderBytes,
+    // Slow or oversized headers never reach the access log; an operator still sees them here.
+    onConnectionRefused: (event: { reason: string; remoteAddr: string; remotePort: number }) =>
+      logger.info("connection refused by HTTP limits", event),
   };
 
   const servers: RunningServer[] = [];

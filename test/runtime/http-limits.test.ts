@@ -30,6 +30,22 @@ function accessLog(server: TiktiProcess): Array<Record<string, unknown>> {
     .filter((l) => l.msg === "request");
 }
 
+/** Waits for the "connection refused" log line of the connection from local port `port`. */
+async function refusalFor(server: TiktiProcess, port: number): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const line = server
+      .stdout()
+      .split("\n")
+      .filter((l) => l.includes('"msg":"connection refused by HTTP limits"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.remotePort === port);
+    if (line) return line;
+    if (Date.now() > deadline) throw new Error(`no refusal logged for port ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Waits for the access-log line of the request that carried `userAgent`. */
 async function logLineFor(server: TiktiProcess, userAgent: string): Promise<Record<string, unknown>> {
   const deadline = Date.now() + 10_000;
@@ -71,6 +87,12 @@ describe.each<RuntimeName>(["bun", "node", "deno"])("HTTP limits on %s", (runtim
     expect(t).toBeGreaterThanOrEqual(HEADERS_S - 0.1);
     expect(t).toBeLessThanOrEqual(HEADERS_S + SLACK_S);
     expect(raw.received()).toMatch(/^HTTP\/1\.1 408 /);
+    // No request reached the app, so no access log line: the refusal is logged instead.
+    expect(await refusalFor(server, raw.localPort)).toMatchObject({
+      level: "info",
+      reason: "timeout",
+      remoteAddr: "127.0.0.1",
+    });
   });
 
   it.concurrent("cuts a slow body at requestTimeoutSeconds with 408 and logs it as 408", async () => {
@@ -86,6 +108,8 @@ describe.each<RuntimeName>(["bun", "node", "deno"])("HTTP limits on %s", (runtim
     expect(raw.received()).toMatch(/^HTTP\/1\.1 408 /);
     const line = await logLineFor(server, "slow-body");
     expect(line).toMatchObject({ status: 408, route: "/accounts/signIn" });
+    // The request reached the app and has its access log line; it is not also a refusal.
+    expect(server.stdout()).not.toContain(`"remotePort":${raw.localPort}`);
   });
 
   it.concurrent("closes an idle keep-alive connection after keepAliveTimeoutSeconds", async () => {
@@ -102,6 +126,9 @@ describe.each<RuntimeName>(["bun", "node", "deno"])("HTTP limits on %s", (runtim
       const raw = await rawConnect(server.port);
       raw.socket.end(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(headerBytes)}\r\n\r\n`);
       await closedWithin(raw, 10);
+      if (raw.received().startsWith("HTTP/1.1 431 ")) {
+        expect(await refusalFor(server, raw.localPort)).toMatchObject({ reason: "header too large" });
+      }
       return raw.received();
     };
     // 20 KiB is refused by every default; 6 KiB only by the configured 4096.

@@ -7,6 +7,8 @@ import { connect, type Socket } from "node:net";
 export interface Raw {
   socket: Socket;
   received: () => string;
+  /** The client side's port (kept: a closed socket forgets it); the server logs it as remotePort. */
+  localPort: number;
   /** Seconds from the connection until the server closed it. */
   closed: Promise<number>;
   start: number;
@@ -26,7 +28,7 @@ export function rawConnect(port: number): Promise<Raw> {
       const closed = new Promise<number>((r) =>
         socket.once("close", () => r((performance.now() - start) / 1000)),
       );
-      resolve({ socket, received: () => data, closed, start });
+      resolve({ socket, received: () => data, closed, start, localPort: socket.localPort ?? 0 });
     });
     socket.once("error", reject);
   });
