@@ -132,6 +132,8 @@ export function createMetrics() {
     oauthTokenRequests: add(
       new Counter("tikti_oauth_token_requests_total", "POST /oauth/token requests by grant and result"),
     ),
+    /** `result`: `success`, `reuse` (a family revoked: possible theft), `refused` (any other refusal). */
+    refreshTokens: add(new Counter("tikti_refresh_tokens_total", "POST /accounts/token outcomes by result")),
     /** Extra series (SAML, migrations) register here. */
     register<T extends Series>(s: T): T {
       return add(s);

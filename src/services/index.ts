@@ -76,6 +76,7 @@ export function createServices(deps: AppDeps): Services {
       idTokens: deps.idTokens,
       clock: deps.clock,
       logger: deps.logger,
+      metrics: deps.metrics,
     }),
     oauth: {
       clientAuth,

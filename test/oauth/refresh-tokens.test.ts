@@ -149,6 +149,8 @@ forEachEngine("refresh tokens (service)", (engine) => {
     for (const r of lost) expect((r as PromiseRejectedResult).reason.code).toBe("INVALID_REFRESH_TOKEN");
     // Two holders of one token is what theft looks like: the winner's successor is dead as well.
     await expectRefused(refresh(won[0]!.value.refreshToken));
+    const count = (result: string) => t.deps.metrics.refreshTokens.get({ result });
+    expect([count("success"), count("reuse"), count("refused")]).toEqual([1, 11, 1]);
     // Exactly one successor was ever written (the spent token and the winner's).
     expect(await refreshKeys(t.store)).toHaveLength(2);
   });

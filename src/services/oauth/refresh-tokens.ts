@@ -21,6 +21,7 @@ import type { Clock } from "../../deps.ts";
 import type { User } from "../../domain/types.ts";
 import { TiktiError } from "../../errors.ts";
 import type { Logger } from "../../logger.ts";
+import type { Metrics } from "../../metrics.ts";
 import type { Repos } from "../../store/repos/index.ts";
 import type { RefreshTokenRecord } from "../../store/repos/refresh-tokens.ts";
 import type { RateLimiter } from "../rate-limit.ts";
@@ -37,6 +38,7 @@ export interface RefreshTokenDeps {
   idTokens: Pick<IdTokenSigner, "sign">;
   clock: Clock;
   logger: Logger;
+  metrics: Pick<Metrics, "refreshTokens">;
 }
 
 /** Who is asking (filled by the HTTP layer). */
@@ -176,7 +178,9 @@ export function createRefreshTokenService(deps: RefreshTokenDeps): RefreshTokenS
     } catch (e) {
       if (!(e instanceof Refused)) throw e;
       const fields = { result: "failure", code: "INVALID_REFRESH_TOKEN", reason: e.reason };
-      if (e.reason === "reuse") log.warn("refresh token reused; family revoked", fields);
+      const reuse = e.reason === "reuse";
+      deps.metrics.refreshTokens.inc({ result: reuse ? "reuse" : "refused" });
+      if (reuse) log.warn("refresh token reused; family revoked", fields);
       else log.info("refresh token refused", fields);
       throw new TiktiError("INVALID_REFRESH_TOKEN", { cause: e });
     }
@@ -189,6 +193,7 @@ export function createRefreshTokenService(deps: RefreshTokenDeps): RefreshTokenS
       amr: record.amr[0] as RefreshSession["amr"],
       ver: user.tokenVersion,
     });
+    deps.metrics.refreshTokens.inc({ result: "success" });
     log.info("refresh token rotated", { userId: user.localId, familyId: record.familyId, result: "success" });
     return {
       idToken: signed.token,
