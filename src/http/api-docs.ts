@@ -122,7 +122,7 @@ export function renderApiDoc(specs: readonly RouteSpec[], pages: readonly PageRo
     "",
     "Every route below is also served under `/v1` with identical behaviour. Errors are",
     '`{"error", "code", "details"?}` ([error-codes.md](error-codes.md)). The machine-readable',
-    "form is `GET /openapi.json`. The specification is [../spec/api.md](../spec/api.md).",
+    "form is `GET /openapi.json`. The specification of each route is docs/spec/api.md.",
     "",
     "| Method | Path | Auth | Summary |",
     "|---|---|---|---|",
