@@ -568,6 +568,19 @@ describe("token exchange|show|validate", () => {
       /^error \(401\): invalid token \[INVALID_TOKEN\]\s.*\n {2}reason: audience\n$/,
     );
   });
+
+  it("token validate --tenant binds the tenant: another tenant's id answers reason tenant", async () => {
+    const tid = decodeJwt(h.config().profiles.default!.accessToken!).tid as string;
+    const bound = await h.run(["token", "validate", "--audience", "api", "--tenant", tid, "--json"]);
+    expect(bound.code, bound.stderr).toBe(0);
+    expect(await h.requests.at(-1)!.json()).toMatchObject({ tenantId: tid });
+    const other = await h.run(["token", "validate", "--audience", "api", "--tid", `${tid}-other`]);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/reason: tenant\n$/);
+    // Without the flag nothing is bound (no profile default).
+    await h.run(["token", "validate", "--audience", "api"]);
+    expect(await h.requests.at(-1)!.json()).not.toHaveProperty("tenantId");
+  });
 });
 
 describe("user get|suspend|deactivate|activate|revoke|delete, revoke tokens", () => {
