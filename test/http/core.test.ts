@@ -57,9 +57,13 @@ forEachEngine("HTTP core", (engine) => {
         "jwks_uri",
         "subject_types_supported",
         "token_endpoint",
+        "introspection_endpoint",
+        "revocation_endpoint",
+        "token_endpoint_auth_methods_supported",
       ].sort(),
     );
     expect(doc.jwks_uri).toBe("https://id.test.example/.well-known/jwks.json");
+    expect(doc.token_endpoint).toBe("https://id.test.example/oauth/token");
     const v1 = await t.call("/v1/.well-known/openid-configuration");
     expect(await v1.json()).toEqual(doc);
   });
