@@ -17,7 +17,9 @@ import { isPathTenantId } from "../domain/grammar.ts";
 import type { Client, Membership, Tenant, User } from "../domain/types.ts";
 import { type ErrorCode, isTiktiError, TiktiError } from "../errors.ts";
 import { hashForLog, type LogFields, type Logger } from "../logger.ts";
-import type { Services } from "./index.ts";
+import type { Repos } from "../store/repos/index.ts";
+import type { RateLimiter } from "./rate-limit.ts";
+import type { IdTokenVerifier } from "./verify-id-token.ts";
 
 /** The permission that allows a `subject` override (tokens.md §7 step 13). */
 export const DELEGATE_PERMISSION = "tikti:tokens:delegate";
@@ -52,7 +54,13 @@ export interface TokenExchange {
 }
 
 export type ExchangeDeps = Pick<AppDeps, "config" | "accessTokens" | "clock" | "metrics">;
-export type ExchangeServices = Pick<Services, "repos" | "rateLimiter" | "verifyIdToken">;
+/** Built once by `createServices`; `rules` are shared with the RFC 8693 grant of `/oauth/token`. */
+export interface ExchangeServices {
+  repos: Repos;
+  rateLimiter: RateLimiter;
+  verifyIdToken: IdTokenVerifier;
+  rules: ExchangeRules;
+}
 
 /** What the decision log records (operations.md §7); filled in as the steps learn it. */
 interface Decision {
@@ -180,7 +188,7 @@ export interface ExchangeRules {
 
 export function createExchangeRules(
   deps: Pick<AppDeps, "config">,
-  services: Pick<Services, "repos">,
+  services: { repos: Repos },
 ): ExchangeRules {
   const { config } = deps;
   const { repos } = services;
@@ -359,7 +367,7 @@ export function createExchangeRules(
 export function createTokenExchange(deps: ExchangeDeps, services: ExchangeServices): TokenExchange {
   const { config, metrics } = deps;
   const { repos } = services;
-  const rules = createExchangeRules(deps, services);
+  const { rules } = services;
 
   async function run(req: ExchangeRequest, d: Decision): Promise<ExchangeResult> {
     // 1 (types and grammars were checked by the route schema)

@@ -1,17 +1,22 @@
 /**
- * The services shared by HTTP routes, CLI-facing admin routes and migrations, built once per app
- * from `AppDeps`. Route groups receive this object; they never build repositories themselves.
+ * Every service of the app, built once per app from `AppDeps` (docs/adr/0060-one-layering.md).
+ * Route groups receive this object; they never build a service or a repository themselves, so a
+ * test can call any service without HTTP.
  */
 import type { AppDeps } from "../deps.ts";
 import { createRepos, type Repos } from "../store/repos/index.ts";
 import { createAccessTokenStateChecker } from "./access-token-state.ts";
+import { type AccountsService, createAccountsService } from "./accounts.ts";
 import { type Audit, createAudit } from "./audit.ts";
-import { createExchangeRules } from "./exchange.ts";
+import { createExchangeRules, createTokenExchange, type TokenExchange } from "./exchange.ts";
 import { type ClientAuthenticator, createClientAuthenticator } from "./oauth/client-auth.ts";
 import { createTokenIntrospection, type TokenIntrospection } from "./oauth/introspect-revoke.ts";
 import { createRefreshTokenService, type RefreshTokenService } from "./oauth/refresh-tokens.ts";
 import { createOAuthTokenService, type OAuthTokenService } from "./oauth/token.ts";
 import { createRateLimiter, type RateLimiter } from "./rate-limit.ts";
+import { createTenancyService, type TenancyService } from "./tenancy.ts";
+import { createUserAdminService, type UserAdminService } from "./user-admin.ts";
+import { createTokenValidator, type TokenValidator } from "./validate.ts";
 import { createIdTokenVerifier, type IdTokenVerifier } from "./verify-id-token.ts";
 
 export interface Services {
@@ -20,6 +25,16 @@ export interface Services {
   /** Procedure V (tokens.md §4.1). */
   verifyIdToken: IdTokenVerifier;
   audit: Audit;
+  /** Sign-up, sign-in, email codes, profile (api.md §4). */
+  accounts: AccountsService;
+  /** `POST /accounts/token/exchange` (tokens.md §7). */
+  exchange: TokenExchange;
+  /** `POST /accounts/validate` (tokens.md §4.3). */
+  validate: TokenValidator;
+  /** Tenants, memberships, clients (api.md §7–§9). */
+  tenancy: TenancyService;
+  /** Admin actions on one user: status, revocation (api.md §6). */
+  userAdmin: UserAdminService;
   /** Refresh-token families of password and email-code sessions (docs/oauth.md §6). */
   refreshTokens: RefreshTokenService;
   /** OAuth 2.0 (oauth.md): client authentication for every `/oauth/*` route, and `/oauth/token`. */
@@ -56,28 +71,47 @@ export function createServices(deps: AppDeps): Services {
     issuer: deps.config.issuerBaseUrl,
     skewSeconds: deps.config.clockSkewSeconds,
   });
+  // One set of exchange rules for the legacy exchange and the RFC 8693 grant of /oauth/token.
+  const rules = createExchangeRules(deps, { repos });
   const token = createOAuthTokenService(deps, {
     repos,
     rateLimiter,
     verifyIdToken,
     audit,
     clientAuth,
-    rules: createExchangeRules(deps, { repos }),
+    rules,
+  });
+  const refreshTokens = createRefreshTokenService({
+    config: deps.config,
+    repos,
+    rateLimiter,
+    idTokens: deps.idTokens,
+    clock: deps.clock,
+    logger: deps.logger,
+    metrics: deps.metrics,
   });
   return {
     repos,
     rateLimiter,
     verifyIdToken,
     audit,
-    refreshTokens: createRefreshTokenService({
+    accounts: createAccountsService({
       config: deps.config,
       repos,
       rateLimiter,
+      verifyIdToken,
       idTokens: deps.idTokens,
-      clock: deps.clock,
-      logger: deps.logger,
+      passwords: deps.passwords,
       metrics: deps.metrics,
+      audit,
+      logger: deps.logger,
+      refreshTokens,
     }),
+    exchange: createTokenExchange(deps, { repos, rateLimiter, verifyIdToken, rules }),
+    validate: createTokenValidator(deps, { repos }),
+    tenancy: createTenancyService({ repos, metrics: deps.metrics, clock: deps.clock }),
+    userAdmin: createUserAdminService({ repos, metrics: deps.metrics, clock: deps.clock }),
+    refreshTokens,
     oauth: {
       clientAuth,
       token,

@@ -8,8 +8,8 @@ import { type VerifiedAccessTokenClaims, verifyAccessTokenCrypto } from "../cryp
 import type { AppDeps } from "../deps.ts";
 import { type ErrorCode, isTiktiError, TiktiError } from "../errors.ts";
 import type { LogFields, Logger } from "../logger.ts";
+import type { Repos } from "../store/repos/index.ts";
 import { createAccessTokenStateChecker } from "./access-token-state.ts";
-import type { Services } from "./index.ts";
 
 /** The canonical route, for `tikti_auth_fail_total{route}`. */
 export const VALIDATE_ROUTE = "/accounts/validate";
@@ -32,7 +32,9 @@ export interface TokenValidator {
 }
 
 export type ValidateDeps = Pick<AppDeps, "config" | "keys" | "clock" | "metrics">;
-export type ValidateServices = Pick<Services, "repos">;
+export interface ValidateServices {
+  repos: Repos;
+}
 
 export function createTokenValidator(deps: ValidateDeps, services: ValidateServices): TokenValidator {
   const { config, metrics } = deps;

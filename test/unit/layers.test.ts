@@ -12,7 +12,6 @@ const root = join(import.meta.dirname, "../..");
 const KNOWN_CYCLES: string[] = [
   "src/config/dev.ts src/config/load.ts",
   "src/crypto/id-token.ts src/deps.ts src/services/audit.ts",
-  "src/services/exchange.ts src/services/index.ts src/services/oauth/token.ts",
   "src/services/tenancy.ts src/services/user-ref.ts",
 ];
 

@@ -7,12 +7,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { HonoEnv } from "../../deps.ts";
 import { type ErrorCode, isTiktiError, TiktiError } from "../../errors.ts";
-import {
-  type AccountsService,
-  createAccountsService,
-  type RequestContext,
-  signUpRoleNeedsAdminBearer,
-} from "../../services/accounts.ts";
+import { type RequestContext, signUpRoleNeedsAdminBearer } from "../../services/accounts.ts";
 import { json } from "../json-response.ts";
 import { defineRoute, type RouteContext, type RouteSpec } from "../route.ts";
 import { optional, returnSecureToken } from "../schemas.ts";
@@ -141,25 +136,9 @@ function signUpPolicy(ctx: RouteContext): MiddlewareHandler<HonoEnv> {
   };
 }
 
-/** Route groups receive one accounts service per app. */
-function accountsService({ deps, services }: RouteContext): AccountsService {
-  return createAccountsService({
-    config: deps.config,
-    repos: services.repos,
-    rateLimiter: services.rateLimiter,
-    verifyIdToken: services.verifyIdToken,
-    idTokens: deps.idTokens,
-    passwords: deps.passwords,
-    metrics: deps.metrics,
-    audit: services.audit,
-    logger: deps.logger,
-    refreshTokens: services.refreshTokens,
-  });
-}
-
 /** `POST /accounts/signUp` … `POST /tenants/:tenantId/oob/send` (api.md §4). */
 export function accountRoutes(ctx: RouteContext): RouteSpec[] {
-  const accounts = accountsService(ctx);
+  const { accounts } = ctx.services;
   const { metrics } = ctx.deps;
 
   /** Counts 401/403 answers in `tikti_auth_fail_total{route,code}` (operations.md §6). */

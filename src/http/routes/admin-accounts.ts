@@ -4,7 +4,6 @@
  * built field by field (a stored user carries its password hash).
  */
 import { z } from "zod";
-import { createUserAdminService } from "../../services/user-admin.ts";
 import { json } from "../json-response.ts";
 import { defineRoute, type RouteContext, type RouteSpec } from "../route.ts";
 import { optional } from "../schemas.ts";
@@ -46,11 +45,7 @@ const revokeSchema = z.object({
 });
 
 export function adminAccountRoutes(ctx: RouteContext): RouteSpec[] {
-  const users = createUserAdminService({
-    repos: ctx.services.repos,
-    metrics: ctx.deps.metrics,
-    clock: ctx.deps.clock,
-  });
+  const users = ctx.services.userAdmin;
   return [
     defineRoute({
       method: "POST",

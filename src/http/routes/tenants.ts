@@ -31,7 +31,6 @@ import {
   CLIENT_ROLES_MAX,
   CLIENT_TTL_MAX_SECONDS,
   CLIENT_TTL_MIN_SECONDS,
-  createTenancyService,
   MEMBERSHIP_ROLES_MAX,
   PREVIOUS_SECRET_TTL_MAX_SECONDS,
   ROLE_PERMISSIONS_MAX,
@@ -285,11 +284,7 @@ export function auditAdmin(
 }
 
 export function tenantRoutes(ctx: RouteContext): RouteSpec[] {
-  const tenancy = createTenancyService({
-    repos: ctx.services.repos,
-    metrics: ctx.deps.metrics,
-    clock: ctx.deps.clock,
-  });
+  const { tenancy } = ctx.services;
   const tenantIdOf = (c: Context<HonoEnv>) => c.req.param("tenantId") ?? "";
   const PATH_TENANT = ["INVALID_TENANT", "TENANT_NOT_FOUND"] as const;
 

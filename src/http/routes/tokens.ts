@@ -15,8 +15,6 @@ import {
   SCOPE_PATTERN,
   SUBJECT_OVERRIDE_PATTERN,
 } from "../../domain/grammar.ts";
-import { createTokenExchange } from "../../services/exchange.ts";
-import { createTokenValidator } from "../../services/validate.ts";
 import { json } from "../json-response.ts";
 import { defineRoute, type RouteContext, type RouteSpec } from "../route.ts";
 import { optional, str } from "../schemas.ts";
@@ -109,9 +107,8 @@ const accessTokenClaims = z.looseObject({
   jti: z.string(),
 });
 
-export function tokenRoutes({ deps, services }: RouteContext): RouteSpec[] {
-  const exchange = createTokenExchange(deps, services);
-  const validator = createTokenValidator(deps, services);
+export function tokenRoutes({ services }: RouteContext): RouteSpec[] {
+  const { exchange, validate: validator } = services;
   return [
     defineRoute({
       method: "POST",

@@ -14,10 +14,12 @@ import { EVENT_TYPE_PATTERN, isClientId, isScope } from "../../domain/grammar.ts
 import type { Client, User } from "../../domain/types.ts";
 import { isTiktiError, type TiktiError } from "../../errors.ts";
 import type { LogFields, Logger } from "../../logger.ts";
+import type { Repos } from "../../store/repos/index.ts";
 import { actorChain, createAccessTokenStateChecker } from "../access-token-state.ts";
 import type { Audit } from "../audit.ts";
 import { DELEGATE_PERMISSION, type ExchangeRules, type PermissionSet } from "../exchange.ts";
-import type { Services } from "../index.ts";
+import type { RateLimiter } from "../rate-limit.ts";
+import type { IdTokenVerifier } from "../verify-id-token.ts";
 import type { AuthenticatedClient, ClientAuthenticator, OAuthRequestInput } from "./client-auth.ts";
 import { isOAuthError, OAuthError, type OAuthErrorCode } from "./errors.ts";
 
@@ -46,7 +48,10 @@ export interface OAuthTokenService {
 }
 
 export type TokenDeps = Pick<AppDeps, "config" | "keys" | "accessTokens" | "clock" | "metrics">;
-export type TokenServices = Pick<Services, "repos" | "rateLimiter" | "verifyIdToken"> & {
+export type TokenServices = {
+  repos: Repos;
+  rateLimiter: RateLimiter;
+  verifyIdToken: IdTokenVerifier;
   audit: Audit;
   clientAuth: ClientAuthenticator;
   rules: ExchangeRules;
