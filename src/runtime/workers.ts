@@ -91,6 +91,16 @@ function selfCommand(): { cmd: string; args: string[] } {
 }
 
 /**
+ * Bun's node:http binds with SO_REUSEPORT only in a node:cluster worker, which it recognises by
+ * NODE_UNIQUE_ID and an IPC channel (what `cluster.fork()` sets up; docs/adr/0025): a Bun process
+ * that must share its port is started with this in its environment and an `"ipc"` stdio entry. The
+ * channel carries only Bun's own "online"/"listening" notices, which nobody needs to answer.
+ */
+export function bunClusterWorkerEnv(index: number): Record<string, string> {
+  return { NODE_UNIQUE_ID: String(index + 1) };
+}
+
+/**
  * Runs the supervisor: starts `count` workers and returns; the process exits when they have all
  * exited (see the file comment for codes).
  */
@@ -107,9 +117,7 @@ export function superviseWorkers(count: number, logger: Logger): void {
     }
   };
 
-  // Bun's node:http binds with SO_REUSEPORT only in a node:cluster worker, which it recognises by
-  // NODE_UNIQUE_ID and an IPC channel (as `cluster.fork()` sets up; ADR 0025). The channel carries
-  // only Bun's own "online"/"listening" notices, which nobody needs to answer.
+  // Bun shares the port only as a cluster worker (bunClusterWorkerEnv, ADR 0025).
   const bun = typeof process.versions.bun === "string";
   for (let i = 0; i < count; i++) {
     const child = spawn(cmd, args, {
@@ -118,7 +126,7 @@ export function superviseWorkers(count: number, logger: Logger): void {
       env: {
         ...process.env,
         [WORKER_INDEX_ENV]: String(i),
-        ...(bun ? { NODE_UNIQUE_ID: String(i + 1) } : {}),
+        ...(bun ? bunClusterWorkerEnv(i) : {}),
       },
     });
     running++;

@@ -123,7 +123,14 @@ export async function startBaseline(
   const procs: Proc[] = [];
   for (let i = 0; i < count; i++) {
     const args = [mode, "--port", String(port), ...(count > 1 ? ["--reuse-port"] : []), ...extra];
-    const { cmd, args: full } = scriptCommand(runtime, file, args);
+    // Bun shares a port only as a cluster worker: a small Bun parent starts it as one.
+    const { cmd, args: full } =
+      runtime === "bun" && count > 1
+        ? {
+            cmd: bin("bun"),
+            args: [join(import.meta.dirname, "bun-cluster-worker.ts"), String(i), file, ...args],
+          }
+        : scriptCommand(runtime, file, args);
     const log = join(dir, `baseline-${mode}-${i}.log`);
     const proc = track(spawnLogged(cmd, full, dir, log), log);
     procs.push(proc);
