@@ -218,7 +218,7 @@ describe("the walkthrough against a running server", () => {
     expect(jwks.stdout).toBe("KID         ALG    USE  BITS\ntest-key-1  RS256  sig  2048\n");
   });
 
-  it("an OAuth client: create with roles, client credentials by secret and by private_key_jwt, rotate", async () => {
+  it("an OAuth client: create with roles, client credentials by secret and by private_key_jwt, rotate, introspect, disable", async () => {
     // The worker's own credential (oauth.md §10): no API key, no user. The role gives it reports:read.
     const created = ok([
       "client",
@@ -318,8 +318,30 @@ describe("the walkthrough against a running server", () => {
       "--audience",
       "reports-api",
     ]);
-    // Disabled: the credential fails.
+    // The resource server introspects with its own credential (RFC 7662).
+    const rsSecret = join(work, "reports-api.secret");
+    writeFileSync(
+      rsSecret,
+      ok(["client", "secret", "rotate", "--client-id", "reports-api", "--json"]).json<{ secret: string }>()
+        .secret,
+    );
+    const introspect = () =>
+      ok([
+        "token",
+        "introspect",
+        "--oauth-client-id",
+        "acme/reports-api",
+        "--client-secret-file",
+        rsSecret,
+        "--token",
+        bySecret,
+        "--json",
+      ]).json();
+    expect(introspect()).toMatchObject({ active: true, client_id: "acme/report-job", aud: "reports-api" });
+
+    // Disabled: the credential fails, and its tokens are inactive for introspection.
     ok(["client", "update", "--client-id", "report-job", "--status", "DISABLED"]);
+    expect(introspect()).toEqual({ active: false });
     expect(ok(["client", "get", "--client-id", "report-job", "--json"]).json()).toMatchObject({
       status: "DISABLED",
       roles: ["reporter"],

@@ -654,3 +654,130 @@ describe("client secret rotate, client update, client jwks set", () => {
     expect(h.requests.length).toBe(sent);
   });
 });
+
+describe("token introspect", () => {
+  /** The resource server's own credential: a rotated secret of reports-api (created without one kept). */
+  async function reportsApi() {
+    const r = await ok([
+      "client",
+      "secret",
+      "rotate",
+      "--client-id",
+      "reports-api",
+      "--previous-ttl",
+      "0",
+      "--json",
+    ]);
+    return file("reports-api.secret", r.json<{ secret: string }>().secret);
+  }
+
+  it("prints the RFC 7662 answer for a token addressed to the caller; no API key is sent", async () => {
+    const c = await worker("introspected-job");
+    const token = (
+      await ok([
+        "token",
+        "client-credentials",
+        "--oauth-client-id",
+        c.oauthClientId,
+        "--client-secret-file",
+        c.secretFile,
+        "--audience",
+        "reports-api",
+      ])
+    ).stdout.trim();
+    const secretFile = await reportsApi();
+    const base = [
+      "token",
+      "introspect",
+      "--oauth-client-id",
+      "acme/reports-api",
+      "--client-secret-file",
+      secretFile,
+    ];
+    const json = await ok([...base, "--token", token, "--json"]);
+    const claims = decodeJwt(token);
+    expect(json.json()).toMatchObject({
+      active: true,
+      sub: "acme/introspected-job",
+      client_id: "acme/introspected-job",
+      aud: "reports-api",
+      tid: TENANT,
+      scope: "reports:read",
+      exp: claims.exp,
+      jti: claims.jti,
+      token_type: "Bearer",
+    });
+    const sent = h.requests.at(-1)!;
+    expect(new URL(sent.url).pathname).toBe("/oauth/introspect");
+    expect(sent.headers.get("x-api-key")).toBeNull();
+    expect(Object.fromEntries(new URLSearchParams(await sent.text()))).toEqual({
+      token,
+      token_type_hint: "access_token",
+    });
+    const pretty = await ok([...base, "--token", token]);
+    expect(pretty.stdout).toMatch(/^active\s+true$/m);
+    expect(pretty.stdout).toMatch(/^client_id\s+acme\/introspected-job$/m);
+
+    // The issuing client may introspect its own token too, here with private_key_jwt.
+    const keyed = await worker("introspecting-keyed", [
+      "--jwks",
+      file("ec2.jwks", JSON.stringify({ keys: [keys.ec.jwk] })),
+    ]);
+    const own = (
+      await ok([
+        "token",
+        "client-credentials",
+        "--oauth-client-id",
+        keyed.oauthClientId,
+        "--client-secret-file",
+        keyed.secretFile,
+        "--audience",
+        "reports-api",
+      ])
+    ).stdout.trim();
+    const byKey = await ok([
+      "token",
+      "introspect",
+      "--oauth-client-id",
+      keyed.oauthClientId,
+      "--private-key",
+      keys.ec.path,
+      "--kid",
+      "ec-1",
+      "--token",
+      own,
+      "--json",
+    ]);
+    expect(byKey.json()).toMatchObject({ active: true, client_id: "acme/introspecting-keyed" });
+  });
+
+  it("an inactive token is a successful answer: active false, exit 0; a bad credential is exit 2", async () => {
+    const secretFile = await reportsApi();
+    const base = [
+      "token",
+      "introspect",
+      "--oauth-client-id",
+      "acme/reports-api",
+      "--client-secret-file",
+      secretFile,
+    ];
+    const garbage = await ok([...base, "--token", "not-a-token"]);
+    expect(garbage.stdout).toBe("active  false\n");
+    const json = await ok([...base, "--token", "not-a-token", "--json"]);
+    expect(json.json()).toEqual({ active: false });
+    const wrong = await h.run([
+      "token",
+      "introspect",
+      "--oauth-client-id",
+      "acme/reports-api",
+      "--client-secret-file",
+      file("wrong-rs.secret", "B".repeat(43)),
+      "--token",
+      "not-a-token",
+    ]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/^error \(401\): client authentication failed \[invalid_client\] /);
+    const missing = await h.run([...base]);
+    expect(missing.code).toBe(1);
+  });
+});
