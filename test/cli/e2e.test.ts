@@ -7,6 +7,7 @@
 // this file's own rather than dist/: other test files rebuild dist/ in parallel, and executing a file
 // while Bun rewrites it fails with ETXTBSY now and then.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -265,24 +266,47 @@ describe("the walkthrough against a running server", () => {
     const generated = ok(["keys", "generate", "--kid", "report-job-1", "--out", keyFile, "--json"]).json<{
       publicJwk: Record<string, unknown>;
     }>();
+    // EC P-256 (SEC1 PEM) and Ed25519 (JWK file) keys too: the compiled binary runs on Bun, whose
+    // node:crypto and WebCrypto must sign ES256 and EdDSA like Node's.
+    const ec = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+    const ed = generateKeyPairSync("ed25519").privateKey;
+    const ecFile = join(work, "report-job-ec.pem");
+    writeFileSync(ecFile, ec.export({ format: "pem", type: "sec1" }), { mode: 0o600 });
+    const edFile = join(work, "report-job-ed.jwk");
+    writeFileSync(edFile, JSON.stringify(ed.export({ format: "jwk" })), { mode: 0o600 });
+    const publicOf = (k: KeyObject, kid: string) => ({
+      ...createPublicKey(k).export({ format: "jwk" }),
+      kid,
+    });
     const jwksFile = join(work, "report-job.jwks.json");
-    writeFileSync(jwksFile, JSON.stringify({ keys: [generated.publicJwk] }));
+    writeFileSync(
+      jwksFile,
+      JSON.stringify({
+        keys: [generated.publicJwk, publicOf(ec, "report-job-ec"), publicOf(ed, "report-job-ed")],
+      }),
+    );
     ok(["client", "jwks", "set", "--client-id", "report-job", "--file", jwksFile]);
-    const byKey = ok([
-      "token",
-      "client-credentials",
-      "--oauth-client-id",
-      "acme/report-job",
-      "--private-key",
-      keyFile,
-      "--kid",
-      "report-job-1",
-      "--audience",
-      "reports-api",
-      "--json",
-    ]).json<{ access_token: string; token_type: string }>();
-    expect(byKey.token_type).toBe("Bearer");
-    await jwtVerify(byKey.access_token, jwks, { issuer: server.baseUrl, audience: "reports-api" });
+    for (const [file, kid, alg] of [
+      [keyFile, "report-job-1", "RS256"],
+      [ecFile, "report-job-ec", "ES256"],
+      [edFile, "report-job-ed", "EdDSA"],
+    ] as const) {
+      const byKey = ok([
+        "token",
+        "client-credentials",
+        "--oauth-client-id",
+        "acme/report-job",
+        "--private-key",
+        file,
+        "--kid",
+        kid,
+        "--audience",
+        "reports-api",
+        "--json",
+      ]).json<{ access_token: string; token_type: string }>();
+      expect(byKey.token_type, alg).toBe("Bearer");
+      await jwtVerify(byKey.access_token, jwks, { issuer: server.baseUrl, audience: "reports-api" });
+    }
 
     // Rotation with no grace: the old secret is refused (exit 2, the RFC 6749 code), the new one works.
     const rotated = ok([
