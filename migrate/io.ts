@@ -3,7 +3,7 @@
  * with their own output buffers, environment and clock.
  */
 import { hostname } from "node:os";
-import type { Clock } from "../src/deps.ts";
+import type { Clock } from "../src/clock.ts";
 
 export interface MigrateIO {
   stdout(line: string): void;

@@ -6,7 +6,7 @@
  * as they do for the server. It never issues `HGETALL users_v2` or `KEYS`: users are walked with
  * `HSCAN`, index keys with `SCAN` (on every master of a cluster).
  */
-import type { Clock } from "../src/deps.ts";
+import type { Clock } from "../src/clock.ts";
 import { normaliseEmail } from "../src/domain/email.ts";
 import type { Membership, User } from "../src/domain/types.ts";
 import { keys } from "../src/store/keys.ts";

@@ -7,7 +7,7 @@
  * lost, interrupted) · 2 completed with conflicts (recorded) · 3 is for configuration errors, found
  * before anything here runs.
  */
-import type { Clock } from "../src/deps.ts";
+import type { Clock } from "../src/clock.ts";
 import { isTiktiError } from "../src/errors.ts";
 import type { Logger } from "../src/logger.ts";
 import { keys } from "../src/store/keys.ts";

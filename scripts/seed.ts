@@ -22,9 +22,9 @@
  * test/store/seed-bulk.test.ts proves both paths read back through the real engines and repos.
  */
 import { createClient } from "redis";
+import type { Clock } from "../src/clock.ts";
 import { hashClientSecret } from "../src/crypto/client-secret.ts";
 import { createInProcessPasswordHasher } from "../src/crypto/password-portable.ts";
-import type { Clock } from "../src/deps.ts";
 import type { Membership, User } from "../src/domain/types.ts";
 import { silentLogger } from "../src/logger.ts";
 import { keys } from "../src/store/keys.ts";

@@ -2,6 +2,8 @@
  * Builds `AppDeps` from a validated configuration and opened resources. Shared by the server
  * entries and the tests, so both import keys the same way: once, at start-up, never per request.
  */
+
+import { type Clock, systemClock } from "./clock.ts";
 import type { Config } from "./config/schema.ts";
 import { type AccessTokenSigner, createWebCryptoAccessTokenSigner } from "./crypto/access-token.ts";
 import type { Sha256Sync } from "./crypto/compare.ts";
@@ -9,7 +11,7 @@ import { createIdTokenSigner } from "./crypto/id-token.ts";
 import type { Hs256Mac } from "./crypto/jws.ts";
 import { type KeyRing, loadKeyRing } from "./crypto/keyring.ts";
 import type { PasswordHasher } from "./crypto/password.ts";
-import { type AppDeps, type Clock, type Lifecycle, systemClock } from "./deps.ts";
+import type { AppDeps, Lifecycle } from "./deps.ts";
 import type { Logger } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import type { AuditSink } from "./services/audit.ts";

@@ -2,6 +2,7 @@
  * Everything the pure core needs from the outside world, built by a runtime entry
  * (src/runtime/main.ts) or by a test. Nothing in the core reads env, files or sockets itself.
  */
+import type { Clock } from "./clock.ts";
 import type { Config } from "./config/schema.ts";
 import type { AccessTokenSigner } from "./crypto/access-token.ts";
 import type { Sha256Sync } from "./crypto/compare.ts";
@@ -12,13 +13,6 @@ import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { AuditSink } from "./services/audit.ts";
 import type { KV } from "./store/kv.ts";
-
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };
 
 /** Shared, mutable process state the runtime flips on shutdown. */
 export interface Lifecycle {

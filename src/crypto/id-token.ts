@@ -7,7 +7,7 @@
  * `VerifiedIdTokenClaims`. Every failure is `401 INVALID_TOKEN`; the step that failed is kept in
  * `cause` (a `TokenCheckFailed` with its `reason`) for logs and never reaches the response.
  */
-import { type Clock, systemClock } from "../deps.ts";
+import { type Clock, systemClock } from "../clock.ts";
 import { TiktiError } from "../errors.ts";
 import {
   base64UrlEncode,

@@ -10,8 +10,10 @@
  *
  * When `saml.enabled` is true the context registers the `/readyz` check `saml` (operations.md §5).
  */
+
+import type { Clock } from "../clock.ts";
 import type { Config } from "../config/schema.ts";
-import type { AppDeps, Clock } from "../deps.ts";
+import type { AppDeps } from "../deps.ts";
 import type { Logger } from "../logger.ts";
 import { type Audit, createAudit } from "../services/audit.ts";
 import type { KV } from "../store/kv.ts";

@@ -12,7 +12,7 @@
  * (crash between the record write and the index write) is harmless.
  */
 import { z } from "zod";
-import type { Clock } from "../deps.ts";
+import type { Clock } from "../clock.ts";
 import { TiktiError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { keys } from "../store/keys.ts";

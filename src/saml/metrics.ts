@@ -5,8 +5,9 @@
  * Certificate-expiry gauges and the rotation state are computed when `/metrics` is rendered (seconds
  * left = notAfter − now at scrape time), so they never go stale between refreshes.
  */
+
+import type { Clock } from "../clock.ts";
 import type { Config } from "../config/schema.ts";
-import type { Clock } from "../deps.ts";
 import { Counter, Gauge, Histogram, type Metrics } from "../metrics.ts";
 
 const VALIDATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];

@@ -8,8 +8,9 @@
  * keys may decrypt. A replica that lacks a pair the state names reports not ready (/readyz) rather
  * than sign with the wrong key.
  */
+
+import type { Clock } from "../clock.ts";
 import type { Config } from "../config/schema.ts";
-import type { Clock } from "../deps.ts";
 import { TiktiError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { keys } from "../store/keys.ts";

@@ -8,11 +8,12 @@
  * before a pair is used, and a reload that finds a file unreadable or invalid keeps the pair loaded
  * before (saml.md §13) and logs why.
  */
+
+import type { Clock } from "../clock.ts";
 import type { ConfigIO } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import type { ConfigProblem } from "../config/validate.ts";
 import { toPkcs8Pem } from "../crypto/pem.ts";
-import type { Clock } from "../deps.ts";
 import type { Logger } from "../logger.ts";
 import {
   CertificateParseError,

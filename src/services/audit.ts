@@ -3,7 +3,7 @@
  * succeeded. A failed write is logged and counted (`tikti_audit_failures_total`); the response is
  * never affected. The sink is injected: stdout (same stream as logs, `"log": "audit"`) or a file.
  */
-import type { Clock } from "../deps.ts";
+import type { Clock } from "../clock.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 

@@ -6,8 +6,9 @@
  * the first 32 hex chars of SHA-256, so neither keys nor store dumps hold raw addresses or emails.
  * Window ends come from the counter's PTTL, i.e. from the store's clock, so replicas agree.
  */
+
+import type { Clock } from "../clock.ts";
 import type { Config } from "../config/schema.ts";
-import type { Clock } from "../deps.ts";
 import { normaliseEmail } from "../domain/email.ts";
 import { TiktiError } from "../errors.ts";
 import type { Metrics } from "../metrics.ts";

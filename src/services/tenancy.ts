@@ -9,8 +9,9 @@
  * arguments (`400 INVALID_ARGUMENT`, every offending field in `details`), then existence (`404`),
  * then the write.
  */
+
+import type { Clock } from "../clock.ts";
 import { type ClientSecrets, portableClientSecrets } from "../crypto/client-secret.ts";
-import type { Clock } from "../deps.ts";
 import { isValidEmail, normaliseEmail } from "../domain/email.ts";
 import {
   CLIENT_ID_PATTERN,

@@ -3,7 +3,7 @@
  * one `CAS_HSET` of the user record (storage.md §4.2, §4.3), the `tokenVersion` bump inside the
  * same write (tokens.md §5). No HTTP here; reused by the CLI-facing routes and migrations.
  */
-import type { Clock } from "../deps.ts";
+import type { Clock } from "../clock.ts";
 import { parseUserStatus } from "../domain/grammar.ts";
 import type { User, UserStatus } from "../domain/types.ts";
 import { TiktiError } from "../errors.ts";

@@ -3,8 +3,9 @@
  * routes. Steps 1–5 are cryptographic and live in src/crypto/id-token.ts; steps 6–10 need the
  * store and live here, so lookup, update, delete, exchange and the admin bearer share one rule.
  */
+
+import type { Clock } from "../clock.ts";
 import type { IdTokenSigner, VerifiedIdTokenClaims } from "../crypto/id-token.ts";
-import type { Clock } from "../deps.ts";
 import { normaliseEmail } from "../domain/email.ts";
 import type { User } from "../domain/types.ts";
 import { TiktiError } from "../errors.ts";

@@ -5,8 +5,8 @@
  */
 import { decodeProtectedHeader, jwtVerify } from "jose";
 import { expect } from "vitest";
+import type { Clock } from "../../src/clock.ts";
 import type { PasswordHasher } from "../../src/crypto/password.ts";
-import type { Clock } from "../../src/deps.ts";
 import type { User } from "../../src/domain/types.ts";
 import { catalogue, type ErrorCode } from "../../src/errors.ts";
 import { keys } from "../../src/store/keys.ts";

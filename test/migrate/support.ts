@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect } from "vitest";
 import type { MigrateIO } from "../../migrate/io.ts";
 import { cli } from "../../migrate/main.ts";
-import type { Clock } from "../../src/deps.ts";
+import type { Clock } from "../../src/clock.ts";
 import { isTiktiError } from "../../src/errors.ts";
 import { silentLogger } from "../../src/logger.ts";
 import { openEmbeddedStore } from "../../src/runtime/embedded-open.ts";

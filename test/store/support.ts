@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect } from "vitest";
-import type { Clock } from "../../src/deps.ts";
+import type { Clock } from "../../src/clock.ts";
 import { isTiktiError, type TiktiError } from "../../src/errors.ts";
 import { createLogger, type Logger } from "../../src/logger.ts";
 import { openEmbeddedStore } from "../../src/runtime/embedded-open.ts";

@@ -9,8 +9,8 @@
  * after the first ever computes a password hash (docs/adr/0040-oauth-client-authentication.md).
  */
 import { type CryptoKey, decodeJwt, decodeProtectedHeader, importJWK, type JWK, jwtVerify } from "jose";
+import type { Clock } from "../../clock.ts";
 import { checkClientSecret, hashClientSecret } from "../../crypto/client-secret.ts";
-import type { Clock } from "../../deps.ts";
 import { isClientId, isPathTenantId } from "../../domain/grammar.ts";
 import type { Client, Tenant } from "../../domain/types.ts";
 import type { Logger } from "../../logger.ts";

@@ -13,9 +13,10 @@
  * - Store failures are not "inactive": they propagate (503), so an outage never looks like a
  *   revocation and never like a live token.
  */
+
+import type { Clock } from "../../clock.ts";
 import { type VerifiedAccessTokenClaims, verifyAccessTokenCrypto } from "../../crypto/access-token.ts";
 import type { KeyRing } from "../../crypto/keyring.ts";
-import type { Clock } from "../../deps.ts";
 import type { User } from "../../domain/types.ts";
 import { isTiktiError } from "../../errors.ts";
 import type { Logger } from "../../logger.ts";

@@ -14,10 +14,11 @@
  *   stays dead.
  * - Tokens are logged never; the family id is (it names no secret).
  */
+
+import type { Clock } from "../../clock.ts";
 import type { Config } from "../../config/schema.ts";
 import type { AuthMethod, IdTokenSigner } from "../../crypto/id-token.ts";
 import { base64UrlEncode } from "../../crypto/jws.ts";
-import type { Clock } from "../../deps.ts";
 import type { User } from "../../domain/types.ts";
 import { TiktiError } from "../../errors.ts";
 import type { Logger } from "../../logger.ts";

@@ -1,4 +1,4 @@
-import type { Clock } from "../../deps.ts";
+import type { Clock } from "../../clock.ts";
 import type { Logger } from "../../logger.ts";
 import type { KV } from "../kv.ts";
 

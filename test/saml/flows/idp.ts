@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { expect } from "vitest";
-import type { Clock } from "../../../src/deps.ts";
+import type { Clock } from "../../../src/clock.ts";
 import type { KV } from "../../../src/store/kv.ts";
 import {
   buildSamlTestApp,
