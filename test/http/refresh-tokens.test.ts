@@ -125,6 +125,26 @@ forEachEngine("refresh-token routes", (engine) => {
       );
     });
 
+    it("a status change (SUSPENDED) ends the session for good: reactivation does not revive it", async () => {
+      await seedUser(t, "ivan@example.com");
+      const s = await signIn(t, "ivan@example.com");
+      const status = (value: string) =>
+        t.post("/accounts/status", { email: "ivan@example.com", status: value });
+      expect((await status("SUSPENDED")).status).toBe(200);
+      await expectError(
+        await t.post("/accounts/token", refreshBody(s.refreshToken!)),
+        "INVALID_REFRESH_TOKEN",
+      );
+      expect((await status("ACTIVE")).status).toBe(200);
+      await expectError(
+        await t.post("/accounts/token", refreshBody(s.refreshToken!)),
+        "INVALID_REFRESH_TOKEN",
+      );
+      // A new sign-in starts a working session.
+      const fresh = await signIn(t, "ivan@example.com");
+      expect((await t.post("/accounts/token", refreshBody(fresh.refreshToken!))).status).toBe(200);
+    });
+
     it("answers the documented errors: missing fields, another grantType, unknown tokens", async () => {
       await expectError(await t.post("/accounts/token", { grantType: "refresh_token" }), "INVALID_REQUEST", {
         refreshToken: expect.any(String),
