@@ -106,7 +106,7 @@ export function createApp(deps: AppDeps): App {
   });
   app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedResponse }));
 
-  app.route("/", healthRoutes(deps));
+  app.route("/", healthRoutes(deps, services.readinessChecks));
   app.route("/", samlBrowserMetaRoutes(deps, services));
   app.route("/", samlBrowserRoutes(deps, services));
   const api = jsonApi(specs, guards, openApiBody);

@@ -11,7 +11,7 @@ import { createIdTokenSigner } from "./crypto/id-token.ts";
 import type { Hs256Mac } from "./crypto/jws.ts";
 import { type KeyRing, loadKeyRing } from "./crypto/keyring.ts";
 import type { PasswordHasher } from "./crypto/password.ts";
-import type { AppDeps, Lifecycle } from "./deps.ts";
+import type { AppDeps, Lifecycle, SamlIo } from "./deps.ts";
 import type { Logger } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import type { AuditSink } from "./services/audit.ts";
@@ -31,6 +31,8 @@ export interface CoreDepsInput {
   lifecycle?: Lifecycle;
   replicaId?: string;
   processMetrics?: () => string;
+  /** Key files and network for SAML (src/runtime/saml-runtime.ts). */
+  samlIo?: SamlIo;
   /** A faster per-runtime RS256 signer (src/runtime/access-token-node.ts); default Web Crypto. */
   accessTokenSigner?: AccessTokenSigner | undefined;
   /** A synchronous HS256 MAC for idTokens (src/runtime/hmac-node.ts); default Web Crypto. */
@@ -64,5 +66,6 @@ export async function createCoreDeps(input: CoreDepsInput): Promise<AppDeps> {
     replicaId: input.replicaId ?? crypto.randomUUID(),
     ...(input.processMetrics ? { processMetrics: input.processMetrics } : {}),
     ...(input.sha256Sync ? { sha256Sync: input.sha256Sync } : {}),
+    ...(input.samlIo ? { samlIo: input.samlIo } : {}),
   };
 }

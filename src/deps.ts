@@ -11,12 +11,22 @@ import type { KeyRing } from "./crypto/keyring.ts";
 import type { PasswordHasher } from "./crypto/password.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
+import type { MetadataTransport } from "./saml/metadata.ts";
+import type { KeyFileReader } from "./saml/sp-keys.ts";
 import type { AuditSink } from "./services/audit.ts";
 import type { KV } from "./store/kv.ts";
 
 /** Shared, mutable process state the runtime flips on shutdown. */
 export interface Lifecycle {
   shuttingDown: boolean;
+}
+
+/** What SAML needs from the outside world; without it no SP key loads and every metadata fetch fails. */
+export interface SamlIo {
+  /** Reads SP key files (src/runtime/saml-keys.ts). */
+  readKeyFile?: KeyFileReader;
+  /** Network for metadata URLs (src/runtime/saml-fetch.ts). */
+  transport?: MetadataTransport;
 }
 
 /** An extra readiness check (e.g. SAML keys): returns "ok" or a short reason without secrets. */
@@ -42,8 +52,13 @@ export interface AppDeps {
   replicaId: string;
   /** A synchronous SHA-256 from the runtime (API-key checks); default Web Crypto. */
   sha256Sync?: Sha256Sync;
-  /** Extra checks for /readyz, by name. */
-  readinessChecks?: Record<string, ReadinessCheck>;
+  /**
+   * Extra checks for /readyz, by name, passed in at construction; services add their own (SAML keys)
+   * through `Services.readinessChecks`, never by writing here.
+   */
+  readonly readinessChecks?: Readonly<Record<string, ReadinessCheck>>;
+  /** Key files and network for SAML (the runtime's); absent in tests of other wings and in tools. */
+  readonly samlIo?: SamlIo;
   /** Process/runtime series appended to /metrics (from the runtime entry). */
   processMetrics?: () => string;
 }

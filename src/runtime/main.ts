@@ -23,7 +23,7 @@ import { createConfigIO } from "./config-io.ts";
 import { openEmbeddedStore } from "./embedded-open.ts";
 import { runtimeHs256Mac, runtimeSha256 } from "./hmac-node.ts";
 import { processMetrics } from "./process-metrics.ts";
-import { startSamlRuntime } from "./saml-runtime.ts";
+import { samlIo, startSamlRuntime } from "./saml-runtime.ts";
 import { currentHost, followSupervisor, planWorkers, superviseWorkers, workerIndex } from "./workers.ts";
 
 const USAGE = `Usage: tikti [-f|--config <file>] [--check] [--version]
@@ -221,12 +221,13 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
     accessTokenSigner: runtimeAccessTokenSigner(adapter.name, config.jwksPrivateKey, config.jwksKeyId),
     idTokenMac: runtimeHs256Mac(adapter.name, config.jwtSecret),
     sha256Sync: runtimeSha256(adapter.name),
+    samlIo: samlIo(),
   });
   // Worker threads and WASM engines start before the first request, not during it.
   await passwords.warmUp();
-  // SP keys loaded, SIGHUP and reload/refresh timers started; registers the /readyz `saml` check.
-  const saml = await startSamlRuntime(deps);
   const app = createApp(deps);
+  // SP keys loaded, SIGHUP and reload/refresh timers started, before the first request.
+  const saml = await startSamlRuntime(deps, app.services.saml);
   const http = config.http;
   const serveOptions = {
     hostname: config.bindAddress,

@@ -1,13 +1,14 @@
 /**
- * SAML at run time (spec/saml.md §12.4, §13; operations.md §1): attaches the SAML context with real
- * key files and network, loads the SP key pairs, and keeps them current — every
+ * SAML at run time (spec/saml.md §12.4, §13; operations.md §1): `samlIo()` gives the app real key
+ * files and network (`AppDeps.samlIo`); `startSamlRuntime` loads the SP key pairs of the app's SAML
+ * context (`app.services.saml`), and keeps them current — every
  * `saml.sp.keyReloadSeconds` and on `SIGHUP` (key files and the rotation state) — and runs the hourly
  * IdP metadata pass (expiry gauges, background refresh). Timers are unref'd so they never keep the
  * process alive.
  */
 import process from "node:process";
-import type { AppDeps } from "../deps.ts";
-import { attachSaml, type SamlContext } from "../saml/context.ts";
+import type { AppDeps, SamlIo } from "../deps.ts";
+import type { SamlContext } from "../saml/context.ts";
 import type { MetadataTransport } from "../saml/metadata.ts";
 import { refreshTick } from "../saml/refresh.ts";
 import type { KeyFileReader } from "../saml/sp-keys.ts";
@@ -46,14 +47,20 @@ async function storeAnswers(deps: AppDeps, timeoutMs: number): Promise<void> {
   }
 }
 
-export async function startSamlRuntime(
-  deps: AppDeps,
-  options: { transport?: MetadataTransport; readKeyFile?: KeyFileReader; signals?: boolean } = {},
-): Promise<SamlRuntime> {
-  const context = attachSaml(deps, {
+/** The real key-file reader and metadata network, for `AppDeps.samlIo`. */
+export function samlIo(options: { transport?: MetadataTransport; readKeyFile?: KeyFileReader } = {}): SamlIo {
+  return {
     readKeyFile: options.readKeyFile ?? readSamlKeyFile,
     transport: options.transport ?? createMetadataTransport(),
-  });
+  };
+}
+
+/** Starts SAML for the app built from `deps`, on its context (`app.services.saml`). */
+export async function startSamlRuntime(
+  deps: AppDeps,
+  context: SamlContext,
+  options: { signals?: boolean } = {},
+): Promise<SamlRuntime> {
   const { config } = deps;
   const logger = deps.logger.child({ component: "saml" });
   const reload = async () => {

@@ -1,21 +1,16 @@
 /**
- * The SAML services of one app, built once per `AppDeps`: SP keys and rotation, IdP records, domain
- * mappings, metadata transport, metrics. Route groups (admin, metadata, discovery, and the login/ACS/SLO
- * routes) get them with `samlContext(deps)`.
- *
- * The runtime (src/runtime/saml-runtime.ts) calls `attachSaml(deps, {readKeyFile, transport})`
- * before `createApp(deps)`, loads the key files and starts the timers. Without that — HTTP tests of
- * other route groups, tools — `samlContext` builds a context whose key files never load and whose
- * metadata fetches fail, which is the safe reading of "nothing was configured".
- *
- * When `saml.enabled` is true the context registers the `/readyz` check `saml` (operations.md §5).
+ * The SAML services of one app: SP keys and rotation, IdP records, domain mappings, metadata
+ * transport, metrics. Built once per app by `createServices` (src/services/index.ts); route groups
+ * receive it as `services.saml`. The runtime (src/runtime/saml-runtime.ts) then loads the key files
+ * and starts the timers on that same context. When `saml.enabled` is true, `createServices` adds its
+ * `/readyz` check `saml` (operations.md §5).
  */
 
 import type { Clock } from "../clock.ts";
 import type { Config } from "../config/schema.ts";
 import type { AppDeps } from "../deps.ts";
 import type { Logger } from "../logger.ts";
-import { type Audit, createAudit } from "../services/audit.ts";
+import type { Audit } from "../services/audit.ts";
 import type { KV } from "../store/kv.ts";
 import { createDomainRepo, type DomainRepo } from "./discovery.ts";
 import { createIdpRecordRepo, type IdpRecordRepo } from "./idp-records.ts";
@@ -27,7 +22,7 @@ import {
 } from "./metadata.ts";
 import { type SamlMetrics, samlMetrics } from "./metrics.ts";
 import { createSpRotation, type SpRotation } from "./rotation.ts";
-import { createSpKeyStore, type KeyFileReader, type SpKeyStore } from "./sp-keys.ts";
+import { createSpKeyStore, type SpKeyStore } from "./sp-keys.ts";
 import { type SamlUrls, samlUrls } from "./urls.ts";
 
 export interface SamlContext {
@@ -53,21 +48,18 @@ export interface SamlContext {
   fetchRules(): FetchRules;
 }
 
-export interface SamlContextOptions {
-  /** Reads SP key files (src/runtime/saml-keys.ts); without it no pair ever loads. */
-  readKeyFile?: KeyFileReader;
-  /** Network for metadata URLs (src/runtime/saml-fetch.ts); without it every fetch fails. */
-  transport?: MetadataTransport;
-}
-
-const contexts = new WeakMap<AppDeps, SamlContext>();
-
-function build(deps: AppDeps, options: SamlContextOptions): SamlContext {
+/**
+ * The SAML context of one app, built once by `createServices` from `deps.samlIo` (the runtime's key
+ * files and network). Without them — HTTP tests of other route groups, tools — key files never load and
+ * metadata fetches fail, which is the safe reading of "nothing was configured". `audit` is the app's
+ * one audit writer.
+ */
+export function createSamlContext(deps: AppDeps, audit: Audit): SamlContext {
   const { config, clock } = deps;
   const logger = deps.logger.child({ component: "saml" });
   const keys = createSpKeyStore({
     config,
-    read: options.readKeyFile ?? (async () => null),
+    read: deps.samlIo?.readKeyFile ?? (async () => null),
     clock,
     logger,
   });
@@ -78,7 +70,7 @@ function build(deps: AppDeps, options: SamlContextOptions): SamlContext {
     next: () => keys.next()?.notAfter ?? null,
     rotationState: () => rotation.lastStateValue(),
   });
-  const transport = options.transport ?? noNetworkTransport;
+  const transport = deps.samlIo?.transport ?? noNetworkTransport;
   const idp = config.saml.idp;
   return {
     config,
@@ -93,13 +85,7 @@ function build(deps: AppDeps, options: SamlContextOptions): SamlContext {
     domains: createDomainRepo({ kv: deps.store, config }),
     metrics,
     transport,
-    audit: createAudit({
-      sink: deps.auditSink,
-      clock,
-      logger,
-      metrics: deps.metrics,
-      replicaId: deps.replicaId,
-    }),
+    audit,
     metadataRules: () => ({ devMode: config.devMode, maxBytes: idp.metadataMaxBytes, now: clock.now() }),
     fetchRules: () => ({
       devMode: config.devMode,
@@ -109,26 +95,4 @@ function build(deps: AppDeps, options: SamlContextOptions): SamlContext {
       transport,
     }),
   };
-}
-
-function register(deps: AppDeps, ctx: SamlContext): SamlContext {
-  contexts.set(deps, ctx);
-  if (deps.config.saml.enabled) {
-    deps.readinessChecks = { ...deps.readinessChecks, saml: () => ctx.rotation.readiness() };
-  }
-  return ctx;
-}
-
-/**
- * Builds and registers the SAML context of `deps` with real key files and network. Call before
- * `createApp(deps)`; a second call for the same deps is a programming error.
- */
-export function attachSaml(deps: AppDeps, options: SamlContextOptions): SamlContext {
-  if (contexts.has(deps)) throw new Error("SAML context already attached to these deps");
-  return register(deps, build(deps, options));
-}
-
-/** The SAML context of `deps` (attached by the runtime, or a key-less, network-less default). */
-export function samlContext(deps: AppDeps): SamlContext {
-  return contexts.get(deps) ?? register(deps, build(deps, {}));
 }

@@ -3,7 +3,8 @@
  * Route groups receive this object; they never build a service or a repository themselves, so a
  * test can call any service without HTTP.
  */
-import type { AppDeps } from "../deps.ts";
+import type { AppDeps, ReadinessCheck } from "../deps.ts";
+import { createSamlContext, type SamlContext } from "../saml/context.ts";
 import { createRepos, type Repos } from "../store/repos/index.ts";
 import { createAccessTokenStateChecker } from "./access-token-state.ts";
 import { type AccountsService, createAccountsService } from "./accounts.ts";
@@ -14,6 +15,7 @@ import { createTokenIntrospection, type TokenIntrospection } from "./oauth/intro
 import { createRefreshTokenService, type RefreshTokenService } from "./oauth/refresh-tokens.ts";
 import { createOAuthTokenService, type OAuthTokenService } from "./oauth/token.ts";
 import { createRateLimiter, type RateLimiter } from "./rate-limit.ts";
+import { createSamlAdminService, type SamlAdminService } from "./saml-admin.ts";
 import { createTenancyService, type TenancyService } from "./tenancy.ts";
 import { createUserAdminService, type UserAdminService } from "./user-admin.ts";
 import { createTokenValidator, type TokenValidator } from "./validate.ts";
@@ -35,6 +37,12 @@ export interface Services {
   tenancy: TenancyService;
   /** Admin actions on one user: status, revocation (api.md §6). */
   userAdmin: UserAdminService;
+  /** SP keys and rotation, IdP records, domains, SAML metrics (src/saml/context.ts). */
+  saml: SamlContext;
+  /** IdP records, refresh, domain mappings, SP rotation (api.md §11). */
+  samlAdmin: SamlAdminService;
+  /** Extra `/readyz` checks: those of `deps`, plus `saml` when SAML is enabled (operations.md §5). */
+  readinessChecks: Readonly<Record<string, ReadinessCheck>>;
   /** Refresh-token families of password and email-code sessions (docs/oauth.md §6). */
   refreshTokens: RefreshTokenService;
   /** OAuth 2.0 (oauth.md): client authentication for every `/oauth/*` route, and `/oauth/token`. */
@@ -90,6 +98,7 @@ export function createServices(deps: AppDeps): Services {
     logger: deps.logger,
     metrics: deps.metrics,
   });
+  const saml = createSamlContext(deps, audit);
   return {
     repos,
     rateLimiter,
@@ -111,6 +120,12 @@ export function createServices(deps: AppDeps): Services {
     validate: createTokenValidator(deps, { repos }),
     tenancy: createTenancyService({ repos, metrics: deps.metrics, clock: deps.clock }),
     userAdmin: createUserAdminService({ repos, metrics: deps.metrics, clock: deps.clock }),
+    saml,
+    samlAdmin: createSamlAdminService({ saml, repos }),
+    readinessChecks: {
+      ...deps.readinessChecks,
+      ...(deps.config.saml.enabled ? { saml: () => saml.rotation.readiness() } : {}),
+    },
     refreshTokens,
     oauth: {
       clientAuth,

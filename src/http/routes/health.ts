@@ -1,11 +1,17 @@
 import { Hono } from "hono";
-import type { AppDeps, HonoEnv } from "../../deps.ts";
+import type { AppDeps, HonoEnv, ReadinessCheck } from "../../deps.ts";
 import { json } from "../json-response.ts";
 
 const STORE_PING_TIMEOUT_MS = 500;
 
-/** `/healthz`, `/readyz`, `/metrics` (spec/operations.md §5–§6). No `/v1` alias, no CORS. */
-export function healthRoutes(deps: AppDeps): Hono<HonoEnv> {
+/**
+ * `/healthz`, `/readyz`, `/metrics` (spec/operations.md §5–§6). No `/v1` alias, no CORS.
+ * `readinessChecks`: the extra checks of the app (`Services.readinessChecks`).
+ */
+export function healthRoutes(
+  deps: AppDeps,
+  readinessChecks: Readonly<Record<string, ReadinessCheck>>,
+): Hono<HonoEnv> {
   const app = new Hono<HonoEnv>();
 
   app.get("/healthz", (c) => json(c, { status: "ok" }));
@@ -17,7 +23,7 @@ export function healthRoutes(deps: AppDeps): Hono<HonoEnv> {
       saml: "ok",
       shutdown: deps.lifecycle.shuttingDown ? "shutting down" : "ok",
     };
-    for (const [name, check] of Object.entries(deps.readinessChecks ?? {})) {
+    for (const [name, check] of Object.entries(readinessChecks)) {
       try {
         checks[name] = await check();
       } catch {

@@ -11,9 +11,8 @@ import type { Context } from "hono";
 import { z } from "zod";
 import type { HonoEnv } from "../../deps.ts";
 import { type ErrorCode, isTiktiError } from "../../errors.ts";
-import { samlContext } from "../../saml/context.ts";
 import type { AdminAction } from "../../services/audit.ts";
-import { createSamlAdminService, IDP_BODY_LIMIT } from "../../services/saml-admin.ts";
+import { IDP_BODY_LIMIT } from "../../services/saml-admin.ts";
 import { json } from "../json-response.ts";
 import { defineRoute, type RouteContext, type RouteSpec } from "../route.ts";
 import { optional } from "../schemas.ts";
@@ -118,8 +117,7 @@ const rotationSchema = z.object({
 type IdpOperation = "post" | "put" | "delete" | "refresh";
 
 export function samlAdminRoutes(ctx: RouteContext): RouteSpec[] {
-  const saml = samlContext(ctx.deps);
-  const service = createSamlAdminService({ saml, repos: ctx.services.repos });
+  const { saml, samlAdmin: service } = ctx.services;
   const tenantIdOf = (c: Context<HonoEnv>) => c.req.param("tenantId") ?? "";
 
   const audit = (

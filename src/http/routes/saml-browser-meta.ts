@@ -12,7 +12,6 @@ import { readRequestBodyLimited, StreamTooLarge } from "../../bytes.ts";
 import type { AppDeps, HonoEnv } from "../../deps.ts";
 import { isPathTenantId } from "../../domain/grammar.ts";
 import { isTiktiError, type TiktiError } from "../../errors.ts";
-import { samlContext } from "../../saml/context.ts";
 import { emailDomain } from "../../saml/discovery.ts";
 import { buildSpMetadata, SP_METADATA_CONTENT_TYPE } from "../../saml/metadata.ts";
 import {
@@ -35,7 +34,7 @@ function isFormMediaType(value: string | undefined): boolean {
 export function samlBrowserMetaRoutes(deps: AppDeps, services: Services): Hono<HonoEnv> {
   const app = new Hono<HonoEnv>();
   if (!deps.config.saml.enabled) return app;
-  const saml = samlContext(deps);
+  const { saml } = services;
   const { config } = deps;
 
   const plain = (status: number, text: string, headers: Record<string, string> = {}) =>

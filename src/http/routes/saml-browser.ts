@@ -14,7 +14,6 @@ import { readRequestBodyLimited, StreamTooLarge } from "../../bytes.ts";
 import type { AppDeps, HonoEnv } from "../../deps.ts";
 import { isTiktiError } from "../../errors.ts";
 import { handleAcs } from "../../saml/acs.ts";
-import { samlContext } from "../../saml/context.ts";
 import { errorPage, type FlowDeps, type FlowRequest, isStoreUnavailable } from "../../saml/flow.ts";
 import { startLogin } from "../../saml/login.ts";
 import { sloEndpoint, spLogout } from "../../saml/logout.ts";
@@ -36,7 +35,7 @@ function rawQuery(url: string): string {
 export function samlBrowserRoutes(deps: AppDeps, services: Services): Hono<HonoEnv> {
   const app = new Hono<HonoEnv>();
   if (!deps.config.saml.enabled) return app;
-  const flow: FlowDeps = { deps, saml: samlContext(deps), services };
+  const flow: FlowDeps = { deps, saml: services.saml, services };
 
   const request = (c: Context<HonoEnv>): FlowRequest => ({
     log: c.get("log") ?? deps.logger,

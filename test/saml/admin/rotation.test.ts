@@ -5,7 +5,7 @@ import { createApp } from "../../../src/app.ts";
 import { createCoreDeps } from "../../../src/bootstrap.ts";
 import { createInProcessPasswordHasher } from "../../../src/crypto/password-portable.ts";
 import { silentLogger } from "../../../src/logger.ts";
-import { startSamlRuntime } from "../../../src/runtime/saml-runtime.ts";
+import { samlIo, startSamlRuntime } from "../../../src/runtime/saml-runtime.ts";
 import { keys } from "../../../src/store/keys.ts";
 import type { KV } from "../../../src/store/kv.ts";
 import { forEachEngine, manualClock, testConfig } from "../../support/app.ts";
@@ -265,11 +265,12 @@ forEachEngine("SP key rotation across replicas (saml.md §13)", (engine) => {
       passwords: createInProcessPasswordHasher(config.accounts.passwordHash),
       auditSink: () => {},
       clock,
+      samlIo: samlIo(),
     });
     const before = process.listenerCount("SIGHUP");
-    const runtime = await startSamlRuntime(deps);
+    const app = createApp(deps);
+    const runtime = await startSamlRuntime(deps, app.services.saml);
     try {
-      const app = createApp(deps);
       expect(process.listenerCount("SIGHUP")).toBe(before + 1);
       expect(runtime.context.keys.current()?.sha256).toBe(current.sha256);
       expect((await app.request("/readyz")).status).toBe(200);

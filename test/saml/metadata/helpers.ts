@@ -13,7 +13,7 @@ import { oid, seq, set, derTime as time, tlv } from "../../../src/crypto/der.ts"
 import { toPem } from "../../../src/crypto/pem.ts";
 import { createMetadataTransport } from "../../../src/runtime/saml-fetch.ts";
 import { readSamlKeyFile } from "../../../src/runtime/saml-keys.ts";
-import { attachSaml, type SamlContext } from "../../../src/saml/context.ts";
+import type { SamlContext } from "../../../src/saml/context.ts";
 import type { MetadataTransport } from "../../../src/saml/metadata.ts";
 import type { KV } from "../../../src/store/kv.ts";
 import { buildTestApp, TEST_ISSUER, type TestApp } from "../../support/app.ts";
@@ -309,7 +309,6 @@ export async function buildSamlTestApp(options: {
   transport?: MetadataTransport;
   replicaId?: string;
 }): Promise<SamlTestApp> {
-  let ctx: SamlContext | undefined;
   const t = await buildTestApp({
     store: options.store,
     config: {
@@ -319,17 +318,18 @@ export async function buildSamlTestApp(options: {
       saml: samlConfig(options.files, options.saml),
     },
     ...(options.clock ? { clock: options.clock } : {}),
-    extend: (deps) => {
-      const d = options.replicaId ? { ...deps, replicaId: options.replicaId } : deps;
-      ctx = attachSaml(d, {
+    extend: (deps) => ({
+      ...deps,
+      ...(options.replicaId ? { replicaId: options.replicaId } : {}),
+      samlIo: {
         readKeyFile: readSamlKeyFile,
         transport: options.transport ?? createMetadataTransport(),
-      });
-      return d;
-    },
+      },
+    }),
   });
-  await ctx!.keys.reload();
-  return Object.assign(t, { saml: ctx! });
+  const ctx = t.app.services.saml;
+  await ctx.keys.reload();
+  return Object.assign(t, { saml: ctx });
 }
 
 /** A tenant through the admin API. */
