@@ -16,7 +16,6 @@ import {
   buildOAuthApp,
   createClient,
   createTenant,
-  decodePart,
   expectOAuthError,
   ID_TOKEN_TYPE,
   type OAuthTestApp,
