@@ -3,6 +3,7 @@
  * variables, Tikti runs in dev mode on the embedded store and keeps generated secrets under
  * `<dataDir>/dev/` (mode 0600, directories 0700; storage.md §7) so restarts reuse them.
  */
+import { randomHex } from "../bytes.ts";
 import type { ConfigIO } from "./load.ts";
 import { ConfigError, isLoopbackHost } from "./validate.ts";
 
@@ -54,12 +55,6 @@ export async function generateRsaPrivateKeyPem(bits = 2048): Promise<string> {
   for (const b of der) bin += String.fromCharCode(b);
   const lines = btoa(bin).match(/.{1,64}/g) ?? [];
   return `-----BEGIN PRIVATE KEY-----\n${lines.join("\n")}\n-----END PRIVATE KEY-----\n`;
-}
-
-function randomHex(n: number): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, "0")).join(
-    "",
-  );
 }
 
 /** Reads the quick-start secrets from `<dataDir>/dev/`, generating (and keeping) the missing ones. */

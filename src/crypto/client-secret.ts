@@ -9,7 +9,8 @@
  * record as `sha256:` (oauth.md §2, compare-and-set).
  */
 
-import { sha256, timingSafeEqualBytes } from "./compare.ts";
+import { toBase64Url as base64Url, toHex as hex, fromHex as hexToBytes, sha256 } from "../bytes.ts";
+import { timingSafeEqualBytes } from "./compare.ts";
 import { parsePasswordHash } from "./password.ts";
 import { portablePasswordEngine } from "./password-portable.ts";
 
@@ -31,24 +32,6 @@ export interface ClientSecrets {
    * `mismatch` otherwise — also for an empty secret or an unknown hash format (fail closed).
    */
   check(secret: string, secretHash: string): Promise<SecretCheck>;
-}
-
-function base64Url(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function hex(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
-  return out;
-}
-
-function hexToBytes(text: string): Uint8Array {
-  const out = new Uint8Array(text.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(text.slice(i * 2, i * 2 + 2), 16);
-  return out;
 }
 
 export function generateClientSecret(): string {

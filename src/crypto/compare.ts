@@ -2,19 +2,12 @@
  * Constant-time comparison of secrets: both sides are hashed with SHA-256 first, so the comparison
  * time depends neither on where the values differ nor on their lengths.
  */
+import { sha256 } from "../bytes.ts";
+
 const encoder = new TextEncoder();
 
-export async function sha256(value: string | Uint8Array): Promise<Uint8Array> {
-  const data = typeof value === "string" ? encoder.encode(value) : value;
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>));
-}
-
-/** Lowercase hex of the SHA-256 of `value` (one-time code keys, storage.md §2). */
-export async function sha256Hex(value: string): Promise<string> {
-  let out = "";
-  for (const b of await sha256(value)) out += b.toString(16).padStart(2, "0");
-  return out;
-}
+/** SHA-256 helpers live in src/bytes.ts; re-exported for the callers of this module. */
+export { sha256, sha256Hex } from "../bytes.ts";
 
 export function timingSafeEqualBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

@@ -19,23 +19,10 @@ export class TokenCheckFailed extends Error {
   }
 }
 
-export function base64UrlEncode(data: Uint8Array | string): string {
-  const bytes = typeof data === "string" ? encoder.encode(data) : data;
-  let bin = "";
-  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!);
-  return btoa(bin).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
-}
+/** RFC 7515 §2 base64url; the implementation lives in src/bytes.ts. */
+import { fromBase64Url as base64UrlDecode, toBase64Url as base64UrlEncode } from "../bytes.ts";
 
-/** Unpadded base64url only (RFC 7515 §2); undefined for anything else. */
-export function base64UrlDecode(text: string): Uint8Array | undefined {
-  if (!B64URL.test(text) || text.length % 4 === 1) return undefined;
-  const b64 = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  // Canonical only: non-zero spare bits would give one token several spellings (malleability).
-  return base64UrlEncode(out) === text ? out : undefined;
-}
+export { base64UrlDecode, base64UrlEncode };
 
 export interface CompactJws {
   header: Record<string, unknown>;

@@ -8,6 +8,8 @@
  * it cannot read is "not a parsable certificate", never a partial result.
  */
 
+import { toHex as hex, sha256Hex, strictBase64 } from "../bytes.ts";
+
 export class CertificateParseError extends Error {
   override readonly name = "CertificateParseError";
 }
@@ -137,10 +139,6 @@ const ATTRIBUTE_NAMES: Readonly<Record<string, string>> = {
   "1.2.840.113549.1.9.1": "emailAddress",
 };
 
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 function stringValue(buf: Uint8Array, tlv: Tlv): string | null {
   const bytes = buf.subarray(tlv.contentStart, tlv.end);
   switch (tlv.tag) {
@@ -258,10 +256,9 @@ export function parseCertificateFields(input: Uint8Array): Omit<X509Certificate,
   };
 }
 
-export async function sha256Hex(bytes: Uint8Array | string): Promise<string> {
-  const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
-  return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", data as BufferSource)));
-}
+export { toBase64 } from "../bytes.ts";
+/** The SAML modules take these from here; the implementations live in src/bytes.ts. */
+export { sha256Hex, strictBase64 };
 
 // ------------------------------------------------------------------------------------ PEM, base64
 
@@ -281,22 +278,6 @@ export function pemBlocks(text: string): PemBlock[] {
     out.push({ label: m[1]!, der });
   }
   return out;
-}
-
-/** Standard base64 after removing ASCII whitespace; `null` unless alphabet and padding are exact. */
-export function strictBase64(text: string): Uint8Array | null {
-  const b64 = text.replace(/[ \t\r\n\f]+/g, "");
-  if (b64 === "" || b64.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return null;
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
-export function toBase64(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!);
-  return btoa(bin);
 }
 
 /** RFC 3339 UTC with second precision (`2027-01-01T00:00:00Z`). */

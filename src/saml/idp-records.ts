@@ -12,6 +12,7 @@
  * (crash between the record write and the index write) is harmless.
  */
 import { z } from "zod";
+import { toBase64 as base64Of } from "../bytes.ts";
 import type { Clock } from "../clock.ts";
 import { TiktiError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
@@ -288,12 +289,6 @@ export interface FreshCert {
   der: Uint8Array;
   sha256: string;
   notAfter: number;
-}
-
-function base64Of(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!);
-  return btoa(bin);
 }
 
 /**

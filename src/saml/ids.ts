@@ -4,12 +4,7 @@
  * and nonces.
  */
 
-export function randomHex(bytes: number): string {
-  const out = crypto.getRandomValues(new Uint8Array(bytes));
-  let hex = "";
-  for (const b of out) hex += b.toString(16).padStart(2, "0");
-  return hex;
-}
+import { randomHex, sha256Hex, toBase64 } from "../bytes.ts";
 
 /** `_` + 40 lowercase hex characters. */
 export function newMessageId(): string {
@@ -27,10 +22,7 @@ export const SESSION_ID_PATTERN = /^[0-9a-f]{32}$/;
 
 /** A CSP script nonce (base64 of 16 random bytes). */
 export function newNonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin);
+  return toBase64(crypto.getRandomValues(new Uint8Array(16)));
 }
 
 /** `YYYY-MM-DDTHH:MM:SSZ` (UTC, second precision), as SAML `IssueInstant` values. */
@@ -40,8 +32,5 @@ export function samlInstant(ms: number): string {
 
 /** `sha256:` + lowercase hex of SHA-256 over the UTF-8 bytes. */
 export async function sha256Tagged(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  let hex = "";
-  for (const b of digest) hex += b.toString(16).padStart(2, "0");
-  return `sha256:${hex}`;
+  return `sha256:${await sha256Hex(text)}`;
 }

@@ -7,9 +7,10 @@
  * itself when it fits in 80 bytes, else an opaque reference; the ACS never redirects to a posted
  * `RelayState`, only to the `returnTo` stored with the request, checked again before use.
  */
+
+import { randomHex } from "../bytes.ts";
 import type { Config } from "../config/schema.ts";
 import { isSafeRedirectTarget } from "../config/validate.ts";
-import { randomHex } from "./ids.ts";
 
 /** §6.1: at most 80 bytes of `RelayState` are accepted on the ACS. */
 export const RELAY_STATE_MAX_BYTES = 80;

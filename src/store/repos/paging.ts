@@ -6,6 +6,7 @@
  * the last key shown, whatever happened meanwhile). Anything that is not a canonical token of the
  * expected kind is `400 INVALID_ARGUMENT`.
  */
+import { toBase64Url } from "../../bytes.ts";
 import { TiktiError } from "../../errors.ts";
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -36,12 +37,6 @@ export function checkPageSize(pageSize: number | undefined): number {
     throw invalid("pageSize", `must be an integer from 1 to ${MAX_PAGE_SIZE}`);
   }
   return pageSize;
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 export function encodePageToken(kind: PageTokenKind, lastKey: string): string {
