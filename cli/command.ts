@@ -34,7 +34,7 @@ export function group(description: string, verbs: SubCommandsDef): AnyCommand {
   return defineCommand({ meta: { description }, subCommands: verbs });
 }
 
-/** A *(tenant)* flag (cli.md §5); `--tid` is the spelling of the SAML commands, accepted everywhere. */
+/** A *(tenant)* flag (docs/spec/cli.md §5); `--tid` is the spelling of the SAML commands, accepted everywhere. */
 export const tenantArg = {
   tenant: {
     type: "string",
@@ -45,7 +45,7 @@ export const tenantArg = {
 } as const;
 
 /**
- * The user of an admin command: `--email` or `--local-id`, exactly one (api.md §6, §8: every admin
+ * The user of an admin command: `--email` or `--local-id`, exactly one (docs/spec/api.md §6, §8: every admin
  * route that takes an email also takes a localId, which names a user unambiguously).
  */
 export const userArgs = {
@@ -77,7 +77,7 @@ export const passwordArgs = {
   "password-stdin": { type: "boolean", description: "read the password from standard input" },
 } as const;
 
-/** A command that mirrors a route (cli.md §3): one request, the server's body printed unchanged. */
+/** A command that mirrors a route (docs/spec/cli.md §3): one request, the server's body printed unchanged. */
 export async function mirror(ctx: Ctx, request: HttpRequest): Promise<CommandResult> {
   const http = await ctx.http();
   return result(await http.send(request));
@@ -98,7 +98,7 @@ export function readPassword(
   });
 }
 
-/** CSV flags (cli.md §5): commas or whitespace separate values; blanks are dropped. */
+/** CSV flags (docs/spec/cli.md §5): commas or whitespace separate values; blanks are dropped. */
 export function list(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   return value.split(/[\s,]+/).filter((v) => v !== "");

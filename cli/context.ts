@@ -48,7 +48,7 @@ export interface Ctx {
   http(): Promise<HttpClient>;
   /** A stored token, or exit 2 naming how to get one. */
   storedToken(field: "idToken" | "accessToken" | "workerToken"): Promise<string>;
-  /** A *(tenant)* flag (cli.md §5): the flag, else the profile's tenantId, else exit 1 naming the flag. */
+  /** A *(tenant)* flag (docs/spec/cli.md §5): the flag, else the profile's tenantId, else exit 1 naming the flag. */
   tenant(flag: string | undefined, flagName?: string): Promise<string>;
   warn(message: string): void;
 }

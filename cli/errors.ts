@@ -1,10 +1,10 @@
 /**
  * The CLI's failures and the ONE place that turns them into exit codes and error lines
- * (spec/cli.md §4). Commands throw `CliError` (local problems) or let `HttpError` (a non-2xx
+ * (docs/spec/cli.md §4). Commands throw `CliError` (local problems) or let `HttpError` (a non-2xx
  * answer, cli/http.ts) escape; citty's own argument errors are treated as invalid flags.
  */
 
-/** Local failure kinds and their exit codes (cli.md §4). */
+/** Local failure kinds and their exit codes (docs/spec/cli.md §4). */
 export const LOCAL_ERRORS = {
   /** invalid or missing flags, bad flag values, refused local actions */
   USAGE: 1,
@@ -29,7 +29,7 @@ export class CliError extends Error {
   }
 }
 
-/** A non-2xx answer from the server: the documented error body (api.md §2.1) and our request id. */
+/** A non-2xx answer from the server: the documented error body (docs/spec/api.md §2.1) and our request id. */
 export class HttpError extends Error {
   readonly status: number;
   readonly code: string;
@@ -55,14 +55,14 @@ export const usage = (message: string) => new CliError("USAGE", message);
 export const configError = (message: string) => new CliError("CONFIG", message);
 export const notLoggedIn = (message: string) => new CliError("NOT_LOGGED_IN", message);
 
-/** cli.md §4: 401/403 are authentication errors (2); every other HTTP failure is 1. */
+/** docs/spec/cli.md §4: 401/403 are authentication errors (2); every other HTTP failure is 1. */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof HttpError) return error.status === 401 || error.status === 403 ? 2 : 1;
   if (error instanceof CliError) return LOCAL_ERRORS[error.code];
   return 1;
 }
 
-/** The JSON error document of cli.md §4. */
+/** The JSON error document of docs/spec/cli.md §4. */
 export interface ErrorDocument {
   status: number | null;
   error: string;

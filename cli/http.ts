@@ -1,5 +1,5 @@
 /**
- * The one HTTP client of tikti-cli (spec/cli.md §1): canonical paths on the profile's base URL, the
+ * The one HTTP client of tikti-cli (docs/spec/cli.md §1): canonical paths on the profile's base URL, the
  * API key only in `X-API-Key`, the stored idToken as bearer on admin routes, one `X-Request-ID` per
  * invocation, `User-Agent: tikti-cli/<version>`, a per-request timeout, and no redirects followed.
  * Non-2xx answers become `HttpError` with the server's `error`/`code`; transport failures become
@@ -8,7 +8,7 @@
 import { CliError, HttpError } from "./errors.ts";
 import type { Fetch } from "./io.ts";
 
-/** `public`: no credentials; `key`: API key; `admin`: API key plus the idToken bearer when stored (api.md §2.3). */
+/** `public`: no credentials; `key`: API key; `admin`: API key plus the idToken bearer when stored (docs/spec/api.md §2.3). */
 export type RouteAuth = "public" | "key" | "admin";
 
 export interface HttpClientOptions {

@@ -17,7 +17,7 @@ export interface OutputStream {
 
 export interface IO {
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** argv0 and the script path: the program only looks at its own name for `--help` text (cli.md §4.1). */
+  /** argv0 and the script path: the program only looks at its own name for `--help` text (docs/spec/cli.md §4.1). */
   readonly programNames: readonly string[];
   readonly platform: string;
   homedir(): string;

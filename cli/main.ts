@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 /**
- * tikti-cli: administration and developer command line (spec/cli.md Part A). Talks to the server
+ * tikti-cli: administration and developer command line (docs/spec/cli.md Part A). Talks to the server
  * over HTTP only. The command tree is cli/tree.ts (one file per command under cli/commands/,
  * imported lazily); cli/run.ts runs one invocation and maps every failure to an exit code.
  *

@@ -1,5 +1,5 @@
 /**
- * What a command returns, and how it is printed (spec/cli.md §3): `json` is exactly one JSON
+ * What a command returns, and how it is printed (docs/spec/cli.md §3): `json` is exactly one JSON
  * document on stdout; `pretty` is key/value lines or aligned tables with upper-case headers.
  * Colour only when the stream is a terminal and `NO_COLOR` is unset (https://no-color.org).
  * Every printed value is escaped (src/terminal-text.ts): stored data is shown, never obeyed.

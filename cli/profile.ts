@@ -1,5 +1,5 @@
 /**
- * Profiles in `~/.tikti/config.yaml` (spec/cli.md §2): base URL, API key, default tenant and the
+ * Profiles in `~/.tikti/config.yaml` (docs/spec/cli.md §2): base URL, API key, default tenant and the
  * stored tokens. The file holds secrets, so it is created 0600 in a 0700 directory, refused (exit 3)
  * when group or others may read or write it, and replaced atomically (temp file + rename) so a crash
  * or a concurrent reader never sees half a file.
@@ -32,7 +32,7 @@ export function configPath(env: Readonly<Record<string, string | undefined>>, ho
   return override !== undefined && override !== "" ? override : join(home, ".tikti", "config.yaml");
 }
 
-/** `--profile`, else `TIKTI_PROFILE`, else `currentProfile`, else `default` (cli.md §2). */
+/** `--profile`, else `TIKTI_PROFILE`, else `currentProfile`, else `default` (docs/spec/cli.md §2). */
 export function selectProfile(
   flag: string | undefined,
   env: Readonly<Record<string, string | undefined>>,
@@ -147,7 +147,7 @@ export function normaliseBaseUrl(input: string): string {
   return trimmed;
 }
 
-/** `****` + the last 4 characters (cli.md §5.1 `config show`); a short secret shows nothing. */
+/** `****` + the last 4 characters (docs/spec/cli.md §5.1 `config show`); a short secret shows nothing. */
 export function maskSecret(secret: string): string {
   return secret.length >= 8 ? `****${secret.slice(-4)}` : "****";
 }

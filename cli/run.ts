@@ -1,7 +1,7 @@
 /**
  * The runner: global flags, command resolution, `--help` on every level, `--version`, strict flag
  * checking, output in the selected mode, and — in one place — every failure turned into an error
- * line and an exit code (spec/cli.md §3, §4). Pure of `process`: tests call `runCli(argv, io)` with
+ * line and an exit code (docs/spec/cli.md §3, §4). Pure of `process`: tests call `runCli(argv, io)` with
  * buffers and an injected fetch; cli/main.ts calls it with the real process.
  */
 import { type ArgsDef, parseArgs, renderUsage } from "citty";
@@ -164,7 +164,7 @@ async function resolveCommand(
 const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-/** citty ignores unknown flags; a typo must not silently change what a command does (cli.md §4: exit 1). */
+/** citty ignores unknown flags; a typo must not silently change what a command does (docs/spec/cli.md §4: exit 1). */
 function checkFlags(tokens: string[], argsDef: ArgsDef, where: string): void {
   const known = new Map<string, "boolean" | "string">();
   let positionals = 0;
@@ -239,7 +239,7 @@ async function helpText(cmd: AnyCommand, path: string[], io: IO): Promise<string
   return text;
 }
 
-/** The program looks at its own name only for help text (cli.md §4.1): `tikti` or `tikti-cli`. */
+/** The program looks at its own name only for help text (docs/spec/cli.md §4.1): `tikti` or `tikti-cli`. */
 function programNameOf(names: readonly string[]): string {
   const base = (p: string) =>
     p

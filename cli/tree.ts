@@ -1,5 +1,5 @@
 /**
- * The command tree of tikti-cli (spec/cli.md §5). Top-level entries are imported lazily: a group is
+ * The command tree of tikti-cli (docs/spec/cli.md §5). Top-level entries are imported lazily: a group is
  * `cli/commands/<noun>/index.ts` (its verbs, each `cli/commands/<noun>/<verb>.ts`, again lazy); a
  * single command without verbs is `cli/commands/<name>.ts`. `--help` and `--version` import nothing
  * but the group indexes they print.

@@ -15,7 +15,7 @@ export interface MigrateIO {
   pid: number;
   /** True after SIGINT/SIGTERM. */
   interrupted(): boolean;
-  /** Lock refresh interval (default 60 s, cli.md §8); tests shorten it. */
+  /** Lock refresh interval (default 60 s, docs/spec/cli.md §8); tests shorten it. */
   lockRefreshMs?: number;
   /** How long to wait for Redis to answer before giving up (default 10 s). */
   connectTimeoutMs?: number;

@@ -1,5 +1,5 @@
 /**
- * The migration lock of spec/cli.md §8 and storage.md §3: `SET tikti:migrations:lock
+ * The migration lock of docs/spec/cli.md §8 and docs/spec/storage.md §3: `SET tikti:migrations:lock
  * <host>:<pid>:<uuid> NX EX 600`, refreshed every 60 s (`CAS_SET` against our own holder id, so a
  * lock that expired and was taken by another run is never extended), released with `CAS_DEL` at
  * exit. A held lock is refused, not waited for: two runs never interleave.

@@ -1,11 +1,11 @@
 #!/usr/bin/env bun
 /**
  * tikti-migrate: numbered, recorded, locked, idempotent data migrations for Redis, KVRocks, Redis
- * Cluster and the embedded store (spec/cli.md Part B). Commands live one per file under
+ * Cluster and the embedded store (docs/spec/cli.md Part B). Commands live one per file under
  * migrate/commands/ and are imported lazily, as are the migrations, so `--help`, `--version` and
  * flag errors stay instant.
  *
- * Exit codes (cli.md §9.5): 0 done · 1 failure (store error, lock held, errors counted, unknown
+ * Exit codes (docs/spec/cli.md §9.5): 0 done · 1 failure (store error, lock held, errors counted, unknown
  * migration id, `--down` unsupported) · 2 completed with conflicts · 3 configuration error.
  */
 import { defineCommand, renderUsage, runCommand } from "citty";

@@ -1,5 +1,5 @@
 /**
- * `--metrics-file` (spec/cli.md §7): the counters of this run in Prometheus text format, for
+ * `--metrics-file` (docs/spec/cli.md §7): the counters of this run in Prometheus text format, for
  * node-exporter's textfile collector. Written to a temporary file in the same directory and
  * renamed, so the collector never reads half a file.
  */

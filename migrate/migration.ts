@@ -1,8 +1,8 @@
 /**
- * What a migration is and what it gets to work with (spec/cli.md §8–§9).
+ * What a migration is and what it gets to work with (docs/spec/cli.md §8–§9).
  *
  * A migration reads and writes only through the `KV` interface and the repositories, so the reader
- * rules (storage.md §4.1), ordered writes (§4.3) and unknown-field preservation (§2.1) hold exactly
+ * rules (docs/spec/storage.md §4.1), ordered writes (§4.3) and unknown-field preservation (§2.1) hold exactly
  * as they do for the server. It never issues `HGETALL users_v2` or `KEYS`: users are walked with
  * `HSCAN`, index keys with `SCAN` (on every master of a cluster).
  */
@@ -25,7 +25,7 @@ export interface CounterSpec {
 
 export interface MigrationModule {
   run(ctx: MigrationContext): Promise<void>;
-  /** Only 0007 has one (cli.md §7 `--down`). */
+  /** Only 0007 has one (docs/spec/cli.md §7 `--down`). */
   down?(ctx: MigrationContext): Promise<void>;
 }
 
@@ -110,7 +110,7 @@ export async function getIndex(ctx: MigrationContext, key: string): Promise<stri
 }
 
 /**
- * The reader rule of storage.md §4.1: an index entry counts only if its user exists and that
+ * The reader rule of docs/spec/storage.md §4.1: an index entry counts only if its user exists and that
  * user's email normalises to the key's email. Returns the user, or `null` when the entry is absent
  * or does not count.
  */
@@ -185,7 +185,7 @@ export async function hasAnyMembership(ctx: MigrationContext, userId: string): P
 
 /**
  * Creates a membership `{"roles": [<role>]}` unless one exists, with the ordered writes of
- * storage.md §4.3 "Add membership": ★ `CAS_HSET memberships:{t} <uid>` against "absent" (an
+ * docs/spec/storage.md §4.3 "Add membership": ★ `CAS_HSET memberships:{t} <uid>` against "absent" (an
  * existing membership is never replaced, so a concurrent admin change wins) · `SADD
  * membershipsByUser:{uid} <t>` · user `CAS_HSET` setting `companyId` when empty. Returns false when
  * a membership already existed. In a dry run, records the plan instead.
@@ -227,7 +227,7 @@ export async function createMembership(
   return true;
 }
 
-/** Wraps a store so that every write throws: the guarantee behind `--dry-run` (cli.md §7). */
+/** Wraps a store so that every write throws: the guarantee behind `--dry-run` (docs/spec/cli.md §7). */
 export function readOnlyKv(kv: KV): KV {
   const writes = new Set([
     "set",

@@ -1,5 +1,5 @@
 /**
- * Flags of spec/cli.md §7 and the choice of store they make.
+ * Flags of docs/spec/cli.md §7 and the choice of store they make.
  *
  * citty's own parser keeps only the last value of a repeated flag and reads unknown flags as
  * booleans; `--only`/`--rerun` are repeatable and a typo must be a configuration error (exit 3),
@@ -57,7 +57,7 @@ export const ARGS = {
 type ArgName = keyof typeof ARGS;
 const REPEATABLE: ReadonlySet<ArgName> = new Set(["only", "rerun"]);
 
-/** Bad flags, unreadable config, several storage options: exit 3 (cli.md §9.5). */
+/** Bad flags, unreadable config, several storage options: exit 3 (docs/spec/cli.md §9.5). */
 export class UsageError extends Error {
   override name = "UsageError";
 }
@@ -247,7 +247,7 @@ export async function resolveOptions(
   cwd: string,
 ): Promise<MigrateOptions> {
   const s = args.strings;
-  // Unknown ids are a failure, not a usage error (cli.md §9.5): collected for the caller.
+  // Unknown ids are a failure, not a usage error (docs/spec/cli.md §9.5): collected for the caller.
   const unknownIds: string[] = [];
   const ids = (list: string[]) =>
     list.flatMap((raw) => {

@@ -1,5 +1,5 @@
 /**
- * Runs the numbered migrations of spec/cli.md §8–§9 against an opened store: selection
+ * Runs the numbered migrations of docs/spec/cli.md §8–§9 against an opened store: selection
  * (`--only`, `--rerun`), the lock, the records in `tikti:migrations`, the output blocks and the
  * exit code of §9.5. Opening the store and parsing flags are the caller's (migrate/main.ts).
  *
@@ -32,7 +32,7 @@ export interface RunnerEnv {
   err(line: string): void;
   clock: Clock;
   logger: Logger;
-  /** `<host>:<pid>:<uuid>` (cli.md §8). */
+  /** `<host>:<pid>:<uuid>` (docs/spec/cli.md §8). */
   holder: string;
   toolVersion: string;
   /** Lock refresh interval; 60 s unless a test shortens it. */
@@ -161,7 +161,7 @@ async function withLock<T>(
   body: (lock?: MigrationLock) => Promise<T>,
 ) {
   if (dryRun) {
-    // A dry run writes nothing, the lock included (cli.md §7); it only warns about a running one.
+    // A dry run writes nothing, the lock included (docs/spec/cli.md §7); it only warns about a running one.
     const holder = await kv.get(keys.migrationsLock());
     if (holder !== null) {
       env.err(`note: another migration is running (${holder}); a dry run does not wait for it`);

@@ -12,7 +12,7 @@ import type { SqliteDb } from "../src/store/sqlite.ts";
 import { NO_STORE_CHOSEN, type StoreTarget, UsageError } from "./options.ts";
 import { describeError } from "./runner.ts";
 
-/** The store could not be opened or reached: exit 1 (cli.md §9.5 "store error"). */
+/** The store could not be opened or reached: exit 1 (docs/spec/cli.md §9.5 "store error"). */
 export class StoreOpenError extends Error {
   override name = "StoreOpenError";
 }

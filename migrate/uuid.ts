@@ -1,9 +1,9 @@
 /**
  * UUID version 5 (RFC 9562 §5.5): SHA-1 of namespace bytes + name, version and variant bits set.
- * Used for ids that must come out the same on every run of a migration (cli.md §9.1).
+ * Used for ids that must come out the same on every run of a migration (docs/spec/cli.md §9.1).
  */
 
-/** The RFC 9562 URL namespace, named by cli.md §9.1 for legacy user ids. */
+/** The RFC 9562 URL namespace, named by docs/spec/cli.md §9.1 for legacy user ids. */
 export const LEGACY_USER_NAMESPACE = "6ba7b811-9dad-11d1-80b4-00c04fd430c8";
 
 function uuidBytes(uuid: string): Uint8Array {
@@ -27,7 +27,7 @@ export async function uuidV5(namespace: string, name: string): Promise<string> {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** The id 0001 gives a legacy user without `localId`/`Id` (cli.md §9.1). */
+/** The id 0001 gives a legacy user without `localId`/`Id` (docs/spec/cli.md §9.1). */
 export function legacyUserId(normalisedEmail: string): Promise<string> {
   return uuidV5(LEGACY_USER_NAMESPACE, `tikti:legacy-user:${normalisedEmail}`);
 }

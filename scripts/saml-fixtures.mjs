@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Generates the SAML fixture corpus under test/fixtures/saml/ (spec/saml.md §7.10, issue 4):
+// Generates the SAML fixture corpus under test/fixtures/saml/ (docs/spec/saml.md §7.10, issue 4):
 // byte-exact messages named for their verdict, and manifest.json listing
 // [file, expected reason code, expectations]. Signatures and most encryptions are made by xmlsec1
 // (an independent implementation), never by the code under test; a few shapes xmlsec1 1.2 cannot

@@ -12,7 +12,7 @@
  * `users_v2` field, `userByEmail:{email}`, `memberships:{tenant}` field and `membershipsByUser:{id}`.
  *
  * Users go in bulk, not through `KV`, for a measured reason: the KV writes are one command (Redis)
- * or one fsynced transaction (embedded, storage.md §7.3) each, so 1 M users would be 4 M round
+ * or one fsynced transaction (embedded, docs/spec/storage.md §7.3) each, so 1 M users would be 4 M round
  * trips or 4 M fsyncs. In bulk:
  * - Redis: one `HSET users_v2` / `MSET` / `HSET memberships:{t}` per batch with many fields, and
  *   the per-user `SADD`s, all pipelined (commands issued in one tick share one write).

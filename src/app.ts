@@ -32,7 +32,7 @@ import { VERSION } from "./version.ts";
 
 export type App = Hono<HonoEnv> & { readonly routeSpecs: readonly RouteSpec[]; readonly services: Services };
 
-/** Prefixes of routes that carry `Cache-Control: no-store` (api.md §2.5, §2.11.9). */
+/** Prefixes of routes that carry `Cache-Control: no-store` (docs/spec/api.md §2.5, §2.11.9). */
 const NO_STORE_PREFIXES = ["/accounts", "/tenants", "/admin"];
 
 /**
@@ -54,7 +54,7 @@ function routeSpecs(ctx: RouteContext): RouteSpec[] {
 
 /**
  * JSON routes: one sub-app served at the canonical paths and under `/v1` with identical behaviour
- * (api.md §1).
+ * (docs/spec/api.md §1).
  */
 function jsonApi(specs: readonly RouteSpec[], guards: AuthGuards, openApiBody: string): Hono<HonoEnv> {
   const api = new Hono<HonoEnv>();

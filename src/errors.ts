@@ -1,5 +1,5 @@
 /**
- * The one error type of Tikti and its code catalogue (spec/api.md §2.1).
+ * The one error type of Tikti and its code catalogue (docs/spec/api.md §2.1).
  *
  * Every failure that reaches a client is a `TiktiError` whose `code` is a key of `catalogue`; the
  * HTTP status and the public message come from here and nowhere else. Third-party errors (node-redis,
@@ -86,7 +86,7 @@ export class TiktiError extends Error {
     this.headers = options.headers;
   }
 
-  /** The documented error body (api.md §2.1). */
+  /** The documented error body (docs/spec/api.md §2.1). */
   toBody(): { error: string; code: ErrorCode; details?: Record<string, string> } {
     return this.details
       ? { error: this.message, code: this.code, details: this.details }

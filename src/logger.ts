@@ -1,5 +1,5 @@
 /**
- * Structured JSON logging (spec/operations.md §7): one object per line with `ts`, `level`, `msg`
+ * Structured JSON logging (docs/spec/operations.md §7): one object per line with `ts`, `level`, `msg`
  * and context fields. The sink is injected by the runtime entry, so the core never touches stdout.
  *
  * Callers must not pass secrets, tokens, passwords, SAML XML, emails or NameIDs in clear; use

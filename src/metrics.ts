@@ -1,5 +1,5 @@
 /**
- * A small Prometheus registry (text format 0.0.4) for the series of spec/operations.md §6.
+ * A small Prometheus registry (text format 0.0.4) for the series of docs/spec/operations.md §6.
  *
  * Written here rather than taken from prom-client because the core must run unchanged on Bun,
  * Deno and Node without Node-only APIs; process metrics come from the runtime through a callback.
@@ -109,7 +109,7 @@ export class Histogram implements Series {
   }
 }
 
-/** Every core series of operations.md §6, created once per process. */
+/** Every core series of docs/spec/operations.md §6, created once per process. */
 export function createMetrics() {
   const registry: Series[] = [];
   const add = <T extends Series>(s: T): T => {

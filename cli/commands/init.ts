@@ -3,7 +3,7 @@ import { configError } from "../errors.ts";
 import { result } from "../output.ts";
 import { normaliseBaseUrl, type Profile, TOKEN_FIELDS } from "../profile.ts";
 
-/** cli.md §5.1: creates or updates the selected profile and makes it current; no network call. */
+/** docs/spec/cli.md §5.1: creates or updates the selected profile and makes it current; no network call. */
 export default command({
   description: "Create or update the selected profile and make it current (no network call)",
   args: {

@@ -19,7 +19,7 @@ export function modulusBits(n: string | undefined): number | undefined {
   return (bytes.length - i - 1) * 8 + bytes[i]!.toString(2).length;
 }
 
-/** `GET /.well-known/jwks.json` as a `KID ALG USE BITS` table (cli.md §5.5); shared with `keys list`. */
+/** `GET /.well-known/jwks.json` as a `KID ALG USE BITS` table (docs/spec/cli.md §5.5); shared with `keys list`. */
 export async function publishedKeys(ctx: Ctx): Promise<CommandResult> {
   const http = await ctx.http();
   const jwks = await http.send<{ keys: Jwk[] }>({

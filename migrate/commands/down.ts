@@ -1,5 +1,5 @@
 /**
- * `--down <id>`: revert one migration (spec/cli.md §7). Only 0007 supports it.
+ * `--down <id>`: revert one migration (docs/spec/cli.md §7). Only 0007 supports it.
  */
 import type { CommandContext } from "../command.ts";
 import { findMigration, fullName, MIGRATIONS } from "../migrations/index.ts";

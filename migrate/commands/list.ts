@@ -1,5 +1,5 @@
 /**
- * `--list`: each migration with `applied <time>` or `pending` (spec/cli.md §7). Read-only.
+ * `--list`: each migration with `applied <time>` or `pending` (docs/spec/cli.md §7). Read-only.
  */
 import type { CommandContext } from "../command.ts";
 import { listMigrations } from "../runner.ts";

@@ -1,6 +1,6 @@
 /**
  * The default action: run every pending (or `--only`) migration, `--rerun` recorded ones
- * (spec/cli.md §7–§9).
+ * (docs/spec/cli.md §7–§9).
  */
 import type { CommandContext } from "../command.ts";
 import { renderMetrics, writeMetricsFile } from "../metrics.ts";

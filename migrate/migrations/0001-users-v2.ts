@@ -1,11 +1,11 @@
 /**
- * 0001_users_v2 (spec/cli.md §9.1): copy the legacy `users` hash (field = email as old releases
+ * 0001_users_v2 (docs/spec/cli.md §9.1): copy the legacy `users` hash (field = email as old releases
  * stored it) into `users_v2` + `userByEmail:{normalised}`, then, with `--default-tenant`, give every
  * user without a membership and without `companyId` a membership there.
  *
- * Writes follow storage.md §4.3 "Create user": `HSETNX users_v2 <id>` first, then the email claim,
+ * Writes follow docs/spec/storage.md §4.3 "Create user": `HSETNX users_v2 <id>` first, then the email claim,
  * so a crash leaves at most an unreachable record that the next run completes. The legacy hash is
- * never written (storage.md §6: read-only).
+ * never written (docs/spec/storage.md §6: read-only).
  */
 import { isValidEmail, normaliseEmail } from "../../src/domain/email.ts";
 import { isNewTenantId } from "../../src/domain/grammar.ts";
@@ -52,7 +52,7 @@ async function legacyUser(ctx: MigrationContext, field: string, text: string): P
   if (normalised === "") return null;
   return {
     ...legacy,
-    // The stored spelling is kept, as the server's own copy-forward does (storage.md §5).
+    // The stored spelling is kept, as the server's own copy-forward does (docs/spec/storage.md §5).
     email,
     localId: legacy.localId === "" ? await legacyUserId(normalised) : legacy.localId,
     role: legacy.role === "" ? "COMPANY_EMPLOYEE" : legacy.role,
@@ -137,7 +137,7 @@ async function copyLegacyUser(ctx: MigrationContext, field: string, text: string
 }
 
 /**
- * A legacy email that fails today's grammar (api.md §2.10: controls, format characters, …) is
+ * A legacy email that fails today's grammar (docs/spec/api.md §2.10: controls, format characters, …) is
  * copied as stored, never rewritten or dropped: the account stays its owner's, who signs in with
  * that spelling and can change it with `accounts/update`. The note names the user id, so an
  * operator can find and fix it by id (docs/api-decisions.md, "Emails").

@@ -1,7 +1,7 @@
 /**
- * 0002_email_index_normalise (spec/cli.md §9.2): `SCAN MATCH userByEmail:*` (every master of a
+ * 0002_email_index_normalise (docs/spec/cli.md §9.2): `SCAN MATCH userByEmail:*` (every master of a
  * cluster). Keys whose email part is not normalised move to the normalised key; entries that fail
- * the reader rule of storage.md §4.1 (their user is missing, or its email does not normalise to
+ * the reader rule of docs/spec/storage.md §4.1 (their user is missing, or its email does not normalise to
  * the key's email) are deleted — they are exactly the entries readers already ignore, e.g. the
  * leftover claim of an interrupted email change (§4.3).
  *

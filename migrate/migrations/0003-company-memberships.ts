@@ -1,8 +1,8 @@
 /**
- * 0003_company_memberships (spec/cli.md §9.3): every user whose `companyId` names an existing
+ * 0003_company_memberships (docs/spec/cli.md §9.3): every user whose `companyId` names an existing
  * tenant gets a membership there (`{"roles": [<role>]}`) unless it has one. Go Tikti let such users
  * exchange tokens for their `companyId` tenant without a membership; Tikti requires one
- * (tokens.md §7 step 7).
+ * (docs/spec/tokens.md §7 step 7).
  */
 import type { User } from "../../src/domain/types.ts";
 import {

@@ -1,8 +1,8 @@
 /**
- * 0007_saml_user_fields (spec/cli.md §9.4): records without `authSource` get `"password"` and, when
+ * 0007_saml_user_fields (docs/spec/cli.md §9.4): records without `authSource` get `"password"` and, when
  * missing, `externalSubject: ""`. Only those two fields change: the stored JSON is edited in place
  * (every other field, known or not, keeps its value and position) and written with `CAS_HSET`
- * against the exact value read, retried on a lost race (storage.md §4.2). `--down` removes both
+ * against the exact value read, retried on a lost race (docs/spec/storage.md §4.2). `--down` removes both
  * fields again.
  */
 import { keys } from "../../src/store/keys.ts";
@@ -20,7 +20,7 @@ function parseObject(text: string): Json | null {
   }
 }
 
-/** Absent, `null` or `""` all read as "password" (storage.md §2.1): the record lacks the field. */
+/** Absent, `null` or `""` all read as "password" (docs/spec/storage.md §2.1): the record lacks the field. */
 function lacksAuthSource(obj: Json): boolean {
   const v = Object.hasOwn(obj, "authSource") ? obj.authSource : undefined;
   return v === undefined || v === null || v === "";

@@ -1,5 +1,5 @@
 /**
- * The migrations of spec/cli.md §9, in id order. Each module is imported only when it runs.
+ * The migrations of docs/spec/cli.md §9, in id order. Each module is imported only when it runs.
  */
 import type { MigrationInfo } from "../migration.ts";
 

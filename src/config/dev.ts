@@ -1,7 +1,7 @@
 /**
- * Development quick-start (spec/operations.md §3): with no configuration file and no Redis
+ * Development quick-start (docs/spec/operations.md §3): with no configuration file and no Redis
  * variables, Tikti runs in dev mode on the embedded store and keeps generated secrets under
- * `<dataDir>/dev/` (mode 0600, directories 0700; storage.md §7) so restarts reuse them.
+ * `<dataDir>/dev/` (mode 0600, directories 0700; docs/spec/storage.md §7) so restarts reuse them.
  */
 import { randomHex } from "../bytes.ts";
 import type { ConfigIO } from "./load.ts";
@@ -25,7 +25,7 @@ export const DEV_FILES = {
   jwksKeyId: "jwks_key_id",
 } as const;
 
-/** The line printed once when the API key is generated (operations.md §3). */
+/** The line printed once when the API key is generated (docs/spec/operations.md §3). */
 export function devApiKeyNotice(dataDir: string, apiKey: string): string {
   return `tikti dev quick-start: API key ${apiKey} (stored in ${dataDir}/dev/api_key)`;
 }

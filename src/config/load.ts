@@ -1,5 +1,5 @@
 /**
- * Configuration loading (spec/operations.md §2.1): YAML file or development quick-start, `${VAR}`
+ * Configuration loading (docs/spec/operations.md §2.1): YAML file or development quick-start, `${VAR}`
  * expansion, environment overrides, secret files, then the schema and the startup refusals.
  *
  * Precedence, lowest to highest: built-in default → YAML (or quick-start values) → environment →
@@ -36,7 +36,7 @@ export interface ConfigIO {
 export interface LoadConfigOptions {
   /**
    * Checks the SAML SP key and certificate files (unreadable, key/certificate mismatch, expired,
-   * smaller than `saml.sp.keyBits`; operations.md §4). Called only when `saml.enabled` is true, after
+   * smaller than `saml.sp.keyBits`; docs/spec/operations.md §4). Called only when `saml.enabled` is true, after
    * every other check has passed; its problems become the `ConfigError`. Provided by the SAML module.
    */
   validateSamlKeyFiles?: (config: Config, io: ConfigIO) => Promise<ConfigProblem[]>;
@@ -55,7 +55,7 @@ export interface LoadedConfig {
 
 export const DEFAULT_CONFIG_PATH = "config/tikti.yaml";
 
-/** Go-compatible environment names (operations.md §2.2) → key path. */
+/** Go-compatible environment names (docs/spec/operations.md §2.2) → key path. */
 export const GO_ENV_NAMES: Readonly<Record<string, string>> = {
   PORT: "port",
   REDIS_ADDR: "redisAddr",
@@ -75,7 +75,7 @@ export const GO_ENV_NAMES: Readonly<Record<string, string>> = {
   LOG_LEVEL: "logging.level",
 };
 
-/** Secret file variables (operations.md §2.1 rule 4) → key path. */
+/** Secret file variables (docs/spec/operations.md §2.1 rule 4) → key path. */
 export const SECRET_FILE_ENV: Readonly<Record<string, string>> = {
   JWT_SECRET_FILE: "jwtSecret",
   API_KEY_FILE: "apiKey",
@@ -83,7 +83,7 @@ export const SECRET_FILE_ENV: Readonly<Record<string, string>> = {
   JWKS_PRIVATE_KEY_FILE: "jwksPrivateKey",
 };
 
-/** Keys only Go Tikti understood (operations.md §2.4, saml.md §2): removed with one warning each. */
+/** Keys only Go Tikti understood (docs/spec/operations.md §2.4, docs/spec/saml.md §2): removed with one warning each. */
 export const GO_ONLY_KEYS: Readonly<Record<string, string>> = {
   redisHost: "use redisAddr (host:port)",
   redisPort: "use redisAddr (host:port)",
@@ -112,14 +112,14 @@ export const GO_ONLY_KEYS: Readonly<Record<string, string>> = {
   "saml.metrics.enabled": "SAML metrics are part of /metrics (metrics.enabled)",
 };
 
-/** Environment variables starting with `TIKTI_` that are not configuration keys (cli.md §1). */
+/** Environment variables starting with `TIKTI_` that are not configuration keys (docs/spec/cli.md §1). */
 const NON_CONFIG_TIKTI_ENV = new Set(["TIKTI_CONFIG", "TIKTI_PROFILE"]);
 
 const REDIS_SELECTOR_KEYS = ["redisAddr", "redisUrl", "redisCluster"];
 const MAX_SECRET_FILE_BYTES = 1024 * 1024;
 
 /**
- * Loads and validates the configuration (operations.md §2.1). Throws `ConfigError` (exit code 2)
+ * Loads and validates the configuration (docs/spec/operations.md §2.1). Throws `ConfigError` (exit code 2)
  * with one `config: <key path>: <problem>` line per refusal.
  */
 export async function loadConfig(
@@ -208,7 +208,7 @@ function goNameOf(key: string): string | undefined {
   return Object.keys(GO_ENV_NAMES).find((name) => GO_ENV_NAMES[name] === key);
 }
 
-/** `saml.sp.clockSkewSeconds` → `TIKTI_SAML__SP__CLOCK_SKEW_SECONDS` (operations.md §2.1 rule 3). */
+/** `saml.sp.clockSkewSeconds` → `TIKTI_SAML__SP__CLOCK_SKEW_SECONDS` (docs/spec/operations.md §2.1 rule 3). */
 export function genericEnvName(path: readonly string[]): string {
   const snake = (segment: string) =>
     segment
@@ -417,7 +417,7 @@ function removeGoOnlyKeys(doc: Record<string, unknown>, warnings: string[]): voi
       warnings.push(`config: ${dotted}: ignored (only Go Tikti used this key)${hint ? `; ${hint}` : ""}`);
     }
   }
-  // saml.md §2: accepted as a Go-era key only when false; signatures are always checked.
+  // docs/spec/saml.md §2: accepted as a Go-era key only when false; signatures are always checked.
   const idp = getObject(doc, ["saml", "idp"]);
   if (idp && Object.hasOwn(idp, "skipSignatureCheck")) {
     const v = idp.skipSignatureCheck;
@@ -465,7 +465,7 @@ const VAR_EXPR = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
 /**
  * Expands `${VAR}` and `${VAR:-default}` (default used when VAR is unset or empty), `$$` → `$`;
  * bare `$VAR` and any other `$` stay as written. `${issuerBaseUrl}` becomes the placeholder that
- * validation replaces with the final issuer (operations.md §2.1 rule 2).
+ * validation replaces with the final issuer (docs/spec/operations.md §2.1 rule 2).
  */
 export function expandString(
   s: string,

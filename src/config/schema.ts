@@ -1,5 +1,5 @@
 /**
- * The one schema of the configuration file (spec/operations.md §2.2, spec/saml.md §2).
+ * The one schema of the configuration file (docs/spec/operations.md §2.2, docs/spec/saml.md §2).
  *
  * Every object is strict (an unknown key is refused and named), every default is filled, every
  * range is enforced. Booleans are real booleans: the string "false" is a type error, never truthy.
@@ -9,13 +9,13 @@
 import { z } from "zod";
 
 /**
- * Stands for `${issuerBaseUrl}` until the final `issuerBaseUrl` is known (operations.md §2.1 rule 2).
+ * Stands for `${issuerBaseUrl}` until the final `issuerBaseUrl` is known (docs/spec/operations.md §2.1 rule 2).
  * A NUL-delimited marker cannot come from YAML text or the environment by accident, so only the
  * reserved token (and the SAML URL defaults) produce it.
  */
 export const ISSUER_PLACEHOLDER = "\u0000issuerBaseUrl\u0000";
 
-// spec/api.md §2.10
+// docs/spec/api.md §2.10
 const ROLE_NAME = /^[A-Za-z0-9._:-]{1,128}$/;
 const SCOPE = /^[A-Za-z0-9._:/*-]{1,128}$/;
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -176,7 +176,7 @@ export const configObjectSchema = z.strictObject({
   accessTokenTtlSeconds: int(60, 604_800).default(3600),
   maxAccessTokenTtlSeconds: int(60, 604_800).default(86_400),
   clockSkewSeconds: int(0, 300).default(30),
-  // oauth.md §6 (docs/oauth.md): refresh tokens of password and email-code sessions.
+  // docs/spec/oauth.md §6 (docs/oauth.md): refresh tokens of password and email-code sessions.
   tokens: z
     .strictObject({
       refresh: z
@@ -219,7 +219,7 @@ export const configObjectSchema = z.strictObject({
   admin: z.strictObject({ requireAdminToken: bool().default(false) }).prefault({}),
   authorization: z
     .strictObject({
-      // spec/tokens.md §7 (permission set P). A configured map replaces the default entirely.
+      // docs/spec/tokens.md §7 (permission set P). A configured map replaces the default entirely.
       implicitRolePermissions: z
         .record(
           str().regex(ROLE_NAME, { error: "must be a role name" }),
@@ -240,7 +240,7 @@ export const configObjectSchema = z.strictObject({
         .default(["codeq-worker"]),
     })
     .prefault({}),
-  // spec/api.md §2.8
+  // docs/spec/api.md §2.8
   rateLimits: z
     .strictObject({
       enabled: bool().default(true),
@@ -253,7 +253,7 @@ export const configObjectSchema = z.strictObject({
       exchangeUser: bucket(60, 60),
       samlIp: bucket(30, 60),
       refreshIp: bucket(60, 60),
-      // oauth.md §2: per OAuth client id after authentication; failed authentications per client IP.
+      // docs/spec/oauth.md §2: per OAuth client id after authentication; failed authentications per client IP.
       oauthClient: bucket(600, 60),
       oauthAuthFailIp: bucket(20, 60),
       // Per normalised email + client IP: one attacker locks only their own address.

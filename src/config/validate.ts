@@ -1,5 +1,5 @@
 /**
- * Startup refusals that need more than the schema (spec/operations.md §4): secrets, signing keys,
+ * Startup refusals that need more than the schema (docs/spec/operations.md §4): secrets, signing keys,
  * issuer, storage, HTTP, accounts, audit and the value-level SAML rules. Each area is one small
  * function returning problems; `validateConfig` runs them all, so one start reports every refusal.
  *
@@ -22,7 +22,7 @@ export function formatProblem(p: ConfigProblem): string {
 
 /**
  * A refused configuration. `message` is one `config: <key path>: <problem>` line per problem; the
- * runtime prints it and exits with code 2 (operations.md §1).
+ * runtime prints it and exits with code 2 (docs/spec/operations.md §1).
  */
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -48,7 +48,7 @@ export class ConfigError extends Error {
 }
 
 export interface ValidationContext {
-  /** The configuration comes from the development quick-start (operations.md §3). */
+  /** The configuration comes from the development quick-start (docs/spec/operations.md §3). */
   devQuickStart: boolean;
 }
 
@@ -59,7 +59,7 @@ export interface ValidationResult {
   warnings: string[];
 }
 
-/** Runs every check of operations.md §4 that needs no network and no SAML key files. */
+/** Runs every check of docs/spec/operations.md §4 that needs no network and no SAML key files. */
 export async function validateConfig(input: Config, ctx: ValidationContext): Promise<ValidationResult> {
   const problems: ConfigProblem[] = [];
   const warnings: string[] = [];
@@ -124,7 +124,7 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * An absolute `https` URL, or `http` with a loopback host in dev mode (operations.md §2.1);
+ * An absolute `https` URL, or `http` with a loopback host in dev mode (docs/spec/operations.md §2.1);
  * no credentials, query or fragment. Returns the problem, or null.
  */
 export function checkServiceUrl(raw: string, devMode: boolean): string | null {
@@ -150,7 +150,7 @@ function checkIssuer(raw: string, devMode: boolean): { value: string } | { probl
   if (raw === "") return { problem: "required (set issuerBaseUrl or ISSUER_BASE_URL)" };
   const problem = checkServiceUrl(raw, devMode);
   if (problem) return { problem };
-  // Trailing "/" removed (operations.md §2.2) so that derived URLs never contain "//".
+  // Trailing "/" removed (docs/spec/operations.md §2.2) so that derived URLs never contain "//".
   return { value: raw.replace(/\/+$/, "") };
 }
 
@@ -187,7 +187,7 @@ export function normalizeOrigin(raw: string, schemes: readonly string[]): string
 }
 
 /**
- * A safe redirect target (spec/saml.md §6.4): a safe local path that stays on the issuer's origin,
+ * A safe redirect target (docs/spec/saml.md §6.4): a safe local path that stays on the issuer's origin,
  * or an absolute `https` URL whose origin is in `allowedOrigins` (already normalised); ≤ 2048 bytes.
  */
 export function isSafeRedirectTarget(
@@ -216,7 +216,7 @@ export function isSafeRedirectTarget(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Secrets and signing keys (spec/tokens.md §1, §6.1)
+// Secrets and signing keys (docs/spec/tokens.md §1, §6.1)
 
 /**
  * The strength floor of a shared secret (docs/adr/0015-secret-strength-floor.md): at least 32
@@ -256,7 +256,7 @@ export function secretStrengthProblem(symbols: readonly (string | number)[], uni
 
 function checkSecrets(c: Config, warnings: string[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  // Outside dev mode a weak secret is a refusal (operations.md §4); in dev mode, a warning.
+  // Outside dev mode a weak secret is a refusal (docs/spec/operations.md §4); in dev mode, a warning.
   const weak = (key: "jwtSecret" | "apiKey", problem: string) => {
     if (c.devMode) warnings.push(`config: ${key}: ${problem}`);
     else problems.push({ key, problem });
@@ -265,7 +265,7 @@ function checkSecrets(c: Config, warnings: string[]): ConfigProblem[] {
     problems.push({ key: "jwtSecret", problem: "required (set jwtSecret, JWT_SECRET or JWT_SECRET_FILE)" });
   } else {
     const bytes = new TextEncoder().encode(c.jwtSecret);
-    // tokens.md §1: shorter than 32 bytes is refused even in dev mode (HS256 needs the key length).
+    // docs/spec/tokens.md §1: shorter than 32 bytes is refused even in dev mode (HS256 needs the key length).
     if (bytes.length < 32) {
       problems.push({ key: "jwtSecret", problem: `must be at least 32 bytes (has ${bytes.length})` });
     } else {
@@ -466,7 +466,7 @@ export async function checkRsaKeyPem(pem: string, kind: "private" | "public"): P
 }
 
 // ---------------------------------------------------------------------------------------------
-// Storage (operations.md §2.3)
+// Storage (docs/spec/operations.md §2.3)
 
 /** `host:port` or `[ipv6]:port` with a port 1-65535. */
 function isHostPort(s: string): boolean {
@@ -535,7 +535,7 @@ function checkTokenLifetimes(c: Config): ConfigProblem[] {
   return problems;
 }
 
-// The sign-up tenant already exists, so the grammar of stored tenant ids applies (api.md §2.10).
+// The sign-up tenant already exists, so the grammar of stored tenant ids applies (docs/spec/api.md §2.10).
 const TENANT_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 function checkAccounts(c: Config): ConfigProblem[] {
@@ -595,7 +595,7 @@ function checkHttp(c: Config): { problems: ConfigProblem[]; allowedOrigins: stri
 }
 
 // ---------------------------------------------------------------------------------------------
-// SAML value rules (spec/saml.md §2, operations.md §4)
+// SAML value rules (docs/spec/saml.md §2, docs/spec/operations.md §4)
 
 const COOKIE_DOMAIN =
   /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;

@@ -1,5 +1,5 @@
 /**
- * Access tokens (spec/tokens.md §3, §4.3): RS256 with the active JWKS key, verified by anyone
+ * Access tokens (docs/spec/tokens.md §3, §4.3): RS256 with the active JWKS key, verified by anyone
  * offline and by `/accounts/validate`.
  *
  * Signing sits behind `AccessTokenSigner` so a faster per-runtime signer (e.g. node:crypto with a
@@ -27,18 +27,18 @@ export interface ActorClaim {
   act?: ActorClaim;
 }
 
-/** The claims of tokens.md §3 and of the `/oauth/token` tokens of oauth.md §4. */
+/** The claims of docs/spec/tokens.md §3 and of the `/oauth/token` tokens of docs/spec/oauth.md §4. */
 export interface AccessTokenClaims {
   iss: string;
   aud: string;
   sub: string;
-  /** oauth.md §4 tokens only: the OAuth client id of the client that obtained the token. */
+  /** docs/spec/oauth.md §4 tokens only: the OAuth client id of the client that obtained the token. */
   client_id?: string;
-  /** Legacy exchange: `{sub: <user localId>}` when `subject` overrode the user; oauth.md §4.2: the chain. */
+  /** Legacy exchange: `{sub: <user localId>}` when `subject` overrode the user; docs/spec/oauth.md §4.2: the chain. */
   act?: ActorClaim;
   /**
-   * The subject's stored email; omitted for a workload subject (tokens.md §3) and from
-   * client-credentials tokens (no user, oauth.md §4.1).
+   * The subject's stored email; omitted for a workload subject (docs/spec/tokens.md §3) and from
+   * client-credentials tokens (no user, docs/spec/oauth.md §4.1).
    */
   email?: string;
   tid: string;
@@ -46,7 +46,7 @@ export interface AccessTokenClaims {
   scope?: string;
   /** Omitted when empty. */
   eventTypes?: readonly string[];
-  /** Absent from client-credentials tokens (no user, oauth.md §4.1). */
+  /** Absent from client-credentials tokens (no user, docs/spec/oauth.md §4.1). */
   ver?: number;
   iat: number;
   exp: number;
@@ -56,7 +56,7 @@ export interface AccessTokenClaims {
 /** `jti` defaults to a fresh UUID v4. */
 export type AccessTokenInput = Omit<AccessTokenClaims, "jti"> & { jti?: string };
 
-/** `JWT` for the legacy exchange (tokens.md §3), `at+jwt` (RFC 9068) for `/oauth/token` (oauth.md §4). */
+/** `JWT` for the legacy exchange (docs/spec/tokens.md §3), `at+jwt` (RFC 9068) for `/oauth/token` (docs/spec/oauth.md §4). */
 export type AccessTokenType = "JWT" | "at+jwt";
 
 export interface AccessTokenSigner {
@@ -76,7 +76,7 @@ export type AccessTokenFailureReason =
 export interface AccessTokenCheck {
   /**
    * The request `audience` (a client id). `undefined`: the caller decides about `aud` itself
-   * (introspection and revocation accept several audiences, docs/oauth.md §5, §7).
+   * (introspection and revocation accept several audiences, docs/spec/oauth.md §5, §7).
    */
   audience: string | undefined;
   /** `issuerBaseUrl`. */
@@ -102,7 +102,7 @@ function copyActor(act: ActorClaim): ActorClaim {
   return act.act ? { sub: act.sub, act: copyActor(act.act) } : { sub: act.sub };
 }
 
-/** The claims in the order of tokens.md §3, empty optional claims left out. */
+/** The claims in the order of docs/spec/tokens.md §3, empty optional claims left out. */
 export function orderAccessTokenClaims(claims: AccessTokenClaims): Record<string, unknown> {
   return {
     iss: claims.iss,
@@ -149,7 +149,7 @@ export function signAccessToken(
 }
 
 /**
- * tokens.md §4.3 steps 1–5. Throws `TiktiError` `INVALID_TOKEN` with `details.reason` (api.md §6.3,
+ * docs/spec/tokens.md §4.3 steps 1–5. Throws `TiktiError` `INVALID_TOKEN` with `details.reason` (docs/spec/api.md §6.3,
  * §2.11.7) and the `TokenCheckFailed` as `cause`.
  */
 export async function verifyAccessTokenCrypto(

@@ -1,12 +1,12 @@
 /**
- * Client secrets (spec/oauth.md §2, storage.md §2.1): 32 random bytes, base64url without padding
+ * Client secrets (docs/spec/oauth.md §2, docs/spec/storage.md §2.1): 32 random bytes, base64url without padding
  * (43 characters), shown once. New secrets are stored as `sha256:<64 lowercase hex>` of their UTF-8
  * bytes: a 256-bit random secret cannot be guessed, so a password hash adds nothing but cost, and a
  * token request must never pay for one (docs/adr/0040-oauth-client-authentication.md).
  *
  * Go Tikti stored bcrypt (cost 10). Those hashes still verify — in-process with the portable engine
  * (hash-wasm, identical on Bun, Deno and Node), once per client — and the caller then rewrites the
- * record as `sha256:` (oauth.md §2, compare-and-set).
+ * record as `sha256:` (docs/spec/oauth.md §2, compare-and-set).
  */
 
 import { toBase64Url as base64Url, toHex as hex, fromHex as hexToBytes, sha256 } from "../bytes.ts";

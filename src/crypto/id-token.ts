@@ -1,5 +1,5 @@
 /**
- * idTokens (spec/tokens.md §2, §4.1): HS256 with `jwtSecret`, issued and verified by Tikti only.
+ * idTokens (docs/spec/tokens.md §2, §4.1): HS256 with `jwtSecret`, issued and verified by Tikti only.
  *
  * `createIdTokenSigner` imports the key once. `sign` writes exactly the claims of §2 in the order of
  * its table; `verifyIdTokenCrypto` is procedure V steps 1–5. Steps 6–10 (user, email, `ver`, status,
@@ -45,13 +45,13 @@ export interface IdTokenInput {
   amr: AuthMethod;
   /** User `tokenVersion` (0 when never bumped). */
   ver: number;
-  /** SAML only, and required there: 32 lowercase hex chars (saml.md §9.1). */
+  /** SAML only, and required there: 32 lowercase hex chars (docs/spec/saml.md §9.1). */
   sid?: string;
   /** Expiry in epoch seconds; default `iat + idTokenTtlSeconds`. SAML: the session expiry. */
   exp?: number;
 }
 
-/** The claims of tokens.md §2, in its order. */
+/** The claims of docs/spec/tokens.md §2, in its order. */
 export interface IdTokenClaims {
   iss: string;
   aud: string;
@@ -86,7 +86,7 @@ export interface VerifiedIdTokenClaims {
   ver: number | null;
   /**
    * `amr` entries that are strings ([] when absent; a bare string counts as one entry), so the SAML
-   * rules (V10, tokens.md §7) apply whenever "saml" appears at all.
+   * rules (V10, docs/spec/tokens.md §7) apply whenever "saml" appears at all.
    */
   amr: readonly string[];
   tid?: string;
@@ -97,7 +97,7 @@ export interface VerifiedIdTokenClaims {
 
 export interface VerifyIdTokenOptions {
   /**
-   * Skip the time comparisons of V3 (saml logout, tokens.md §4.2: V1, V2, V4, V5). `exp` and `iat`
+   * Skip the time comparisons of V3 (saml logout, docs/spec/tokens.md §4.2: V1, V2, V4, V5). `exp` and `iat`
    * must still be integers.
    */
   ignoreExpiry?: boolean;
@@ -258,7 +258,7 @@ function readAmr(value: unknown): readonly string[] {
   return [];
 }
 
-/** True when the token came from a SAML login (the SAML rules of tokens.md §4.1 V10 and §7 apply). */
+/** True when the token came from a SAML login (the SAML rules of docs/spec/tokens.md §4.1 V10 and §7 apply). */
 export function isSamlIdToken(claims: Pick<VerifiedIdTokenClaims, "amr">): boolean {
   return claims.amr.includes("saml");
 }

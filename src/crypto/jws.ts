@@ -90,7 +90,7 @@ export function webCryptoHs256Mac(key: CryptoKey): Hs256Mac {
   return (signingInput) => hs256Sign(key, signingInput);
 }
 
-/** tokens.md §4.1 V2: the MAC is recomputed and compared in constant time. */
+/** docs/spec/tokens.md §4.1 V2: the MAC is recomputed and compared in constant time. */
 export async function hs256SignatureValid(mac: Hs256Mac, jws: CompactJws): Promise<boolean> {
   return timingSafeEqualBytes(await mac(jws.signingInput), jws.signature);
 }

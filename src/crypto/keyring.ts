@@ -1,5 +1,5 @@
 /**
- * Signing and verification keys, imported once at start-up (never per request) — spec/tokens.md §6.
+ * Signing and verification keys, imported once at start-up (never per request) — docs/spec/tokens.md §6.
  *
  * The JWKS document is serialised here once, so every replica with the same configuration serves
  * byte-identical output and the JWKS route does no work per request.
@@ -58,7 +58,7 @@ export async function loadKeyRing(options: {
   };
 }
 
-/** Only the public members, in the order of the spec's example (tokens.md §6.2). */
+/** Only the public members, in the order of the spec's example (docs/spec/tokens.md §6.2). */
 function publicJwk(jwk: JWK, kid: string): JWK {
   if (jwk.kty !== "RSA" || !jwk.n || !jwk.e) throw new Error(`key ${kid} is not an RSA key`);
   return { kty: "RSA", kid, use: "sig", alg: "RS256", n: jwk.n, e: jwk.e };

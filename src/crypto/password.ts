@@ -1,5 +1,5 @@
 /**
- * Password hashing contract (spec/operations.md §2.5, storage.md §2.1, api.md §2.10).
+ * Password hashing contract (docs/spec/operations.md §2.5, docs/spec/storage.md §2.1, docs/spec/api.md §2.10).
  *
  * This module is pure: it parses and formats the stored forms, decides "weaker than policy", and
  * builds a `PasswordHasher` on top of a `PasswordEngine` that does the expensive work. Engines:
@@ -27,7 +27,7 @@ export interface PasswordHasher {
    * same as `verifyDummy`, whatever the scheme of `stored` (within `failedCheckPolicies`).
    */
   verify(password: string, stored: string): Promise<boolean>;
-  /** After a successful verify: true when `stored` is weaker than policy (operations.md §2.5). */
+  /** After a successful verify: true when `stored` is weaker than policy (docs/spec/operations.md §2.5). */
   needsRehash(stored: string): boolean;
   /**
    * Spends the time of a failed verify (every profile of `failedCheckPolicies`) and answers
@@ -151,7 +151,7 @@ export function parsePasswordHash(stored: string): ParsedPasswordHash | undefine
 }
 
 /**
- * "Weaker than policy" (operations.md §2.5): another scheme, or lower cost parameters (or a
+ * "Weaker than policy" (docs/spec/operations.md §2.5): another scheme, or lower cost parameters (or a
  * shorter salt/hash than Tikti writes). Higher parameters are kept. Meant to be asked after a
  * successful verify; an empty value (SAML-only user) never needs one.
  */
@@ -329,7 +329,7 @@ export function createPasswordHasher(policy: PasswordHashPolicy, engine: Passwor
       const bytes = encoder.encode(password);
       if (bytes.length === 0) throw new TiktiError("INVALID_ARGUMENT", { details: { password: "empty" } });
       if (policy.scheme === "bcrypt" && bytes.length > BCRYPT_MAX_PASSWORD_BYTES) {
-        // api.md §2.10 refuses these before hashing; hashing a truncated password would be a trap.
+        // docs/spec/api.md §2.10 refuses these before hashing; hashing a truncated password would be a trap.
         throw new TiktiError("INVALID_ARGUMENT", { details: { password: "longer than 72 bytes" } });
       }
       return engine.hash(bytes, policy);

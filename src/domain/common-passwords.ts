@@ -1,5 +1,5 @@
 /**
- * Common and breached passwords (api.md §2.10, NIST SP 800-63B §5.1.1.2): the 49,233 ranked
+ * Common and breached passwords (docs/spec/api.md §2.10, NIST SP 800-63B §5.1.1.2): the 49,233 ranked
  * passwords of `@zxcvbn-ts/language-common` (MIT, maintained with the zxcvbn-ts estimator; built
  * from breach corpora). 17,950 of them are 8 code points or longer, i.e. reachable with the default
  * `accounts.passwordMinLength`.
@@ -13,7 +13,7 @@ import ranked from "@zxcvbn-ts/language-common/src/passwords.json" with { type: 
 
 let common: Set<string> | undefined;
 
-/** The list's size: tests and docs assert it stays above the 10,000 api.md §2.10 requires. */
+/** The list's size: tests and docs assert it stays above the 10,000 docs/spec/api.md §2.10 requires. */
 export function commonPasswordCount(): number {
   return commonPasswords().size;
 }

@@ -1,5 +1,5 @@
 /**
- * Email normalisation and format (spec/storage.md §5, spec/api.md §2.10).
+ * Email normalisation and format (docs/spec/storage.md §5, docs/spec/api.md §2.10).
  *
  * The normalised form is the only one used in index keys (`userByEmail:{email}`), rate-limit
  * subjects and new user records. It is deliberately minimal so that Go Tikti and this
@@ -36,7 +36,7 @@ function codePoints(s: string): number {
 }
 
 /**
- * The email grammar of api.md §2.10, applied to an already normalised email: 3–254 characters,
+ * The email grammar of docs/spec/api.md §2.10, applied to an already normalised email: 3–254 characters,
  * no whitespace, no control or format characters, exactly one `@`, a local part of 1–64
  * characters, a domain with at least one `.` and no empty label.
  */

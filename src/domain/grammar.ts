@@ -1,5 +1,5 @@
 /**
- * Identifier grammars of spec/api.md §2.10, as regexes (for zod schemas) and predicates.
+ * Identifier grammars of docs/spec/api.md §2.10, as regexes (for zod schemas) and predicates.
  *
  * Lengths are counted in Unicode code points where the rule is not an ASCII character class.
  * Case-insensitive enums (user status, tenant status, client type, OOB request type) only accept
@@ -21,7 +21,7 @@ export const EVENT_TYPE_PATTERN = /^[^\s\p{Cc}]{1,128}$/u;
 /** 1–256 code points, no whitespace or control characters. */
 export const SUBJECT_OVERRIDE_PATTERN = /^[^\s\p{Cc}]{1,256}$/u;
 
-/** `id` would make `/tenants/id/:id` ambiguous (api.md §1). */
+/** `id` would make `/tenants/id/:id` ambiguous (docs/spec/api.md §1). */
 export const RESERVED_TENANT_ID = "id";
 
 export const GLOBAL_ROLES: readonly GlobalRole[] = ["ADMIN", "COMPANY_ADMIN", "COMPANY_EMPLOYEE"];
@@ -38,7 +38,7 @@ export function isPathTenantId(value: string): boolean {
   return PATH_TENANT_ID_PATTERN.test(value);
 }
 
-/** "Same rule as a new tenant id" (api.md §2.10), the reserved `id` included. */
+/** "Same rule as a new tenant id" (docs/spec/api.md §2.10), the reserved `id` included. */
 export function isSlug(value: string): boolean {
   return isNewTenantId(value);
 }
@@ -82,17 +82,17 @@ export function parseUserStatus(input: string): UserStatus | null {
   return parseCaseInsensitive(USER_STATUSES, input);
 }
 
-/** Tenant status, case-insensitive (api.md §7.4). */
+/** Tenant status, case-insensitive (docs/spec/api.md §7.4). */
 export function parseTenantStatus(input: string): TenantStatus | null {
   return parseCaseInsensitive(TENANT_STATUSES, input);
 }
 
-/** Client type, case-insensitive (api.md §10.1). */
+/** Client type, case-insensitive (docs/spec/api.md §10.1). */
 export function parseClientType(input: string): ClientType | null {
   return parseCaseInsensitive(CLIENT_TYPES, input);
 }
 
-/** One-time code request type, case-insensitive (api.md §4.6). */
+/** One-time code request type, case-insensitive (docs/spec/api.md §4.6). */
 export function parseOobRequestType(input: string): OobRequestType | null {
   return parseCaseInsensitive(OOB_REQUEST_TYPES, input);
 }

@@ -1,10 +1,10 @@
 /**
- * The core entities as stored in the keyspace (spec/storage.md §2.1). Field names are the JSON
+ * The core entities as stored in the keyspace (docs/spec/storage.md §2.1). Field names are the JSON
  * field names shared with Go Tikti, byte for byte.
  *
  * Every entity read from the store carries `raw`, the parsed stored JSON object. Writers merge it
  * back (known fields first, then every field this version does not know), so a read-modify-write
- * never drops data written by another release (storage.md §2.1, last paragraph). Code that builds
+ * never drops data written by another release (docs/spec/storage.md §2.1, last paragraph). Code that builds
  * a changed entity with a spread (`{ ...user, status: "SUSPENDED" }`) keeps `raw` automatically;
  * the known fields always win over their stale copies in `raw`.
  */
@@ -33,7 +33,7 @@ export interface User {
   status: string;
   /** Home tenant; `undefined` when empty (the field is then omitted from the JSON). */
   companyId?: string | undefined;
-  /** Integer ≥ 0 (absent in storage = 0). Tokens carry it as `ver` (tokens.md §5). */
+  /** Integer ≥ 0 (absent in storage = 0). Tokens carry it as `ver` (docs/spec/tokens.md §5). */
   tokenVersion: number;
   /** RFC 3339 UTC. */
   createdAt: string;
@@ -74,7 +74,7 @@ export interface Role {
   scope: string;
   /** Legacy values without it read as the tenant of the hash. */
   tenantId: string;
-  /** De-duplicated on read and write, first occurrence kept (api.md §2.11.8). */
+  /** De-duplicated on read and write, first occurrence kept (docs/spec/api.md §2.11.8). */
   permissions: string[];
   raw?: RawRecord | undefined;
 }
@@ -84,26 +84,26 @@ export interface Client {
   clientId: string;
   tenantId: string;
   /**
-   * `sha256:<64 lowercase hex>` (this release, oauth.md §2), or bcrypt (cost 10) as Go Tikti wrote
+   * `sha256:<64 lowercase hex>` (this release, docs/spec/oauth.md §2), or bcrypt (cost 10) as Go Tikti wrote
    * it (upgraded to `sha256:` on the first successful authentication); `""` when there is none.
    */
   secretHash: string;
-  /** Upper-cased on read (api.md §2.11.8). */
+  /** Upper-cased on read (docs/spec/api.md §2.11.8). */
   type: string;
   /** `[]` when absent in storage. */
   allowedGrantTypes: string[];
-  /** `[]` when absent in storage; also the scope ceiling (tokens.md §7). */
+  /** `[]` when absent in storage; also the scope ceiling (docs/spec/tokens.md §7). */
   defaultScopes: string[];
   status: string;
   /** Ceiling for `eventTypes` when set; Go-era clients lack it. */
   allowedEventTypes?: string[] | undefined;
   /** Per-client cap on access-token lifetime (60–86 400). */
   maxTtlSeconds?: number | undefined;
-  /** Tenant role names whose permissions form the client's own set P_c (oauth.md §3). */
+  /** Tenant role names whose permissions form the client's own set P_c (docs/spec/oauth.md §3). */
   roles?: string[] | undefined;
-  /** Public keys for `private_key_jwt` (oauth.md §2): `{"keys": [JWK, ...]}`. */
+  /** Public keys for `private_key_jwt` (docs/spec/oauth.md §2): `{"keys": [JWK, ...]}`. */
   jwks?: ClientJwks | undefined;
-  /** The secret replaced by the last rotation, valid until `previousSecretExpiresAt` (oauth.md §2). */
+  /** The secret replaced by the last rotation, valid until `previousSecretExpiresAt` (docs/spec/oauth.md §2). */
   previousSecretHash?: string | undefined;
   /** RFC 3339 UTC. */
   previousSecretExpiresAt?: string | undefined;

@@ -5,7 +5,7 @@ import { json } from "./json-response.ts";
 import { CLIENT_CLOSED_REQUEST, canonicalRoute } from "./middleware/observe.ts";
 
 /**
- * The one place where errors become HTTP responses (design.md, spec/api.md §2.1). A TiktiError
+ * The one place where errors become HTTP responses (design.md, docs/spec/api.md §2.1). A TiktiError
  * answers its catalogue status and body; anything else is a 500 `INTERNAL` carrying no message,
  * with the error logged under the request id.
  */

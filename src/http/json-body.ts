@@ -1,5 +1,5 @@
 /**
- * Request body intake for JSON routes (spec/api.md §2.4, order of checks §2.11.6):
+ * Request body intake for JSON routes (docs/spec/api.md §2.4, order of checks §2.11.6):
  * media type (415) → size while streaming (413) → one strict JSON object (400).
  *
  * `JSON.parse` silently keeps the last of duplicate keys, which lets two components read different

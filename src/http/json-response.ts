@@ -1,4 +1,4 @@
-/** JSON responses with the media type of spec/api.md §2.5 (`application/json; charset=utf-8`). */
+/** JSON responses with the media type of docs/spec/api.md §2.5 (`application/json; charset=utf-8`). */
 import type { Context } from "hono";
 
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";

@@ -1,5 +1,5 @@
 /**
- * The one mapper from errors to the OAuth error response (spec/oauth.md §9, RFC 6749 §5.2), used
+ * The one mapper from errors to the OAuth error response (docs/spec/oauth.md §9, RFC 6749 §5.2), used
  * by every `/oauth/*` route: `{"error","error_description"}`, never the Tikti `{"error","code"}`
  * body; `Cache-Control: no-store`; `WWW-Authenticate: Basic realm="tikti"` on a 401 when the
  * client used HTTP Basic; `Retry-After` on 429/503.

@@ -1,14 +1,14 @@
 /**
- * Request intake of the OAuth routes (spec/oauth.md, RFC 6749 §3.2): an
+ * Request intake of the OAuth routes (docs/spec/oauth.md, RFC 6749 §3.2): an
  * `application/x-www-form-urlencoded` body of at most 16 KiB, UTF-8, every parameter at most once.
  * Media type is checked before size, size while streaming (the rest of an oversized body is never
- * buffered), then the parameters — the order stated at the top of oauth.md.
+ * buffered), then the parameters — the order stated at the top of docs/spec/oauth.md.
  */
 import type { Context } from "hono";
 import { readAllLimited, StreamTooLarge } from "../bytes.ts";
 import { OAuthError } from "../services/oauth/errors.ts";
 
-/** oauth.md: bodies over 16 KiB → 413 (RFC shape, `invalid_request`). */
+/** docs/spec/oauth.md: bodies over 16 KiB → 413 (RFC shape, `invalid_request`). */
 export const OAUTH_BODY_LIMIT = 16_384;
 
 export type OAuthParams = ReadonlyMap<string, string>;
@@ -29,7 +29,7 @@ export function isFormMediaType(value: string): boolean {
 /**
  * Reads the form. Parameters sent without a value are treated as omitted (RFC 6749 §3.1) — except
  * those named in `keepEmpty`, whose empty value is kept (`token` of introspection and revocation:
- * present but empty is a malformed token, not a missing one; docs/oauth.md §5, §7); a name sent
+ * present but empty is a malformed token, not a missing one; docs/spec/oauth.md §5, §7); a name sent
  * twice — even once empty — is `invalid_request`, so two components can never read two different
  * values of one parameter.
  */

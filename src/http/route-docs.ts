@@ -27,7 +27,7 @@ export interface PageRouteDoc {
   summary: string;
   /** When it is mounted, if not always (for docs/reference/routes.md). */
   condition?: string;
-  /** Also served under `/v1` (only `/openapi.json`; the others have no alias, api.md §1). */
+  /** Also served under `/v1` (only `/openapi.json`; the others have no alias, docs/spec/api.md §1). */
   v1?: boolean;
   /** Query parameters: name → description (all optional). */
   query?: Record<string, string>;
@@ -38,7 +38,7 @@ export interface PageRouteDoc {
 
 const HTML = "text/html; charset=utf-8";
 /**
- * The neutral HTML error pages of src/saml/pages.ts by status (saml.md §6.7): an error id, never the
+ * The neutral HTML error pages of src/saml/pages.ts by status (docs/spec/saml.md §6.7): an error id, never the
  * reason. `internal` answers 503 with `Retry-After` when the store is down; 429 carries `Retry-After`.
  */
 const ERROR_PAGES: Record<number, PageResponse> = {

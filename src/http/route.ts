@@ -1,7 +1,7 @@
 /**
  * Declarative routes. Every JSON route is one `RouteSpec`: method, path, auth, the zod schemas of
  * its body and query, its success and error responses, and the handler. The same spec mounts the
- * route on Hono (with the checks of spec/api.md §2.11.6 in order) and feeds the OpenAPI document
+ * route on Hono (with the checks of docs/spec/api.md §2.11.6 in order) and feeds the OpenAPI document
  * (src/http/openapi.ts), so the documentation cannot drift from the validation.
  */
 import type { Context, Hono, MiddlewareHandler } from "hono";
@@ -15,10 +15,10 @@ import { parseOrThrow } from "./validate.ts";
 
 /**
  * - `public`: no credentials (a present API key is ignored);
- * - `key`: API key (api.md §2.2);
- * - `admin`: API key, plus the admin bearer when `admin.requireAdminToken` (api.md §2.3);
- * - `policy`: the handler decides (e.g. signUp, api.md §4.1);
- * - `client`: an OAuth client authenticates itself (oauth.md §2); the handler runs it.
+ * - `key`: API key (docs/spec/api.md §2.2);
+ * - `admin`: API key, plus the admin bearer when `admin.requireAdminToken` (docs/spec/api.md §2.3);
+ * - `policy`: the handler decides (e.g. signUp, docs/spec/api.md §4.1);
+ * - `client`: an OAuth client authenticates itself (docs/spec/oauth.md §2); the handler runs it.
  */
 export type RouteAuth = "public" | "key" | "admin" | "policy" | "client";
 
@@ -42,7 +42,7 @@ export interface RouteSpec<
   auth: RouteAuth;
   /**
    * Runs after the auth kind's guard and before the body is read, so that a `policy` route
-   * authenticates in the order of api.md §2.11.6 (API key 401 before 415/413/400).
+   * authenticates in the order of docs/spec/api.md §2.11.6 (API key 401 before 415/413/400).
    */
   guard?: MiddlewareHandler<HonoEnv>;
   /** One line for the OpenAPI summary. */
@@ -60,7 +60,7 @@ export interface RouteSpec<
   /** Error codes this route documents (the catalogue gives status and message). */
   errors: readonly ErrorCode[];
   /**
-   * OAuth routes (oauth.md): the form parameters (read by the handler, documented as an
+   * OAuth routes (docs/spec/oauth.md): the form parameters (read by the handler, documented as an
    * `application/x-www-form-urlencoded` body) and the RFC 6749 §5.2 errors with their statuses.
    */
   oauth?: { form: Schema; errors: ReadonlyArray<readonly [OAuthErrorCode, number]> };
@@ -82,16 +82,16 @@ export type AuthGuards = Record<"key" | "admin", MiddlewareHandler<HonoEnv>>;
 export interface RouteContext {
   deps: AppDeps;
   services: Services;
-  /** For `policy` routes that decide themselves (signUp, api.md §4.1). */
+  /** For `policy` routes that decide themselves (signUp, docs/spec/api.md §4.1). */
   auth: {
     /** API key state of this request: absent, valid, or invalid (present but wrong/duplicated). */
     apiKey(c: Context<HonoEnv>): Promise<"absent" | "valid" | "invalid">;
-    /** Runs the required admin bearer check (api.md §2.3) and sets `actor`; throws on failure. */
+    /** Runs the required admin bearer check (docs/spec/api.md §2.3) and sets `actor`; throws on failure. */
     requireAdminBearer(c: Context<HonoEnv>): Promise<void>;
   };
 }
 
-/** Mounts the specs on `app` (order of checks: api.md §2.11.6). */
+/** Mounts the specs on `app` (order of checks: docs/spec/api.md §2.11.6). */
 export function mountRoutes(app: Hono<HonoEnv>, specs: readonly RouteSpec[], guards: AuthGuards): void {
   for (const spec of specs) {
     const chain: MiddlewareHandler<HonoEnv>[] = [];

@@ -1,5 +1,5 @@
 /**
- * Turns zod failures into the documented 400 bodies (spec/api.md §2.1, §2.11.1):
+ * Turns zod failures into the documented 400 bodies (docs/spec/api.md §2.1, §2.11.1):
  * wrong JSON types and missing required fields → INVALID_REQUEST; a well-typed value that breaks a
  * grammar or range rule → INVALID_ARGUMENT. `details` has one entry per field, keyed by dotted path.
  */

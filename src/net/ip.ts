@@ -1,5 +1,5 @@
 /**
- * IPv4/IPv6 addresses and CIDR ranges as bytes, for `http.trustedProxies` (spec/api.md §2.8).
+ * IPv4/IPv6 addresses and CIDR ranges as bytes, for `http.trustedProxies` (docs/spec/api.md §2.8).
  */
 
 export interface Cidr {

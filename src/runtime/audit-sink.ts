@@ -1,4 +1,4 @@
-// Audit sink of spec/operations.md §7: stdout (same stream as logs) or a file appended per record.
+// Audit sink of docs/spec/operations.md §7: stdout (same stream as logs) or a file appended per record.
 import { open } from "node:fs/promises";
 import type { Config } from "../config/schema.ts";
 import type { AuditSink } from "../services/audit.ts";

@@ -1,5 +1,5 @@
 /**
- * Opens the embedded store in `dataDir` (spec/storage.md §7): the file-system half that the pure
+ * Opens the embedded store in `dataDir` (docs/spec/storage.md §7): the file-system half that the pure
  * engine (src/store/embedded.ts) must not do — directory and file modes, and a readable refusal
  * when another process holds the store's lock. docs/adr/0002-embedded-store-sqlite.md.
  */

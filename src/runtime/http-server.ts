@@ -1,7 +1,7 @@
 /**
  * The HTTP/1.1 server of all three runtimes: `node:http` with @hono/node-server's request listener.
  * Bun and Deno run it through their Node compatibility layers, because their native servers cannot
- * enforce the connection limits of operations.md §2.2 (`http.*`): Deno.serve has no header, body or
+ * enforce the connection limits of docs/spec/operations.md §2.2 (`http.*`): Deno.serve has no header, body or
  * keep-alive deadline and no header size limit, and Bun.serve has only one idle timeout that every
  * byte of a slow header resets (docs/adr/0025-one-http-server-on-every-runtime.md has the
  * measurements and the cost).

@@ -1,5 +1,5 @@
 /**
- * The server bootstrap shared by the Bun, Deno and Node entries (spec/operations.md §1): argv,
+ * The server bootstrap shared by the Bun, Deno and Node entries (docs/spec/operations.md §1): argv,
  * configuration, keys, store, app, listeners, signals. Exit codes: 0 clean shutdown, 1 runtime
  * failure, 2 configuration refused.
  */
@@ -66,7 +66,7 @@ function exitWith(code: number, message?: string): never {
 
 /**
  * Records the migrations of an empty store as applied (src/store/new-store.ts). Redis connects in
- * the background and may be down at start-up (not a refusal, operations.md §4): start-up waits at
+ * the background and may be down at start-up (not a refusal, docs/spec/operations.md §4): start-up waits at
  * most a second for it, then the check runs whenever the store first answers; by then the server
  * may have written keys, and the store is rightly left to tikti-migrate.
  */
@@ -101,7 +101,7 @@ async function recordIfNewStore(store: KV, logger: Logger): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Chooses and opens the store engine (storage.md §1). Redis connects in the background. */
+/** Chooses and opens the store engine (docs/spec/storage.md §1). Redis connects in the background. */
 export async function openStore(config: Config, adapter: RuntimeAdapter, logger: Logger): Promise<KV> {
   const redis = {
     username: config.redisUsername || undefined,
@@ -136,7 +136,7 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
   const io = createConfigIO();
   let loaded: Awaited<ReturnType<typeof loadConfig>>;
   try {
-    // SAML key files are checked here too, so --check and startup refuse bad ones (operations.md §4).
+    // SAML key files are checked here too, so --check and startup refuse bad ones (docs/spec/operations.md §4).
     loaded = await loadConfig(io, { configPath: args.configPath }, { validateSamlKeyFiles });
   } catch (e) {
     if (e instanceof ConfigError) {
@@ -182,7 +182,7 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
       dataDir: config.dataDir,
     });
     if (loaded.generatedApiKey) {
-      // Printed once, when generated (operations.md §3); never logged again.
+      // Printed once, when generated (docs/spec/operations.md §3); never logged again.
       process.stdout.write(
         `tikti dev quick-start: API key ${loaded.generatedApiKey} (stored in ${config.dataDir}/dev/api_key)\n`,
       );

@@ -1,5 +1,5 @@
 /**
- * The `PasswordHasher` on Bun (spec/operations.md §2.5: the runtime's native implementation where it
+ * The `PasswordHasher` on Bun (docs/spec/operations.md §2.5: the runtime's native implementation where it
  * exists). All native work is asynchronous and runs off the event loop on Bun's own threads.
  *
  * | operation          | implementation                                                      |

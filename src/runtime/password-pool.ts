@@ -1,6 +1,6 @@
 /**
  * A small pool of worker threads (`node:worker_threads`, available on Node, Deno and Bun) running
- * the portable password engine (spec/operations.md §2.5: hashing runs off the request's hot path).
+ * the portable password engine (docs/spec/operations.md §2.5: hashing runs off the request's hot path).
  *
  * - Workers start on first use, up to `size`; tasks queue FIFO when all are busy.
  * - An idle worker is unref'd, so the pool never keeps a CLI or test process alive.

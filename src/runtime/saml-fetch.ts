@@ -1,5 +1,5 @@
 /**
- * The network of IdP metadata fetching (spec/saml.md §12.1) for the `MetadataTransport` interface:
+ * The network of IdP metadata fetching (docs/spec/saml.md §12.1) for the `MetadataTransport` interface:
  * the host is resolved once (system resolver, every address), the core vets every address, and the
  * request then connects to the vetted address itself — no second resolution — with TLS verified
  * against the system trust store for the URL's host name (SNI and certificate check). Redirects

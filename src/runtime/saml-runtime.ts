@@ -1,5 +1,5 @@
 /**
- * SAML at run time (spec/saml.md §12.4, §13; operations.md §1): `samlIo()` gives the app real key
+ * SAML at run time (docs/spec/saml.md §12.4, §13; docs/spec/operations.md §1): `samlIo()` gives the app real key
  * files and network (`AppDeps.samlIo`); `startSamlRuntime` loads the SP key pairs of the app's SAML
  * context (`app.services.saml`), and keeps them current — every
  * `saml.sp.keyReloadSeconds` and on `SIGHUP` (key files and the rotation state) — and runs the hourly

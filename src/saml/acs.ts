@@ -1,6 +1,6 @@
 /**
  * The assertion consumer — POST `/saml/acs` (solicited) and POST `/saml/acs/:tid` (unsolicited,
- * opt-in) — spec/saml.md §6. The route has already applied the `samlIp` rate limit and read the
+ * opt-in) — docs/spec/saml.md §6. The route has already applied the `samlIp` rate limit and read the
  * body under the 256 KiB cap (`429`/`413` pages, no audit record). From there on every answer except
  * the repost page is a *decision* with exactly one audit record (§15), metrics (§14) and, on
  * rejection, the neutral page of the reason's bucket (§6.7).

@@ -1,5 +1,5 @@
 /**
- * Algorithm URIs and the allowlists of spec/saml.md §3 and §7.6.
+ * Algorithm URIs and the allowlists of docs/spec/saml.md §3 and §7.6.
  *
  * The allowlist is closed: configuration may narrow it (`sp.allowedSigAlgs`,
  * `sp.allowedDigestAlgs`) but never widen it beyond rsa-sha256/rsa-sha512 and sha256/sha512.

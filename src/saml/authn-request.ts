@@ -1,5 +1,5 @@
 /**
- * The AuthnRequest of spec/saml.md §5 step 5 — no XML declaration and no enveloped signature — and
+ * The AuthnRequest of docs/spec/saml.md §5 step 5 — no XML declaration and no enveloped signature — and
  * its signed HTTP-Redirect URL (step 7), signed with the pair the rotation state selects (§13).
  */
 import type { SamlContext } from "./context.ts";

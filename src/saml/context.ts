@@ -3,7 +3,7 @@
  * transport, metrics. Built once per app by `createServices` (src/services/index.ts); route groups
  * receive it as `services.saml`. The runtime (src/runtime/saml-runtime.ts) then loads the key files
  * and starts the timers on that same context. When `saml.enabled` is true, `createServices` adds its
- * `/readyz` check `saml` (operations.md §5).
+ * `/readyz` check `saml` (docs/spec/operations.md §5).
  */
 
 import type { Clock } from "../clock.ts";

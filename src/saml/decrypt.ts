@@ -1,5 +1,5 @@
 /**
- * `EncryptedAssertion` decryption (spec/saml.md §3, §7.9) with WebCrypto only, so it runs the same
+ * `EncryptedAssertion` decryption (docs/spec/saml.md §3, §7.9) with WebCrypto only, so it runs the same
  * on Node, Bun and Deno.
  *
  * - Structure: one `xenc:EncryptedData` (Type, when present, `#Element`) and exactly one

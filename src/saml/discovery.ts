@@ -1,6 +1,6 @@
 /**
- * Email-domain discovery (spec/saml.md §10, §11.4): `<emailDomainIndexKey>:<domain>` → tenant id,
- * written with `SET NX` and removed with `CAS_DEL` against the tenant id (storage.md §4.3), so a
+ * Email-domain discovery (docs/spec/saml.md §10, §11.4): `<emailDomainIndexKey>:<domain>` → tenant id,
+ * written with `SET NX` and removed with `CAS_DEL` against the tenant id (docs/spec/storage.md §4.3), so a
  * domain belongs to at most one tenant and a tenant can only remove its own mapping.
  */
 import type { Config } from "../config/schema.ts";

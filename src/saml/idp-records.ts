@@ -1,14 +1,14 @@
 /**
- * IdP records: `saml:idp:{tid}` (spec/storage.md §3.1, §4.3; spec/saml.md §11, §12.3).
+ * IdP records: `saml:idp:{tid}` (docs/spec/storage.md §3.1, §4.3; docs/spec/saml.md §11, §12.3).
  *
  * One JSON string per tenant, written with `SET NX` (create), `SET` (replace), `DEL` (delete) and
  * `CAS_SET` against the exact value read (background refresh, so a concurrent admin change wins).
- * A value that is not a JSON record — a Go-era msgpack value above all (storage.md §6) — is
+ * A value that is not a JSON record — a Go-era msgpack value above all (docs/spec/storage.md §6) — is
  * *corrupt*: login answers `internal_error`, the admin `GET` `500 INTERNAL`, and a `PUT` replaces it.
  *
  * The IdP admin API also keeps an entity-id index (`saml:entity:<sha256 of entityID>`, a set of
  * tenant ids) so that IdP-initiated logout can find the tenants of an `Issuer` with no live session
- * (saml.md §9.3 step 2). Readers re-check every candidate against its record, so a stale index entry
+ * (docs/spec/saml.md §9.3 step 2). Readers re-check every candidate against its record, so a stale index entry
  * (crash between the record write and the index write) is harmless.
  */
 import { z } from "zod";
@@ -29,7 +29,7 @@ export interface AttributeMap {
   roles: string[];
 }
 
-/** saml.md §8.1. */
+/** docs/spec/saml.md §8.1. */
 export const DEFAULT_ATTRIBUTE_MAP: Readonly<AttributeMap> = Object.freeze({
   email: [
     "mail",
@@ -58,7 +58,7 @@ export interface IdpSigningCert {
   sha256: string;
   notAfter: string;
   addedAt: string;
-  /** Set on certificates kept only for the overlap window (saml.md §12.3). */
+  /** Set on certificates kept only for the overlap window (docs/spec/saml.md §12.3). */
   retireAfter: string | null;
 }
 
@@ -135,7 +135,7 @@ const storedSchema = z.looseObject({
 
 /**
  * Parses a stored value; `null` when it is not a readable record (corrupt or Go-era). Unknown
- * fields are kept on the returned object so that read-modify-write preserves them (storage.md §2.1).
+ * fields are kept on the returned object so that read-modify-write preserves them (docs/spec/storage.md §2.1).
  */
 export function decodeIdpRecord(text: string): IdpRecord | null {
   let value: unknown;
@@ -179,11 +179,11 @@ export interface IdpRecordRepo {
   delete(tenantId: string): Promise<IdpRecord | null>;
   /** Every stored record (scan of `saml:idp:*`), sorted by tenant id. */
   list(): Promise<IdpListEntry[]>;
-  /** Tenants whose current record has this `entityID` (saml.md §9.3 step 2), sorted. */
+  /** Tenants whose current record has this `entityID` (docs/spec/saml.md §9.3 step 2), sorted. */
   tenantsForEntityId(entityId: string): Promise<string[]>;
 }
 
-/** Key of the entity-id index. Not in storage.md §3 yet: saml.md §9.3 asks for the index. */
+/** Key of the entity-id index. Not in docs/spec/storage.md §3 yet: docs/spec/saml.md §9.3 asks for the index. */
 export async function entityIndexKey(entityId: string): Promise<string> {
   return `saml:entity:${await sha256Hex(entityId)}`;
 }
@@ -292,7 +292,7 @@ export interface FreshCert {
 }
 
 /**
- * Pinned signing certificates after a replace or refresh (saml.md §12.3): the new certificates
+ * Pinned signing certificates after a replace or refresh (docs/spec/saml.md §12.3): the new certificates
  * first, in metadata order; previously pinned ones missing from the new set stay with
  * `retireAfter` = now + overlap (an existing `retireAfter` is kept); certificates past
  * `retireAfter`, or expired, are dropped; duplicates (same SHA-256) are merged.
@@ -349,7 +349,7 @@ export interface PinnedCert {
 }
 
 /**
- * The signing certificates signatures may be verified with (saml.md §7.5): neither expired nor past
+ * The signing certificates signatures may be verified with (docs/spec/saml.md §7.5): neither expired nor past
  * `retireAfter`, in record order. Empty → `idp_metadata_stale` (§6.3 step 1b).
  */
 export function usableSigningCerts(record: IdpRecord, now: number): PinnedCert[] {
@@ -383,7 +383,7 @@ export function certSubject(derBase64: string): string {
 
 // ------------------------------------------------------------------------------------ projection
 
-/** The admin view of a record (saml.md §11.1): never certificate bodies or XML. */
+/** The admin view of a record (docs/spec/saml.md §11.1): never certificate bodies or XML. */
 export function projectIdpRecord(record: IdpRecord, urls: SamlUrls): Record<string, unknown> {
   return {
     configured: true,

@@ -1,6 +1,6 @@
 /**
  * Random identifiers of the SAML flows: message and request ids (`_` + 40 lowercase hex, 160 bits;
- * spec/saml.md §5 step 4, §9.2 step 6, §9.3 step 6), session ids (32 lowercase hex, 128 bits; §6.5)
+ * docs/spec/saml.md §5 step 4, §9.2 step 6, §9.3 step 6), session ids (32 lowercase hex, 128 bits; §6.5)
  * and nonces.
  */
 

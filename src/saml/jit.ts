@@ -1,11 +1,11 @@
 /**
- * Attribute mapping, JIT provisioning, linking and role sync (spec/saml.md §8; storage.md §4.3
+ * Attribute mapping, JIT provisioning, linking and role sync (docs/spec/saml.md §8; docs/spec/storage.md §4.3
  * "SAML JIT and link").
  *
  * - §8.2: attributes named `tid`, `tenant_id`, `tenantId` are removed before anything reads them;
  *   nothing in an assertion ever selects the tenant (it comes from the URL through the request).
  * - §8.1: `email` and `name` from the first listed attribute with a non-empty value; the email is
- *   normalised and must pass api.md §2.10; an `emailAddress` NameID stands in only when no email
+ *   normalised and must pass docs/spec/api.md §2.10; an `emailAddress` NameID stands in only when no email
  *   attribute is present at all. `roles`: the values of the first listed attribute present.
  * - §8.3: known subject → that user; else an existing user who is **already a member** of the tenant
  *   is linked (`SET samlSubject NX`, the winner of a race is used); else, when the email belongs to
@@ -195,7 +195,7 @@ function provisionedForSubject(user: User, tenantId: string, nameId: string): bo
  * without being linked.
  *
  * Step 3a writes the record before claiming the email (unlike the claim-first order of the spec's
- * prose) so that it follows the create-user order of storage.md §4.3: a crash leaves at most an
+ * prose) so that it follows the create-user order of docs/spec/storage.md §4.3: a crash leaves at most an
  * unreachable record, never a claim pointing at nothing; the lost-claim case re-runs from step 1
  * exactly as the spec asks.
  */
@@ -246,7 +246,7 @@ export async function resolveSamlUser(
     if (!emailClaimed) {
       // Another request took the email meanwhile (re-run from step 1, which finds its owner), or a
       // claim points at a user that no longer exists (a crash during a delete): such a claim is
-      // dangling under the reader rule of storage.md §4.1 and may be released.
+      // dangling under the reader rule of docs/spec/storage.md §4.1 and may be released.
       await releaseDanglingEmailClaim(deps, input.email);
       continue;
     }

@@ -1,5 +1,5 @@
 /**
- * GET `/saml/login/:tid` — SP-initiated login (spec/saml.md §5). The route applies the `samlIp`
+ * GET `/saml/login/:tid` — SP-initiated login (docs/spec/saml.md §5). The route applies the `samlIp`
  * rate limit (step 1) before calling `startLogin`.
  *
  *   2. `:tid` malformed, tenant absent or not ACTIVE, no IdP record → 404 not-configured page;

@@ -1,5 +1,5 @@
 /**
- * Outbound single-logout messages (spec/saml.md §9.2 step 6, §9.3 step 6). Both are signed by the
+ * Outbound single-logout messages (docs/spec/saml.md §9.2 step 6, §9.3 step 6). Both are signed by the
  * binding that delivers them (outbound.ts): the query for HTTP-Redirect, an enveloped signature for
  * HTTP-POST.
  */

@@ -1,7 +1,7 @@
 /**
- * Single logout (spec/saml.md §9):
+ * Single logout (docs/spec/saml.md §9):
  *
- * - `spLogout` — GET `/saml/logout/:tid` (§9.2): the idToken from the cookie passes tokens.md §4.1
+ * - `spLogout` — GET `/saml/logout/:tid` (§9.2): the idToken from the cookie passes docs/spec/tokens.md §4.1
  *   V1, V2, V4, V5 with expiry ignored, carries `amr` `saml`, a `sid` and `tid` = `:tid` (else 400);
  *   the return target is checked (400); the session ends locally first (`DEL saml:sid`, `HDEL`
  *   index) and the idToken cookie is expired — so the token is dead (V10) even when the IdP has no

@@ -1,7 +1,7 @@
 /**
  * SAML metadata, both directions:
  *
- * - **IdP metadata in** (spec/saml.md §12.1–§12.2): fetching a metadata URL with its limits (https
+ * - **IdP metadata in** (docs/spec/saml.md §12.1–§12.2): fetching a metadata URL with its limits (https
  *   only, every resolved address public, no redirects, size and time caps, errors that never echo
  *   the URL or the body), then parsing with fast-xml-parser — DOCTYPE and entity declarations are
  *   refused before parsing and entity processing is off — and validating into the endpoint and
@@ -32,7 +32,7 @@ export const METADATA_URL_MAX_CHARS = 2048;
 const ENTITY_ID_MAX_CHARS = 1024;
 const MIN_RSA_BITS = 2048;
 
-/** The exact `error` texts of saml.md §12.2 (answered as `400 INVALID_SAML_METADATA`). */
+/** The exact `error` texts of docs/spec/saml.md §12.2 (answered as `400 INVALID_SAML_METADATA`). */
 export const METADATA_MESSAGES = {
   notWellFormed: "metadata is not well-formed XML",
   doctype: "metadata contains a DOCTYPE or entity declaration",
@@ -154,7 +154,7 @@ const parser = new XMLParser({
   allowBooleanAttributes: false,
 });
 
-/** Refuses markup that could declare entities or a DTD (saml.md §7.2, §12.2). */
+/** Refuses markup that could declare entities or a DTD (docs/spec/saml.md §7.2, §12.2). */
 export function hasDoctypeOrEntity(text: string): boolean {
   return /<!DOCTYPE/i.test(text) || /<!ENTITY/i.test(text);
 }
@@ -236,7 +236,7 @@ function hasSpaceOrControl(s: string): boolean {
 
 /**
  * An IdP endpoint: absolute `https` without userinfo or fragment; in dev mode also loopback `http`
- * (operations.md §2.1). A query string is allowed.
+ * (docs/spec/operations.md §2.1). A query string is allowed.
  */
 export function isAcceptableEndpoint(raw: string, devMode: boolean): boolean {
   if (raw === "" || hasSpaceOrControl(raw) || raw.includes("#")) return false;
@@ -259,7 +259,7 @@ function idpDescriptorsOf(entity: XElement): XElement[] {
   return entity.children.filter((c) => isMd(c, "IDPSSODescriptor") && supportsSaml2(c));
 }
 
-/** The one `EntityDescriptor` with a SAML 2.0 `IDPSSODescriptor` (saml.md §12.2 rule 4). */
+/** The one `EntityDescriptor` with a SAML 2.0 `IDPSSODescriptor` (docs/spec/saml.md §12.2 rule 4). */
 function selectIdpEntity(root: XElement): { entity: XElement; idp: XElement } {
   let entities: XElement[];
   if (isMd(root, "EntityDescriptor")) entities = [root];
@@ -311,7 +311,7 @@ function uniqueCerts(certs: Array<NonNullable<KeyCert["cert"]>>): FreshCert[] {
 }
 
 /**
- * Parses and validates IdP metadata bytes (saml.md §12.2). Throws `MetadataError` with the first
+ * Parses and validates IdP metadata bytes (docs/spec/saml.md §12.2). Throws `MetadataError` with the first
  * rule that fails.
  */
 export async function parseIdpMetadata(bytes: Uint8Array, rules: MetadataRules): Promise<ParsedIdpMetadata> {
@@ -392,7 +392,7 @@ export const noNetworkTransport: MetadataTransport = {
   get: () => Promise.reject(new Error("no metadata transport configured")),
 };
 
-/** saml.md §12.1: address ranges a metadata URL may not reach. */
+/** docs/spec/saml.md §12.1: address ranges a metadata URL may not reach. */
 const BLOCKED_RANGES = [
   "0.0.0.0/8",
   "10.0.0.0/8",
@@ -571,12 +571,12 @@ export interface SpMetadataInput {
   published: PublishedCertificates;
   /** `sp.requireAssertionSigned` → `WantAssertionsSigned`. */
   wantAssertionsSigned: boolean;
-  /** Tenant whose unsolicited ACS (`{acsURL}/{tid}`, index 1) is added (saml.md §4). */
+  /** Tenant whose unsolicited ACS (`{acsURL}/{tid}`, index 1) is added (docs/spec/saml.md §4). */
   unsolicitedTenantId?: string;
 }
 
 /**
- * The SP metadata document of saml.md §4. `validUntil` is the earliest `notAfter` of the published
+ * The SP metadata document of docs/spec/saml.md §4. `validUntil` is the earliest `notAfter` of the published
  * certificates, so the bytes depend only on configuration, keys and rotation state.
  */
 export function buildSpMetadata(input: SpMetadataInput): string {

@@ -1,5 +1,5 @@
 /**
- * The SAML series of spec/saml.md §14, named `<namespace>_<subsystem>_<name>` (`tikti_saml_` by
+ * The SAML series of docs/spec/saml.md §14, named `<namespace>_<subsystem>_<name>` (`tikti_saml_` by
  * default) and registered once per metrics registry.
  *
  * Certificate-expiry gauges and the rotation state are computed when `/metrics` is rendered (seconds

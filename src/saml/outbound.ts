@@ -1,5 +1,5 @@
 /**
- * Outbound SAML messages (spec/saml.md §3 "Outbound messages", §5 step 7, §9.2 step 7, §9.3 step 6):
+ * Outbound SAML messages (docs/spec/saml.md §3 "Outbound messages", §5 step 7, §9.2 step 7, §9.3 step 6):
  *
  * - HTTP-Redirect binding: raw DEFLATE, standard base64, percent-encoding that keeps only the RFC
  *   3986 unreserved characters, and an RSASSA-PKCS1-v1_5 SHA-256 signature over exactly
@@ -104,7 +104,7 @@ export function signEnveloped(xml: string, pair: SpKeyPair): string {
 /**
  * §9.2 step 7 / §9.3 step 6, POST binding: a `200` page whose form posts `fields` to `action`,
  * submitted by a nonce-carrying script (with a `<noscript>` button). CSP: `autoSubmitCsp` (no
- * `form-action`, saml.md §10.1).
+ * `form-action`, docs/spec/saml.md §10.1).
  */
 export function autoSubmitForm(input: {
   action: string;

@@ -1,5 +1,5 @@
 /**
- * Neutral HTML pages of the SAML browser routes (spec/saml.md §6.7, §10): the error pages shared by
+ * Neutral HTML pages of the SAML browser routes (docs/spec/saml.md §6.7, §10): the error pages shared by
  * login, ACS, logout and discovery, and the discovery form. Bodies never contain the reason, the
  * tenant, the NameID, the email or any part of a message; each error page carries a random error id
  * (also logged with the reason) so support can correlate a screenshot with the logs.
@@ -42,7 +42,7 @@ const PAGES: Record<SamlErrorPageKind, { status: number; heading: string; text: 
   too_large: { status: 413, heading: "Request Too Large", text: "The login response was too large." },
 };
 
-/** Headers of every SAML browser answer (saml.md §5, §6.7, §10). */
+/** Headers of every SAML browser answer (docs/spec/saml.md §5, §6.7, §10). */
 export const BROWSER_HEADERS: Readonly<Record<string, string>> = {
   "Cache-Control": "no-store",
   Pragma: "no-cache",
@@ -54,7 +54,7 @@ export const BROWSER_HEADERS: Readonly<Record<string, string>> = {
 export const ERROR_PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 /**
- * No `form-action` (saml.md §10.1): browsers apply it to every redirect after the submission, and
+ * No `form-action` (docs/spec/saml.md §10.1): browsers apply it to every redirect after the submission, and
  * the discovery form's POST is followed by `302 /saml/login/<tid>` and `302 <IdP>`, which
  * `form-action 'self'` blocked. The page has no user-controlled markup (the email is never
  * reflected); `default-src 'none'` and `base-uri 'none'` keep it inert.
@@ -64,7 +64,7 @@ export const DISCOVERY_CSP =
 
 /**
  * CSP of the auto-submit pages (outbound POST binding, the ACS repost page): only the script with
- * this response's nonce runs. No `form-action` (saml.md §10.1): it would also govern the redirects
+ * this response's nonce runs. No `form-action` (docs/spec/saml.md §10.1): it would also govern the redirects
  * after the submission — the IdP's redirect back to `/saml/slo`, or the ACS's redirect to an allowed
  * external return target — and block them.
  */
@@ -130,7 +130,7 @@ export function samlErrorPage(kind: SamlErrorPageKind, options: ErrorPageOptions
   return new Response(body, { status, headers });
 }
 
-/** The discovery form (saml.md §10); `message` is a fixed text, never user input. */
+/** The discovery form (docs/spec/saml.md §10); `message` is a fixed text, never user input. */
 export function discoveryPage(message?: "Enter a valid email address." | "Workspace not found."): Response {
   const note = message ? `<p role="alert">${message}</p>` : "";
   const body = page(

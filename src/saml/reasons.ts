@@ -1,5 +1,5 @@
 /**
- * The closed set of SAML reason codes and their status buckets (spec/saml.md §6.7).
+ * The closed set of SAML reason codes and their status buckets (docs/spec/saml.md §6.7).
  *
  * Validators return one of these codes; routes map it to a bucket (HTTP status and neutral page),
  * the audit record and the `validation_failures_total{reason}` metric. Nothing else may be used as

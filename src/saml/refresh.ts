@@ -1,5 +1,5 @@
 /**
- * Metadata ingestion and refresh of IdP records (spec/saml.md §11.2, §11.3, §12.3, §12.4).
+ * Metadata ingestion and refresh of IdP records (docs/spec/saml.md §11.2, §11.3, §12.3, §12.4).
  *
  * A refresh reads the record, fetches and validates its metadata URL, and writes with `CAS_SET`
  * against the exact value read: a concurrent admin change wins, and a failed fetch keeps every

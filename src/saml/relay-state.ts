@@ -1,5 +1,5 @@
 /**
- * Return targets of the SAML browser flows (spec/saml.md §5 step 3, §6.4, §9.2 step 2).
+ * Return targets of the SAML browser flows (docs/spec/saml.md §5 step 3, §6.4, §9.2 step 2).
  *
  * A *safe redirect target* is a safe local path or an absolute `https` URL of an origin listed in
  * `saml.acs.allowedRedirectOrigins` (the rule of `isSafeRedirectTarget`, shared with the startup

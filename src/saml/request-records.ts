@@ -1,5 +1,5 @@
 /**
- * Outstanding requests `saml:req:{id}` (spec/storage.md §3.2, §4.3; spec/saml.md §5 step 6, §6.3
+ * Outstanding requests `saml:req:{id}` (docs/spec/storage.md §3.2, §4.3; docs/spec/saml.md §5 step 6, §6.3
  * step 1, §9.2 step 6, §9.4 step 2): written with `SET NX EX <requestTTLSeconds>`, consumed exactly
  * once with `CONSUME` (concurrent POSTs: exactly one gets the record).
  */
@@ -34,7 +34,7 @@ export interface LogoutRequestRecord {
 
 export type RequestRecord = AuthnRequestRecord | LogoutRequestRecord;
 
-/** ★ `SET saml:req:{id} NX EX ttl`; an id collision is an internal error (storage.md §4.3). */
+/** ★ `SET saml:req:{id} NX EX ttl`; an id collision is an internal error (docs/spec/storage.md §4.3). */
 export async function storeRequest(kv: KV, record: RequestRecord, ttlSeconds: number): Promise<void> {
   const ok = await kv.set(keys.samlRequest(record.id), JSON.stringify(record), {
     nx: true,

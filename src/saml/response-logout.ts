@@ -1,5 +1,5 @@
 /**
- * The shared validation of inbound single-logout messages (spec/saml.md §9.3, §9.4): decoding,
+ * The shared validation of inbound single-logout messages (docs/spec/saml.md §9.3, §9.4): decoding,
  * hygiene and the single parse, shape, signature (HTTP-Redirect query signature or enveloped XML
  * signature on POST) with the same verifier and allowlist as the ACS, destination and time checks.
  * Pure: the SLO route/service does the lookups, store writes and replies.

@@ -1,5 +1,5 @@
 /**
- * The SAML Response validation pipeline of spec/saml.md §6.3 (and §6.6 for unsolicited responses):
+ * The SAML Response validation pipeline of docs/spec/saml.md §6.3 (and §6.6 for unsolicited responses):
  * pure functions that take the message, `now`, the expected values and the IdP record's
  * certificates and settings, and return facts or a closed reason code (§6.7). No store, cookie,
  * HTTP or logging here.
@@ -282,7 +282,7 @@ function topLevelStatus(root: Element): string | null {
 // ---------------------------------------------------------------------------------------------
 // Steps 2–11
 
-/** The settings of spec/saml.md §2 the pipeline uses (a subset of `SamlConfig["sp"]`). */
+/** The settings of docs/spec/saml.md §2 the pipeline uses (a subset of `SamlConfig["sp"]`). */
 export type ResponsePolicy = Pick<
   SamlConfig["sp"],
   | "allowedSigAlgs"

@@ -1,5 +1,5 @@
 /**
- * SP key rotation across replicas without a restart (spec/saml.md §13).
+ * SP key rotation across replicas without a restart (docs/spec/saml.md §13).
  *
  * The shared state lives in `saml:sp:rotation` and changes only with `CAS_SET`/`CAS_DEL` against
  * the value read, so two operators (or two replicas) cannot interleave a prepare and a commit.
@@ -18,7 +18,7 @@ import type { KV } from "../store/kv.ts";
 import { isoSeconds } from "./certs.ts";
 import type { SpKeyPair, SpKeyStore } from "./sp-keys.ts";
 
-/** How old the state seen by a replica may be (saml.md §13). */
+/** How old the state seen by a replica may be (docs/spec/saml.md §13). */
 export const ROTATION_STATE_MAX_AGE_MS = 10_000;
 const CAS_ATTEMPTS = 5;
 
@@ -60,11 +60,11 @@ export interface SpRotation {
   apply(action: RotationAction, force: boolean): Promise<RotationStatus>;
   /** The pair that signs outbound messages now; throws `INTERNAL` when it is not loaded here. */
   signingPair(): Promise<SpKeyPair>;
-  /** Pairs to try, in order, when unwrapping an encrypted assertion's key (saml.md §7.9 step 3). */
+  /** Pairs to try, in order, when unwrapping an encrypted assertion's key (docs/spec/saml.md §7.9 step 3). */
   decryptionPairs(): Promise<SpKeyPair[]>;
-  /** Certificates the SP metadata publishes (saml.md §4); throws `INTERNAL` when one is not loaded. */
+  /** Certificates the SP metadata publishes (docs/spec/saml.md §4); throws `INTERNAL` when one is not loaded. */
   published(): Promise<PublishedCertificates>;
-  /** `ok` or a short reason for /readyz (operations.md §5). */
+  /** `ok` or a short reason for /readyz (docs/spec/operations.md §5). */
   readiness(): Promise<string>;
   /** 0 none, 1 prepared, 2 committed, from the last state read (metric `sp_rotation_state`). */
   lastStateValue(): number;
@@ -121,7 +121,7 @@ export function createSpRotation(deps: {
       return { raw, record: { ...parsed, committedAt: parsed.committedAt ?? null } };
     }
     if (!warnedUnreadable) {
-      // storage.md §6: a Go-era (msgpack) value is overwritten by the next prepare.
+      // docs/spec/storage.md §6: a Go-era (msgpack) value is overwritten by the next prepare.
       logger.warn(
         "saml:sp:rotation holds an unreadable value; treated as no rotation until the next prepare",
       );

@@ -1,15 +1,15 @@
 /**
- * SAML sessions (spec/saml.md §6.5 step 3, §9; spec/storage.md §3, §3.3, §4.3):
+ * SAML sessions (docs/spec/saml.md §6.5 step 3, §9; docs/spec/storage.md §3, §3.3, §4.3):
  *
  * - `saml:sid:{sid}` — `{"sid", "tenantId", "userId", "nameId", "nameIdFormat", "sessionIndex",
  *   "createdAt", "expiresAt"}`, written with `SET` and an expiry at the session end. Its existence is
- *   what keeps a SAML idToken alive (tokens.md §4.1 V10).
+ *   what keeps a SAML idToken alive (docs/spec/tokens.md §4.1 V10).
  * - `saml:idx:{nameId}` — hash field `{tid}:{sid}` → `{"userId", "sessionIndex", "expiresAt"}`,
  *   written with `IDX_ADD` (the key lives as long as its longest session), so an IdP-initiated
  *   LogoutRequest, which names only the NameID, finds the sessions to end.
  *
  * Start: ★ `SET saml:sid:{sid} EX` · `IDX_ADD`. End: ★ `DEL saml:sid:{sid}` · `HDEL` the index field.
- * The NameID is used verbatim in the key (binary-safe keys, storage.md §3).
+ * The NameID is used verbatim in the key (binary-safe keys, docs/spec/storage.md §3).
  */
 import { keys } from "../store/keys.ts";
 import type { KV } from "../store/kv.ts";

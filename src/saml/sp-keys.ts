@@ -1,12 +1,12 @@
 /**
- * SP key material (spec/saml.md §2, §13; operations.md §4): the *current* signing pair, the staged
+ * SP key material (docs/spec/saml.md §2, §13; docs/spec/operations.md §4): the *current* signing pair, the staged
  * *next* pair and, when configured with their own files, a separate *encryption* pair.
  *
  * Files are read through an injected reader (src/runtime/saml-keys.ts on a server; the `ConfigIO`
  * of the loader for the startup refusals), so this module stays pure. A pair is a PEM RSA private
  * key (PKCS#8 or PKCS#1) and an X.509 certificate whose public key is the key's: both are checked
  * before a pair is used, and a reload that finds a file unreadable or invalid keeps the pair loaded
- * before (saml.md §13) and logs why.
+ * before (docs/spec/saml.md §13) and logs why.
  */
 
 import type { Clock } from "../clock.ts";
@@ -31,7 +31,7 @@ export interface SpKeyPair {
   cert: X509Certificate;
   /** Base64 DER of the certificate, as published in `ds:X509Certificate`. */
   certBase64: string;
-  /** Lowercase hex SHA-256 of the certificate DER: the identity of the pair (saml.md §13). */
+  /** Lowercase hex SHA-256 of the certificate DER: the identity of the pair (docs/spec/saml.md §13). */
   sha256: string;
   notAfter: number;
   /** RSA modulus size. */
@@ -247,7 +247,7 @@ async function checkPairFiles(
 }
 
 /**
- * `LoadConfigOptions.validateSamlKeyFiles` (operations.md §4): the current pair, the separate
+ * `LoadConfigOptions.validateSamlKeyFiles` (docs/spec/operations.md §4): the current pair, the separate
  * encryption pair when configured, and the next pair when its files exist (both absent = no next
  * pair; one without the other is refused) must be readable, matching, unexpired RSA pairs of at
  * least `saml.sp.keyBits`.
@@ -331,7 +331,7 @@ export function createSpKeyStore(deps: {
       return;
     }
     if (keyText === null && certText === null && slot === "next") {
-      // No next pair (saml.md §2): after promotion the operator removes the next files.
+      // No next pair (docs/spec/saml.md §2): after promotion the operator removes the next files.
       if (s.pair) {
         logger.info("next SP key pair removed", { sha256: s.pair.sha256 });
         report.changed.push(slot);

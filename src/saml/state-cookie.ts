@@ -1,5 +1,5 @@
 /**
- * Cookies of the SAML browser flows (spec/saml.md §5 step 8, §6.2, §6.5 step 6, §9.2):
+ * Cookies of the SAML browser flows (docs/spec/saml.md §5 step 8, §6.2, §6.5 step 6, §9.2):
  *
  * - `__Host-tikti_saml_state=<request id>` binds an outstanding AuthnRequest to the browser that
  *   started it. `SameSite=None` so that the IdP's cross-site POST to the ACS carries it; browsers

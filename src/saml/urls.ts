@@ -1,5 +1,5 @@
 /**
- * The SP's own URLs (spec/saml.md §2, §4, §6.6, §11.1), derived from the validated configuration in
+ * The SP's own URLs (docs/spec/saml.md §2, §4, §6.6, §11.1), derived from the validated configuration in
  * one place so that metadata, login, ACS and the admin projection agree byte for byte.
  */
 import type { Config } from "../config/schema.ts";

@@ -1,5 +1,5 @@
 /**
- * XML signature verification for inbound SAML messages (spec/saml.md §7.4–§7.7).
+ * XML signature verification for inbound SAML messages (docs/spec/saml.md §7.4–§7.7).
  *
  * `verifyEnvelopedSignature(message, element, options)` checks the one `ds:Signature` that is a
  * direct child of `element`:
@@ -48,7 +48,7 @@ import {
   textOf,
 } from "./xml.ts";
 
-/** A pinned IdP signing certificate as stored in the IdP record (storage.md §3.1). */
+/** A pinned IdP signing certificate as stored in the IdP record (docs/spec/storage.md §3.1). */
 export interface PinnedCertificate {
   /** Base64 DER. */
   der: string;

@@ -1,5 +1,5 @@
 /**
- * The single XML parser for inbound SAML messages and its input hygiene (spec/saml.md §7.1, §7.2).
+ * The single XML parser for inbound SAML messages and its input hygiene (docs/spec/saml.md §7.1, §7.2).
  *
  * Every inbound message — Response, decrypted Assertion, LogoutRequest, LogoutResponse — and every
  * signed reference returned by the verifier is parsed here, once, by `@xmldom/xmldom` with an error

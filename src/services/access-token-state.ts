@@ -1,9 +1,9 @@
 /**
- * The store-backed checks of an access token (spec/tokens.md §4.3 steps 6–9 and 6a, the `jti`
+ * The store-backed checks of an access token (docs/spec/tokens.md §4.3 steps 6–9 and 6a, the `jti`
  * denylist of `/oauth/revoke`): who the token
  * speaks for still exists, is `ACTIVE`, holds the `tokenVersion` the token carries, and its tenant
  * is `ACTIVE`. One implementation for `/accounts/validate`, the access-token subjects of the
- * RFC 8693 grant (oauth.md §4.2) and introspection (oauth.md §5 check 4).
+ * RFC 8693 grant (docs/spec/oauth.md §4.2) and introspection (docs/spec/oauth.md §5 check 4).
  *
  * Tokens of `/oauth/token` carry `client_id`: their user is `sub` (an `act` chain names actors,
  * each of whom must still be `ACTIVE`); a client-credentials token (`sub` = `client_id`) has no
@@ -25,7 +25,7 @@ export type AccessTokenStateReason =
   | "user_inactive"
   | "tenant_inactive"
   | "client_inactive"
-  // `/accounts/validate` only: the request `tenantId` binding (api.md §6.3).
+  // `/accounts/validate` only: the request `tenantId` binding (docs/spec/api.md §6.3).
   | "tenant";
 
 export interface AccessTokenState {
@@ -43,12 +43,12 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** A token of `/oauth/token` (oauth.md §4): it carries `client_id`. */
+/** A token of `/oauth/token` (docs/spec/oauth.md §4): it carries `client_id`. */
 export function isOAuthIssued(claims: Record<string, unknown>): boolean {
   return typeof claims.client_id === "string";
 }
 
-/** A client-credentials token (oauth.md §4.1): `sub` = `client_id`, no user. */
+/** A client-credentials token (docs/spec/oauth.md §4.1): `sub` = `client_id`, no user. */
 export function isClientCredentialsToken(claims: Record<string, unknown>): boolean {
   return typeof claims.client_id === "string" && claims.sub === claims.client_id;
 }
@@ -65,7 +65,7 @@ export function actorChain(act: unknown): string[] | null {
   return out;
 }
 
-/** Step 6 user id: legacy tokens speak for `act.sub` when present; oauth.md tokens for `sub`. */
+/** Step 6 user id: legacy tokens speak for `act.sub` when present; docs/spec/oauth.md tokens for `sub`. */
 function userIdOf(claims: VerifiedAccessTokenClaims): string | null {
   if (!isOAuthIssued(claims) && claims.act !== undefined) {
     const act = claims.act;

@@ -1,17 +1,17 @@
 /**
- * Accounts (spec/api.md §4): sign-up, password and one-time-code sign-in, lookup, update, delete,
+ * Accounts (docs/spec/api.md §4): sign-up, password and one-time-code sign-in, lookup, update, delete,
  * one-time codes and password reset. All business rules live here, with no HTTP: the route group
  * (src/http/routes/accounts.ts), the CLI-facing routes and migrations call these functions.
  *
  * Rules that shape the code:
- * - Sign-in failures are indistinguishable (api.md §4.2): unknown user, SAML-only user, wrong
+ * - Sign-in failures are indistinguishable (docs/spec/api.md §4.2): unknown user, SAML-only user, wrong
  *   password and a user that is not ACTIVE give the same error after the same kind of hash work;
  *   the status is read only after a verify, so timing does not reveal it.
- * - Rate limits and the lockout run before any hash work (api.md §2.8).
- * - Every change to a user is one CAS write that also bumps `tokenVersion` (storage.md §4.2,
- *   tokens.md §5), and it re-checks the version the presented token was verified against, so an
+ * - Rate limits and the lockout run before any hash work (docs/spec/api.md §2.8).
+ * - Every change to a user is one CAS write that also bumps `tokenVersion` (docs/spec/storage.md §4.2,
+ *   docs/spec/tokens.md §5), and it re-checks the version the presented token was verified against, so an
  *   update racing a revocation cannot hand out a token that outlives it.
- * - Emails, passwords, tokens and codes never reach a log line (operations.md §7): emails are
+ * - Emails, passwords, tokens and codes never reach a log line (docs/spec/operations.md §7): emails are
  *   logged as `hashForLog` digests.
  */
 import type { Config } from "../config/schema.ts";
@@ -33,12 +33,12 @@ import type { RefreshTokenService } from "./oauth/refresh-tokens.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { IdTokenVerifier } from "./verify-id-token.ts";
 
-/** Longest password accepted, in code points (api.md §2.10). */
+/** Longest password accepted, in code points (docs/spec/api.md §2.10). */
 export const PASSWORD_MAX_CODE_POINTS = 128;
 const DEFAULT_ROLE = "COMPANY_EMPLOYEE";
 
 /**
- * api.md §4.1: whether a sign-up asks for more than the default role. With
+ * docs/spec/api.md §4.1: whether a sign-up asks for more than the default role. With
  * `admin.requireAdminToken: true` such a request is honoured only with a valid admin bearer.
  */
 export function signUpRoleNeedsAdminBearer(requireAdminToken: boolean, role: string | undefined): boolean {
@@ -55,13 +55,13 @@ export interface AccountsDeps {
   metrics: Pick<Metrics, "signIn" | "signUp" | "lookup" | "tokenVersionBumps">;
   audit: Audit;
   logger: Logger;
-  /** Starts a refresh-token family for each password and email-code sign-in (docs/oauth.md §6). */
+  /** Starts a refresh-token family for each password and email-code sign-in (docs/spec/oauth.md §6). */
   refreshTokens: Pick<RefreshTokenService, "startFamily">;
 }
 
 /** Who is asking; filled by the HTTP layer (or a CLI/migration caller). */
 export interface RequestContext {
-  /** Client IP (api.md §2.8), the rate-limit subject of the per-IP buckets. */
+  /** Client IP (docs/spec/api.md §2.8), the rate-limit subject of the per-IP buckets. */
   clientIp: string;
   /** Correlates audit records with the request (`httpRequestId`). */
   requestId: string;
@@ -69,7 +69,7 @@ export interface RequestContext {
   log?: Logger;
 }
 
-/** `signIn`, `signInWithPassword`, `signInWithOobCode` (api.md §4.2, §4.7). */
+/** `signIn`, `signInWithPassword`, `signInWithOobCode` (docs/spec/api.md §4.2, §4.7). */
 export interface SignInResult {
   idToken: string;
   email: string;
@@ -82,7 +82,7 @@ export interface SignInResult {
 export interface SignUpInput {
   email: string;
   password: string;
-  /** Honoured only when `privileged`; ignored otherwise (api.md §4.1). */
+  /** Honoured only when `privileged`; ignored otherwise (docs/spec/api.md §4.1). */
   role?: string | undefined;
   /**
    * The audit actor (`apiKey` or `user:<localId>`) when the caller is privileged; `undefined` for
@@ -132,23 +132,23 @@ export interface SendOobCodeResult {
 }
 
 export interface AccountsService {
-  /** api.md §4.1. The caller decides `privilegedActor` from the `accounts.signUp` mode. */
+  /** docs/spec/api.md §4.1. The caller decides `privilegedActor` from the `accounts.signUp` mode. */
   signUp(input: SignUpInput, ctx: RequestContext): Promise<SignUpResult>;
-  /** api.md §4.2: one function behind `signIn` and `signInWithPassword`. */
+  /** docs/spec/api.md §4.2: one function behind `signIn` and `signInWithPassword`. */
   signInWithPassword(input: { email: string; password: string }, ctx: RequestContext): Promise<SignInResult>;
-  /** api.md §4.3: every failure, an unknown user included, is `401 INVALID_TOKEN`. */
+  /** docs/spec/api.md §4.3: every failure, an unknown user included, is `401 INVALID_TOKEN`. */
   lookup(idToken: string): Promise<LookupUser>;
-  /** api.md §4.4. */
+  /** docs/spec/api.md §4.4. */
   update(input: UpdateInput, ctx: RequestContext): Promise<UpdateResult>;
-  /** api.md §4.5. */
+  /** docs/spec/api.md §4.5. */
   deleteAccount(idToken: string, ctx: RequestContext): Promise<void>;
-  /** api.md §4.6. */
+  /** docs/spec/api.md §4.6. */
   sendOobCode(input: { requestType: string; email: string }, ctx: RequestContext): Promise<SendOobCodeResult>;
-  /** api.md §4.7. */
+  /** docs/spec/api.md §4.7. */
   signInWithOobCode(input: { email: string; oobCode: string }, ctx: RequestContext): Promise<SignInResult>;
-  /** api.md §4.8. */
+  /** docs/spec/api.md §4.8. */
   resetPassword(input: { oobCode: string; newPassword: string }, ctx: RequestContext): Promise<void>;
-  /** api.md §4.9. */
+  /** docs/spec/api.md §4.9. */
   sendTenantOobCode(
     input: { tenantId: string; requestType: string; email: string },
     ctx: RequestContext,
@@ -166,7 +166,7 @@ function codePointLength(s: string): number {
 }
 
 /**
- * The password rules of api.md §2.10, or `null` when the password passes: `minLength`–128 code
+ * The password rules of docs/spec/api.md §2.10, or `null` when the password passes: `minLength`–128 code
  * points, ≤ 72 UTF-8 bytes when new hashes use bcrypt, not the email or its local part
  * (case-insensitive), and not a common password (`"too common"`). The password is taken as sent
  * (never trimmed); `email` is the normalised email it will belong to.
@@ -192,7 +192,7 @@ export function passwordPolicyProblem(
   return null;
 }
 
-/** A normalised email that passes the grammar of api.md §2.10, or `400 INVALID_ARGUMENT`. */
+/** A normalised email that passes the grammar of docs/spec/api.md §2.10, or `400 INVALID_ARGUMENT`. */
 function requireEmail(input: string, field = "email"): string {
   const email = normaliseEmail(input);
   if (email === "") throw invalidArgument({ [field]: "must not be blank" });
@@ -221,7 +221,7 @@ function randomPassword(): string {
   return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-/** Password users that may receive codes (api.md §4.6 table). */
+/** Password users that may receive codes (docs/spec/api.md §4.6 table). */
 function canReceiveCodes(user: User | null): user is User {
   return user !== null && user.status === "ACTIVE" && user.authSource === "password";
 }
@@ -302,7 +302,7 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
         ) {
           throw new TiktiError("ADMIN_AUTH_REQUIRED");
         }
-        // Limits before any hash work (api.md §2.8).
+        // Limits before any hash work (docs/spec/api.md §2.8).
         await rateLimiter.check("signUpIp", ctx.clientIp);
         const email = requireEmail(input.email);
         checkPassword(input.password, email, "password");
@@ -313,12 +313,12 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
           }
           role = input.role;
         }
-        // Cheap early answer; the index claim below is what enforces uniqueness (storage.md §4.3).
+        // Cheap early answer; the index claim below is what enforces uniqueness (docs/spec/storage.md §4.3).
         if (await repos.users.findByEmail(input.email)) throw new TiktiError("EMAIL_EXISTS");
 
         const tenant = await signUpTenant(ctx);
         const hash = await passwords.hash(input.password);
-        // The raw spelling: create also checks a legacy `users` entry under it (storage.md §5).
+        // The raw spelling: create also checks a legacy `users` entry under it (docs/spec/storage.md §5).
         const user = await repos.users.create({
           email: input.email,
           password: hash,
@@ -400,7 +400,7 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
   }
 
   /**
-   * operations.md §2.5: a hash weaker than policy is replaced after a successful sign-in, by a CAS
+   * docs/spec/operations.md §2.5: a hash weaker than policy is replaced after a successful sign-in, by a CAS
    * write against the hash just verified (a concurrent password change wins). Never fails the
    * sign-in: a failure is logged.
    */
@@ -423,8 +423,8 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
     return counted(
       (result) => metrics.lookup.inc({ result }),
       async () => {
-        // api.md §2.11.3 (binding clarification, names lookup): a verified token whose user no
-        // longer exists is 404 USER_NOT_FOUND; every other failure is 401 (§4.3, tokens.md §4.2).
+        // docs/spec/api.md §2.11.3 (binding clarification, names lookup): a verified token whose user no
+        // longer exists is 404 USER_NOT_FOUND; every other failure is 401 (§4.3, docs/spec/tokens.md §4.2).
         const { user, claims, saml } = await deps.verifyIdToken(idToken, {
           checkTenant: true,
           missingUserIs404: true,
@@ -446,7 +446,7 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
 
   // ------------------------------------------------------------------ update and delete (§4.4, §4.5)
 
-  /** tokens.md §4.2 for update and delete: procedure V, no SAML token, no SAML-managed user. */
+  /** docs/spec/tokens.md §4.2 for update and delete: procedure V, no SAML token, no SAML-managed user. */
   async function verifyForChange(idToken: string) {
     const verified = await deps.verifyIdToken(idToken, { missingUserIs404: true });
     if (verified.saml) throw new TiktiError("FEDERATED_TOKEN_NOT_ALLOWED");
@@ -490,7 +490,7 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
       emailChanged: emailChanges,
       passwordChanged: hash !== undefined,
     });
-    // The new token replaces the presented one and keeps its method (api.md §4.4); a Go-era token
+    // The new token replaces the presented one and keeps its method (docs/spec/api.md §4.4); a Go-era token
     // without `amr` came from a password sign-in.
     const amr = claims.amr.includes("oob") && !claims.amr.includes("pwd") ? "oob" : "pwd";
     return {
@@ -532,7 +532,7 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
   ): Promise<SendOobCodeResult> {
     const requestType = requireRequestType(input.requestType);
     const email = requireNonBlankEmail(input.email);
-    // Counted whether or not the user exists (api.md §4.6).
+    // Counted whether or not the user exists (docs/spec/api.md §4.6).
     await rateLimiter.check("oobSendEmail", email);
     const user = await repos.users.findByEmail(input.email);
     if (!canReceiveCodes(user)) {
@@ -595,7 +595,7 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
   ): Promise<void> {
     const code = input.oobCode.trim();
     if (code === "") throw invalidArgument({ oobCode: "must not be blank" });
-    // Policy failures leave the code in place (api.md §4.8): the rules that need no email first,
+    // Policy failures leave the code in place (docs/spec/api.md §4.8): the rules that need no email first,
     // then the email rule against the code's email, read without consuming it.
     checkPassword(input.newPassword, null, "newPassword");
     const peeked = await repos.oob.peek(code);
@@ -661,7 +661,7 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
     return issueCode(user, email, requestType);
   }
 
-  /** api.md §4.9 step 3: a password user nobody knows the password of, member of the tenant. */
+  /** docs/spec/api.md §4.9 step 3: a password user nobody knows the password of, member of the tenant. */
   async function createCodeUser(email: string, tenantId: string, ctx: RequestContext): Promise<User> {
     requireEmail(email);
     const hash = await passwords.hash(randomPassword());

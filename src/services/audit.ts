@@ -1,5 +1,5 @@
 /**
- * Audit records (spec/operations.md §7): JSON lines, schema version 1, written after the change
+ * Audit records (docs/spec/operations.md §7): JSON lines, schema version 1, written after the change
  * succeeded. A failed write is logged and counted (`tikti_audit_failures_total`); the response is
  * never affected. The sink is injected: stdout (same stream as logs, `"log": "audit"`) or a file.
  */

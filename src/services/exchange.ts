@@ -1,5 +1,5 @@
 /**
- * Token exchange (spec/tokens.md §7): an idToken becomes an RS256 access token for one audience
+ * Token exchange (docs/spec/tokens.md §7): an idToken becomes an RS256 access token for one audience
  * (client) in one tenant. The steps run in the order of §7 and the first failure decides the
  * answer; each step below carries its number.
  *
@@ -8,7 +8,7 @@
  * earlier step still wins over a failure (even a store error) of a later one.
  *
  * The rules of the individual steps live in `createExchangeRules` so that other grants (the
- * RFC 8693 token exchange of oauth.md §4.2) apply the very same checks instead of a copy.
+ * RFC 8693 token exchange of docs/spec/oauth.md §4.2) apply the very same checks instead of a copy.
  */
 import type { AccessTokenClaims } from "../crypto/access-token.ts";
 import { TokenCheckFailed } from "../crypto/jws.ts";
@@ -21,12 +21,12 @@ import type { Repos } from "../store/repos/index.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { IdTokenVerifier } from "./verify-id-token.ts";
 
-/** The permission that allows a `subject` override (tokens.md §7 step 13). */
+/** The permission that allows a `subject` override (docs/spec/tokens.md §7 step 13). */
 export const DELEGATE_PERMISSION = "tikti:tokens:delegate";
 /** The canonical route, for `tikti_auth_fail_total{route}`. */
 export const EXCHANGE_ROUTE = "/accounts/token/exchange";
 
-/** The body of api.md §5.1 after parsing (types checked, grammars checked, `null` = absent). */
+/** The body of docs/spec/api.md §5.1 after parsing (types checked, grammars checked, `null` = absent). */
 export interface ExchangeRequest {
   idToken: string;
   audience: string;
@@ -47,7 +47,7 @@ export interface ExchangeResult {
 
 export interface TokenExchange {
   /**
-   * Runs tokens.md §7. Counts `tikti_token_exchange_total{result,code}` (and
+   * Runs docs/spec/tokens.md §7. Counts `tikti_token_exchange_total{result,code}` (and
    * `tikti_auth_fail_total` for steps 1–2) and writes one decision line to `log`.
    */
   exchange(request: ExchangeRequest, log: Logger): Promise<ExchangeResult>;
@@ -62,7 +62,7 @@ export interface ExchangeServices {
   rules: ExchangeRules;
 }
 
-/** What the decision log records (operations.md §7); filled in as the steps learn it. */
+/** What the decision log records (docs/spec/operations.md §7); filled in as the steps learn it. */
 interface Decision {
   userId?: string;
   tenantId?: string;
@@ -79,7 +79,7 @@ function dedupe(values: readonly string[]): string[] {
   return [...new Set(values)];
 }
 
-/** Step 12 / api.md §5.1: entries trimmed, blanks dropped, duplicates removed (order kept). */
+/** Step 12 / docs/spec/api.md §5.1: entries trimmed, blanks dropped, duplicates removed (order kept). */
 export function normaliseEventTypes(values: readonly string[]): string[] {
   return dedupe(values.map((v) => v.trim()).filter((v) => v !== ""));
 }
@@ -106,7 +106,7 @@ function tokenFailureReason(err: TiktiError): string | undefined {
 }
 
 /**
- * What a caller may do in tenant *T* (tokens.md §7, permission set *P*): either every permission
+ * What a caller may do in tenant *T* (docs/spec/tokens.md §7, permission set *P*): either every permission
  * (the first bullet of *P*), or the union of its role permissions there.
  */
 export interface PermissionSet {
@@ -120,7 +120,7 @@ function grantedPermissions(granted: ReadonlySet<string>): PermissionSet {
   return { all: false, allows: (p) => granted.has(p) };
 }
 
-/** Who the access token is about (claims `sub`, `act`, `email` of tokens.md §3). */
+/** Who the access token is about (claims `sub`, `act`, `email` of docs/spec/tokens.md §3). */
 export interface TokenSubject {
   sub: string;
   /** Present when `subject` overrode the caller: the caller's id. */
@@ -130,7 +130,7 @@ export interface TokenSubject {
 }
 
 /**
- * The rules of tokens.md §7, one function per step (or group of steps), shared by every grant
+ * The rules of docs/spec/tokens.md §7, one function per step (or group of steps), shared by every grant
  * that issues an access token for a user in a tenant. Each throws the step's `TiktiError`; callers
  * that answer in another dialect (RFC 6749 errors) translate the codes.
  */
@@ -182,7 +182,7 @@ export interface ExchangeRules {
     tenantId: string,
     permissions: PermissionSet,
   ): Promise<TokenSubject>;
-  /** Step 14 (tokens.md §3): request, else default; ≤ 0 → default; capped by config and client. */
+  /** Step 14 (docs/spec/tokens.md §3): request, else default; ≤ 0 → default; capped by config and client. */
   grantedTtl(requested: number | undefined, clientMax: number | undefined): number;
 }
 
@@ -314,7 +314,7 @@ export function createExchangeRules(
     tenantId: string,
     permissions: PermissionSet,
   ): Promise<TokenSubject> {
-    // `subject` equal to the caller's own id is no override (api.md §2.11.5).
+    // `subject` equal to the caller's own id is no override (docs/spec/api.md §2.11.5).
     if (subject === undefined || subject === "" || subject === caller.localId) {
       return { sub: caller.localId, email: caller.email };
     }
@@ -374,7 +374,7 @@ export function createTokenExchange(deps: ExchangeDeps, services: ExchangeServic
     if (req.idToken === "") throw invalidToken("empty idToken");
     if (req.audience === "") throw new TiktiError("INVALID_AUDIENCE", { details: { reason: "missing" } });
 
-    // 2: procedure V; a vanished user is 404 (api.md §2.11.3), a DISABLED `tid` tenant 401 (§2.11.4)
+    // 2: procedure V; a vanished user is 404 (docs/spec/api.md §2.11.3), a DISABLED `tid` tenant 401 (§2.11.4)
     const { claims, user, saml } = await services.verifyIdToken(req.idToken, {
       missingUserIs404: true,
       checkTenant: true,

@@ -24,32 +24,32 @@ import { createIdTokenVerifier, type IdTokenVerifier } from "./verify-id-token.t
 export interface Services {
   repos: Repos;
   rateLimiter: RateLimiter;
-  /** Procedure V (tokens.md §4.1). */
+  /** Procedure V (docs/spec/tokens.md §4.1). */
   verifyIdToken: IdTokenVerifier;
   audit: Audit;
-  /** Sign-up, sign-in, email codes, profile (api.md §4). */
+  /** Sign-up, sign-in, email codes, profile (docs/spec/api.md §4). */
   accounts: AccountsService;
-  /** `POST /accounts/token/exchange` (tokens.md §7). */
+  /** `POST /accounts/token/exchange` (docs/spec/tokens.md §7). */
   exchange: TokenExchange;
-  /** `POST /accounts/validate` (tokens.md §4.3). */
+  /** `POST /accounts/validate` (docs/spec/tokens.md §4.3). */
   validate: TokenValidator;
-  /** Tenants, memberships, clients (api.md §7–§9). */
+  /** Tenants, memberships, clients (docs/spec/api.md §7–§9). */
   tenancy: TenancyService;
-  /** Admin actions on one user: status, revocation (api.md §6). */
+  /** Admin actions on one user: status, revocation (docs/spec/api.md §6). */
   userAdmin: UserAdminService;
   /** SP keys and rotation, IdP records, domains, SAML metrics (src/saml/context.ts). */
   saml: SamlContext;
-  /** IdP records, refresh, domain mappings, SP rotation (api.md §11). */
+  /** IdP records, refresh, domain mappings, SP rotation (docs/spec/api.md §11). */
   samlAdmin: SamlAdminService;
-  /** Extra `/readyz` checks: those of `deps`, plus `saml` when SAML is enabled (operations.md §5). */
+  /** Extra `/readyz` checks: those of `deps`, plus `saml` when SAML is enabled (docs/spec/operations.md §5). */
   readinessChecks: Readonly<Record<string, ReadinessCheck>>;
-  /** Refresh-token families of password and email-code sessions (docs/oauth.md §6). */
+  /** Refresh-token families of password and email-code sessions (docs/spec/oauth.md §6). */
   refreshTokens: RefreshTokenService;
-  /** OAuth 2.0 (oauth.md): client authentication for every `/oauth/*` route, and `/oauth/token`. */
+  /** OAuth 2.0 (docs/spec/oauth.md): client authentication for every `/oauth/*` route, and `/oauth/token`. */
   oauth: {
     clientAuth: ClientAuthenticator;
     token: OAuthTokenService;
-    /** `/oauth/introspect` and `/oauth/revoke` (docs/oauth.md §5, §7). */
+    /** `/oauth/introspect` and `/oauth/revoke` (docs/spec/oauth.md §5, §7). */
     introspection: TokenIntrospection;
   };
 }

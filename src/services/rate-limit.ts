@@ -1,5 +1,5 @@
 /**
- * Store-backed rate limits (spec/api.md §2.8, spec/storage.md §3 `rl:*`): one counter per bucket
+ * Store-backed rate limits (docs/spec/api.md §2.8, docs/spec/storage.md §3 `rl:*`): one counter per bucket
  * and subject, shared by every replica, incremented with the single-key script `RL_INCR`.
  *
  * Subjects (IPs, emails, user ids) are hashed before they reach a key: `rl:{bucket}:{hash}` with
@@ -15,7 +15,7 @@ import type { Metrics } from "../metrics.ts";
 import { keys } from "../store/keys.ts";
 import type { KV } from "../store/kv.ts";
 
-/** Counting buckets of api.md §2.8 (`lockout` and `lockoutEmail` have their own functions). */
+/** Counting buckets of docs/spec/api.md §2.8 (`lockout` and `lockoutEmail` have their own functions). */
 export type RateLimitBucket =
   | "signInIp"
   | "signInEmail"
@@ -30,7 +30,7 @@ export type RateLimitBucket =
   | "oauthAuthFailIp";
 
 export const LOCKOUT_BUCKET = "lockout";
-/** The per-email ceiling against distributed guessing (api.md §2.8 `lockoutEmail`). */
+/** The per-email ceiling against distributed guessing (docs/spec/api.md §2.8 `lockoutEmail`). */
 export const LOCKOUT_EMAIL_BUCKET = "lockoutEmail";
 
 /**
@@ -49,7 +49,7 @@ export interface RateLimiter {
    */
   check(bucket: RateLimitBucket, subject: string): Promise<void>;
   /**
-   * A failure budget (oauth.md §2 `oauthAuthFailIp`): `429 RATE_LIMITED` once `subject` has `limit`
+   * A failure budget (docs/spec/oauth.md §2 `oauthAuthFailIp`): `429 RATE_LIMITED` once `subject` has `limit`
    * failures counted in the current window, without counting this request.
    */
   checkFailureBudget(bucket: RateLimitBucket, subject: string): Promise<void>;
@@ -76,7 +76,7 @@ export interface RateLimiter {
   clearFailures(email: string, clientIp: string, options?: { alsoEmailCeiling?: boolean }): Promise<void>;
 }
 
-/** First 32 hex chars of SHA-256 of the UTF-8 subject (storage.md §3). */
+/** First 32 hex chars of SHA-256 of the UTF-8 subject (docs/spec/storage.md §3). */
 export async function hashSubject(subject: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(subject)));
   let hex = "";
@@ -84,7 +84,7 @@ export async function hashSubject(subject: string): Promise<string> {
   return hex;
 }
 
-/** Seconds until the window ends, rounded up, at least 1 (api.md §2.8). */
+/** Seconds until the window ends, rounded up, at least 1 (docs/spec/api.md §2.8). */
 export function retryAfterSeconds(pttlMs: number): number {
   return Math.max(1, Math.ceil(pttlMs / 1000));
 }

@@ -1,5 +1,5 @@
 /**
- * Business rules of the SAML administration API (spec/saml.md §11, §13; api.md §11): IdP records,
+ * Business rules of the SAML administration API (docs/spec/saml.md §11, §13; docs/spec/api.md §11): IdP records,
  * domain mappings and SP key rotation. No HTTP here: routes parse shapes and call these functions,
  * and a future CLI-facing caller gets the same rules.
  */
@@ -61,7 +61,7 @@ function invalidArgument(details: Record<string, string>): TiktiError {
   return new TiktiError("INVALID_ARGUMENT", { details });
 }
 
-/** `attributeMap` rules of saml.md §11.2; absent → default map, a missing key → its default list. */
+/** `attributeMap` rules of docs/spec/saml.md §11.2; absent → default map, a missing key → its default list. */
 export function checkAttributeMap(input: Record<string, string[]> | undefined): AttributeMap {
   if (input === undefined) {
     return {
@@ -96,7 +96,7 @@ export function checkAttributeMap(input: Record<string, string[]> | undefined): 
   return out;
 }
 
-/** `roleMap` rules of saml.md §11.2 / §8.4. */
+/** `roleMap` rules of docs/spec/saml.md §11.2 / §8.4. */
 export function checkRoleMap(input: Record<string, string[]> | undefined): Record<string, string[]> {
   if (input === undefined) return {};
   const details: Record<string, string> = {};

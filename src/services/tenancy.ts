@@ -1,8 +1,8 @@
 /**
- * Tenancy administration (spec/api.md §7–§10): tenants, memberships, tenant roles and clients.
+ * Tenancy administration (docs/spec/api.md §7–§10): tenants, memberships, tenant roles and clients.
  * Every business rule of those routes lives here — argument rules (§2.10, §2.11.1), existence
  * checks, defaults, the client secret and the token-version bumps of membership changes
- * (tokens.md §5) — so the HTTP routes, the CLI-facing admin routes and migrations share one
+ * (docs/spec/tokens.md §5) — so the HTTP routes, the CLI-facing admin routes and migrations share one
  * implementation. No HTTP here: failures are `TiktiError`s, the caller shapes the reply.
  *
  * Order of checks in every operation: the tenant id of the path (`400 INVALID_TENANT`), then the
@@ -41,24 +41,24 @@ import type { TenantChange } from "../store/repos/tenants.ts";
 import { jwksProblems, toClientJwks } from "./oauth/client-jwks.ts";
 import { checkUserRef, findUserByRef, type UserRefInput } from "./user-ref.ts";
 
-/** api.md §7.1: `name` is trimmed, then 1–200 characters (Unicode code points). */
+/** docs/spec/api.md §7.1: `name` is trimmed, then 1–200 characters (Unicode code points). */
 export const TENANT_NAME_MAX = 200;
-/** api.md §8.1: 0–50 role names per membership. */
+/** docs/spec/api.md §8.1: 0–50 role names per membership. */
 export const MEMBERSHIP_ROLES_MAX = 50;
-/** api.md §9.1: 0–500 unique permissions per role. */
+/** docs/spec/api.md §9.1: 0–500 unique permissions per role. */
 export const ROLE_PERMISSIONS_MAX = 500;
-/** api.md §10.1: at most 500 default scopes and 500 allowed event types per client. */
+/** docs/spec/api.md §10.1: at most 500 default scopes and 500 allowed event types per client. */
 export const CLIENT_LIST_MAX = 500;
 export const CLIENT_TTL_MIN_SECONDS = 60;
 export const CLIENT_TTL_MAX_SECONDS = 86_400;
-/** api.md §10.1, oauth.md §3: the grant types a client may allow (default `["token_exchange"]`). */
+/** docs/spec/api.md §10.1, docs/spec/oauth.md §3: the grant types a client may allow (default `["token_exchange"]`). */
 export const CLIENT_GRANT_TYPES = ["token_exchange", "client_credentials"] as const;
-/** oauth.md §3: 0–50 role names of the tenant's registry. */
+/** docs/spec/oauth.md §3: 0–50 role names of the tenant's registry. */
 export const CLIENT_ROLES_MAX = 50;
-/** oauth.md §2: rotation grace period of the previous secret. */
+/** docs/spec/oauth.md §2: rotation grace period of the previous secret. */
 export const PREVIOUS_SECRET_TTL_DEFAULT_SECONDS = 86_400;
 export const PREVIOUS_SECRET_TTL_MAX_SECONDS = 604_800;
-/** api.md §9.1: global roles, refused as tenant role names (compared case-insensitively). */
+/** docs/spec/api.md §9.1: global roles, refused as tenant role names (compared case-insensitively). */
 export const GLOBAL_ONLY_ROLE_NAMES = ["ADMIN", "COMPANY_ADMIN"] as const;
 
 /** The reason texts used in `details`, shared with the route documentation. */
@@ -91,9 +91,9 @@ export class ArgumentProblems {
 }
 
 /**
- * An email argument of an admin route (api.md §2.10, §2.11.1): blank or malformed after
+ * An email argument of an admin route (docs/spec/api.md §2.10, §2.11.1): blank or malformed after
  * normalisation → a problem on `field`. Returns the input untouched for `findByEmail`, which
- * tries the normalised and the trimmed spellings (storage.md §5).
+ * tries the normalised and the trimmed spellings (docs/spec/storage.md §5).
  */
 export function checkEmailArgument(problems: ArgumentProblems, email: string, field = "email"): string {
   const normalised = normaliseEmail(email);
@@ -102,7 +102,7 @@ export function checkEmailArgument(problems: ArgumentProblems, email: string, fi
   return email;
 }
 
-/** A tenant id taken from a path (api.md §2.10 "existing data"): malformed → `400 INVALID_TENANT`. */
+/** A tenant id taken from a path (docs/spec/api.md §2.10 "existing data"): malformed → `400 INVALID_TENANT`. */
 export function checkPathTenantId(tenantId: string): void {
   if (!isPathTenantId(tenantId)) throw new TiktiError("INVALID_TENANT");
 }
@@ -165,7 +165,7 @@ export interface RoleInput {
   permissions: readonly string[];
 }
 
-/** The fields `POST` and `PUT` of a client share (api.md §10.1, oauth.md §3). */
+/** The fields `POST` and `PUT` of a client share (docs/spec/api.md §10.1, docs/spec/oauth.md §3). */
 export interface ClientFieldsInput {
   type?: string | undefined;
   allowedGrantTypes?: readonly string[] | undefined;
@@ -177,11 +177,11 @@ export interface ClientFieldsInput {
 
 export interface NewClientInput extends ClientFieldsInput {
   clientId: string;
-  /** A public JWK set (oauth.md §2), checked here. */
+  /** A public JWK set (docs/spec/oauth.md §2), checked here. */
   jwks?: unknown;
 }
 
-/** `PUT /tenants/:t/clients/:c` (oauth.md §3): the create body without `clientId` and `jwks`, plus `status`. */
+/** `PUT /tenants/:t/clients/:c` (docs/spec/oauth.md §3): the create body without `clientId` and `jwks`, plus `status`. */
 export interface ClientUpdateInput extends ClientFieldsInput {
   status?: string | undefined;
 }
@@ -193,36 +193,36 @@ export interface CreatedClient {
 }
 
 export interface TenancyService {
-  /** api.md §7.1. Id taken → `409 TENANT_EXISTS`. */
+  /** docs/spec/api.md §7.1. Id taken → `409 TENANT_EXISTS`. */
   createTenant(input: NewTenantInput): Promise<Tenant>;
-  /** api.md §7.2: ordered by id; bad `pageSize`/`pageToken` → `400 INVALID_ARGUMENT`. */
+  /** docs/spec/api.md §7.2: ordered by id; bad `pageSize`/`pageToken` → `400 INVALID_ARGUMENT`. */
   listTenants(page?: PageRequest): Promise<Page<Tenant>>;
-  /** api.md §7.3. */
+  /** docs/spec/api.md §7.3. */
   getTenant(tenantId: string): Promise<Tenant>;
-  /** api.md §7.4: case-insensitive `ACTIVE` | `DISABLED`; the same status writes nothing. */
+  /** docs/spec/api.md §7.4: case-insensitive `ACTIVE` | `DISABLED`; the same status writes nothing. */
   setTenantStatus(tenantId: string, status: string): Promise<TenantChange>;
-  /** api.md §8.1: create or replace; a removed role bumps the user's `tokenVersion`. */
+  /** docs/spec/api.md §8.1: create or replace; a removed role bumps the user's `tokenVersion`. */
   putMembership(tenantId: string, input: MembershipInput): Promise<MembershipResult>;
-  /** api.md §8.2: the user is kept, its `tokenVersion` bumped. */
+  /** docs/spec/api.md §8.2: the user is kept, its `tokenVersion` bumped. */
   removeMembership(tenantId: string, user: UserRefInput): Promise<MembershipRemovalResult>;
-  /** api.md §8.3: ordered by user id, members whose user is gone skipped. */
+  /** docs/spec/api.md §8.3: ordered by user id, members whose user is gone skipped. */
   listMembers(tenantId: string, page?: PageRequest): Promise<Page<MemberEntry>>;
-  /** api.md §9.1: create or replace. */
+  /** docs/spec/api.md §9.1: create or replace. */
   putRole(tenantId: string, input: RoleInput): Promise<Role>;
-  /** api.md §9.2: sorted by name. */
+  /** docs/spec/api.md §9.2: sorted by name. */
   listRoles(tenantId: string): Promise<Role[]>;
-  /** api.md §9.3. */
+  /** docs/spec/api.md §9.3. */
   getRole(tenantId: string, name: string): Promise<Role>;
-  /** api.md §10.1: generates the secret and stores only its bcrypt hash. */
+  /** docs/spec/api.md §10.1: generates the secret and stores only its bcrypt hash. */
   createClient(tenantId: string, input: NewClientInput): Promise<CreatedClient>;
-  /** api.md §10.2: sorted by client id. */
+  /** docs/spec/api.md §10.2: sorted by client id. */
   listClients(tenantId: string): Promise<Client[]>;
-  /** api.md §10.3. */
+  /** docs/spec/api.md §10.3. */
   getClient(tenantId: string, clientId: string): Promise<Client>;
-  /** oauth.md §3: replaces the settable fields; keeps the secret, `jwks` and `createdAt`. */
+  /** docs/spec/oauth.md §3: replaces the settable fields; keeps the secret, `jwks` and `createdAt`. */
   updateClient(tenantId: string, clientId: string, input: ClientUpdateInput): Promise<Client>;
   /**
-   * oauth.md §2: a new secret, returned once; the old one keeps working for
+   * docs/spec/oauth.md §2: a new secret, returned once; the old one keeps working for
    * `previousSecretTtlSeconds` (default 86 400; 0 = not at all), replacing any older previous one.
    */
   rotateClientSecret(
@@ -230,7 +230,7 @@ export interface TenancyService {
     clientId: string,
     previousSecretTtlSeconds?: number,
   ): Promise<CreatedClient>;
-  /** oauth.md §2: replaces the client's public key set. */
+  /** docs/spec/oauth.md §2: replaces the client's public key set. */
   setClientJwks(tenantId: string, clientId: string, jwks: unknown): Promise<Client>;
 }
 
@@ -380,7 +380,7 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
     return role;
   }
 
-  /** Argument rules shared by create and PUT (api.md §10.1, oauth.md §3); problems collected. */
+  /** Argument rules shared by create and PUT (docs/spec/api.md §10.1, docs/spec/oauth.md §3); problems collected. */
   function checkClientFields(problems: ArgumentProblems, input: ClientFieldsInput) {
     const type = input.type === undefined ? "SERVICE" : parseClientType(input.type);
     if (type === null) problems.add("type", reasons.clientType);

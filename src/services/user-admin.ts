@@ -1,7 +1,7 @@
 /**
- * Admin user lifecycle (spec/api.md §6.1, §6.2): status changes and global revocation. Both are
- * one `CAS_HSET` of the user record (storage.md §4.2, §4.3), the `tokenVersion` bump inside the
- * same write (tokens.md §5). No HTTP here; reused by the CLI-facing routes and migrations.
+ * Admin user lifecycle (docs/spec/api.md §6.1, §6.2): status changes and global revocation. Both are
+ * one `CAS_HSET` of the user record (docs/spec/storage.md §4.2, §4.3), the `tokenVersion` bump inside the
+ * same write (docs/spec/tokens.md §5). No HTTP here; reused by the CLI-facing routes and migrations.
  */
 import type { Clock } from "../clock.ts";
 import { parseUserStatus } from "../domain/grammar.ts";
@@ -29,7 +29,7 @@ export interface UserStatusResult {
 export interface RevokeInput extends UserRefInput {
   /** Absent, `""` or `global` (case-insensitive); anything else is refused. */
   scope?: string | undefined;
-  /** Must be absent (or `""`): there is no per-tenant token version (tokens.md §5). */
+  /** Must be absent (or `""`): there is no per-tenant token version (docs/spec/tokens.md §5). */
   tenantId?: string | undefined;
 }
 
@@ -42,12 +42,12 @@ export interface RevokeResult {
 
 export interface UserAdminService {
   /**
-   * api.md §6.1. Moving to `SUSPENDED` or `INACTIVE` from another status bumps `tokenVersion`;
+   * docs/spec/api.md §6.1. Moving to `SUSPENDED` or `INACTIVE` from another status bumps `tokenVersion`;
    * back to `ACTIVE` does not (earlier tokens stay dead). The same status writes nothing.
    */
   setStatus(input: UserStatusInput): Promise<UserStatusResult>;
   /**
-   * api.md §6.2: `tokenVersion + 1` in one atomic write. A tenant or non-global scope →
+   * docs/spec/api.md §6.2: `tokenVersion + 1` in one atomic write. A tenant or non-global scope →
    * `400 UNSUPPORTED_REVOCATION_SCOPE` before anything is read or written.
    */
   revoke(input: RevokeInput): Promise<RevokeResult>;

@@ -1,5 +1,5 @@
 /**
- * How an admin route names an existing user: by `email` (the email index, storage.md §5) or by
+ * How an admin route names an existing user: by `email` (the email index, docs/spec/storage.md §5) or by
  * `localId` (the `users_v2` field), exactly one of the two. The email index names one user per
  * email, but a user outside the index (a SAML user that shares an email, legacy data) is reachable
  * only by id, so every admin route that takes `email` also takes `localId` (issue 11 item 2).

@@ -1,7 +1,7 @@
 /**
- * Access-token validation for `/accounts/validate` (spec/tokens.md §4.3): steps 1–5 are
+ * Access-token validation for `/accounts/validate` (docs/spec/tokens.md §4.3): steps 1–5 are
  * cryptographic (src/crypto/access-token.ts), steps 6–9 need the store and live here. Every
- * failure is `401 INVALID_TOKEN` with `details.reason` (api.md §6.3); success returns the claim set
+ * failure is `401 INVALID_TOKEN` with `details.reason` (docs/spec/api.md §6.3); success returns the claim set
  * exactly as signed.
  */
 import { type VerifiedAccessTokenClaims, verifyAccessTokenCrypto } from "../crypto/access-token.ts";
@@ -19,13 +19,13 @@ export type { AccessTokenStateReason } from "./access-token-state.ts";
 export interface ValidateRequest {
   token: string;
   audience: string;
-  /** When present, the token's `tid` must equal it (api.md §6.3; reason `tenant`). */
+  /** When present, the token's `tid` must equal it (docs/spec/api.md §6.3; reason `tenant`). */
   tenantId?: string | undefined;
 }
 
 export interface TokenValidator {
   /**
-   * tokens.md §4.3 steps 1–9, plus the optional tenant binding. Counts `tikti_auth_fail_total{route,code}` on failure and writes
+   * docs/spec/tokens.md §4.3 steps 1–9, plus the optional tenant binding. Counts `tikti_auth_fail_total{route,code}` on failure and writes
    * one decision line to `log`.
    */
   validate(request: ValidateRequest, log: Logger): Promise<VerifiedAccessTokenClaims>;
@@ -50,7 +50,7 @@ export function createTokenValidator(deps: ValidateDeps, services: ValidateServi
     });
     const tid = typeof claims.tid === "string" ? claims.tid : null;
     if (tid !== null) fields.tenantId = tid;
-    // The caller's tenant binding (api.md §6.3), right after the signature: a token of another
+    // The caller's tenant binding (docs/spec/api.md §6.3), right after the signature: a token of another
     // tenant is refused before any store read, so it learns nothing about that tenant's users.
     if (req.tenantId !== undefined && tid !== req.tenantId) {
       throw new TiktiError("INVALID_TOKEN", { details: { reason: "tenant" } });

@@ -1,5 +1,5 @@
 /**
- * Procedure V (spec/tokens.md §4.1): the full verification of an idToken presented to Tikti's own
+ * Procedure V (docs/spec/tokens.md §4.1): the full verification of an idToken presented to Tikti's own
  * routes. Steps 1–5 are cryptographic and live in src/crypto/id-token.ts; steps 6–10 need the
  * store and live here, so lookup, update, delete, exchange and the admin bearer share one rule.
  */
@@ -17,15 +17,15 @@ import type { Repos } from "../store/repos/index.ts";
 export interface VerifiedIdToken {
   claims: VerifiedIdTokenClaims;
   user: User;
-  /** `amr` contains `saml` (tokens.md §4.1 V10, §7). */
+  /** `amr` contains `saml` (docs/spec/tokens.md §4.1 V10, §7). */
   saml: boolean;
 }
 
 export interface VerifyIdTokenOptions {
-  /** Step 6 found no user: answer 404 USER_NOT_FOUND instead of 401 (exchange, api.md §2.11.3). */
+  /** Step 6 found no user: answer 404 USER_NOT_FOUND instead of 401 (exchange, docs/spec/api.md §2.11.3). */
   missingUserIs404?: boolean;
   /**
-   * api.md §2.11.4: a token whose `tid` names a DISABLED tenant is rejected (lookup, exchange,
+   * docs/spec/api.md §2.11.4: a token whose `tid` names a DISABLED tenant is rejected (lookup, exchange,
    * validate). A `tid` naming no tenant (legacy `companyId`) is not rejected for non-SAML tokens.
    */
   checkTenant?: boolean;
@@ -54,7 +54,7 @@ export function createIdTokenVerifier(deps: {
   return async (token, options = {}) => {
     const claims = await deps.signer.verifyIdTokenCrypto(token, deps.clock.now());
     const saml = claims.amr.includes("saml");
-    // The tenant read (V10, api.md §2.11.4) depends only on the verified claims: start it with the
+    // The tenant read (V10, docs/spec/api.md §2.11.4) depends only on the verified claims: start it with the
     // user read so the two share a round trip. It is awaited in step order below, so which error
     // wins does not change; a rejection of an unused read is swallowed.
     const tenantRead = claims.tid && (saml || options.checkTenant) ? repos.tenants.get(claims.tid) : null;

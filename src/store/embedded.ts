@@ -1,5 +1,5 @@
 /**
- * The embedded store engine (spec/storage.md §7): the `KV` interface with Redis semantics on one
+ * The embedded store engine (docs/spec/storage.md §7): the `KV` interface with Redis semantics on one
  * SQLite database, for single-instance deployments and the development quick-start.
  * Decision record: docs/adr/0002-embedded-store-sqlite.md.
  *
@@ -19,7 +19,7 @@ export interface EmbeddedStoreOptions {
   logger: Logger;
   /** Clock in unix milliseconds (tests inject one). */
   now?: () => number;
-  /** Period of the expired-key sweep; at most 60 s (storage.md §7.4). Default 30 s. */
+  /** Period of the expired-key sweep; at most 60 s (docs/spec/storage.md §7.4). Default 30 s. */
   sweepIntervalMs?: number;
 }
 
@@ -522,7 +522,7 @@ export function createEmbeddedStore(db: SqliteDb, opts: EmbeddedStoreOptions): E
         const expiresAtText = getItem(key, "expiresAt");
         const ver = getItem(key, "ver") ?? "";
         deleteKey(key, "hash");
-        // A missing or unreadable expiresAt fails closed (storage.md §2: the read-time check).
+        // A missing or unreadable expiresAt fails closed (docs/spec/storage.md §2: the read-time check).
         const expiresAt =
           expiresAtText === null || expiresAtText.trim() === "" ? Number.NaN : Number(expiresAtText);
         if (!Number.isFinite(expiresAt) || expiresAt < nowSeconds || email === null)

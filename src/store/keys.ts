@@ -1,11 +1,11 @@
 /**
- * Builders for every key of the keyspace (spec/storage.md §2–§3). Handlers and repositories never
+ * Builders for every key of the keyspace (docs/spec/storage.md §2–§3). Handlers and repositories never
  * concatenate key strings themselves: the names are shared byte for byte with Go Tikti.
  */
 
 export const keys = {
   users: () => "users_v2",
-  /** Legacy, read-only hash of Go Tikti's first releases (storage.md §6). */
+  /** Legacy, read-only hash of Go Tikti's first releases (docs/spec/storage.md §6). */
   legacyUsers: () => "users",
   userByEmail: (normalisedEmail: string) => `userByEmail:${normalisedEmail}`,
   userByEmailPrefix: () => "userByEmail:",
@@ -34,7 +34,7 @@ export const keys = {
   samlRotation: () => "saml:sp:rotation",
   samlRefreshLock: (tenantId: string) => `saml:refresh:lock:${tenantId}`,
 
-  /** A `private_key_jwt` assertion's `jti`, recorded with SET NX until `exp` + skew (oauth.md §2). */
+  /** A `private_key_jwt` assertion's `jti`, recorded with SET NX until `exp` + skew (docs/spec/oauth.md §2). */
   clientAssertionJti: (oauthClientId: string, jti: string) => `clientAssertionJti:${oauthClientId}:${jti}`,
 
   /** `{subjectHash}` is the first 32 hex chars of SHA-256 of the limited subject (never raw). */
@@ -44,5 +44,5 @@ export const keys = {
   migrationsLock: () => "tikti:migrations:lock",
 } as const;
 
-/** Default prefix of the email-domain discovery index (saml.md §10, configurable). */
+/** Default prefix of the email-domain discovery index (docs/spec/saml.md §10, configurable). */
 export const DEFAULT_DISCOVER_DOMAIN_PREFIX = "saml:discover:domain:";

@@ -1,5 +1,5 @@
 /**
- * The small Redis-shaped key-value interface every store engine implements (spec/storage.md §1, §4).
+ * The small Redis-shaped key-value interface every store engine implements (docs/spec/storage.md §1, §4).
  *
  * Only the commands and single-key scripts the keyspace needs are here, so one conformance suite
  * (test/conformance/) can hold every engine — embedded, Redis, Redis Cluster — to the same results.
@@ -76,7 +76,7 @@ export interface KV {
    */
   scan(prefix: string, batchSize?: number): AsyncIterable<string[]>;
 
-  // Single-key scripts (storage.md §4.1); each is atomic with respect to every other operation.
+  // Single-key scripts (docs/spec/storage.md §4.1); each is atomic with respect to every other operation.
   /** CAS_HSET: set `field` to `next` only if its value equals `expected` (`null` = field absent). */
   casHset(key: string, field: string, expected: string | null, next: string): Promise<boolean>;
   /** CAS_SET: same for a string key; `ttlMs` sets an expiry on success. */
@@ -85,7 +85,7 @@ export interface KV {
   casDel(key: string, expected: string): Promise<boolean>;
   /** CONSUME: return the value and delete the key; `null` when absent. */
   consume(key: string): Promise<string | null>;
-  /** OOB_CONSUME on an `oob:{code}` hash (storage.md §4.1). `nowSeconds` is unix seconds. */
+  /** OOB_CONSUME on an `oob:{code}` hash (docs/spec/storage.md §4.1). `nowSeconds` is unix seconds. */
   oobConsume(key: string, expectedType: string, nowSeconds: number): Promise<OobConsumeResult>;
   /** RL_INCR: increment, start the window on the first hit (or when the key has no TTL). */
   rlIncr(key: string, windowMs: number): Promise<RateLimitHit>;

@@ -2,7 +2,7 @@
  * A store the server starts on while it is still empty holds nothing any migration could change:
  * every record the server writes already has the shape the migrations produce (normalised email
  * index, memberships, `authSource`). So the server records those migrations as applied in
- * `tikti:migrations` (spec/cli.md §8), and `tikti-migrate --list` shows a server-created store as
+ * `tikti:migrations` (docs/spec/cli.md §8), and `tikti-migrate --list` shows a server-created store as
  * migrated instead of every migration pending (docs/migration.md "Stores the server created").
  *
  * Fail safe: a store with any key at all (a Go Tikti keyspace, a half-written one, a store the
@@ -31,7 +31,7 @@ export async function recordMigrationsOfNewStore(
   // One key anywhere is enough to leave the store alone; SCAN stops at the first batch holding one.
   for await (const batch of kv.scan("", 100)) {
     if (batch.length === 0) continue;
-    // operations.md §4: a legacy hash without 0001 recorded is worth a start-up warning.
+    // docs/spec/operations.md §4: a legacy hash without 0001 recorded is worth a start-up warning.
     const legacy = (await kv.hlen(keys.legacyUsers())) > 0;
     return legacy && (await kv.hget(keys.migrations(), "0001")) === null ? "legacy-pending" : "not-empty";
   }

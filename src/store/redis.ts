@@ -1,5 +1,5 @@
 /**
- * The Redis engine of the KV interface (spec/storage.md §1, §4, §8; docs/adr/0003-redis-engine.md):
+ * The Redis engine of the KV interface (docs/spec/storage.md §1, §4, §8; docs/adr/0003-redis-engine.md):
  * one node (Redis or KVRocks, by `host:port` or URL) or a Redis Cluster, through node-redis.
  *
  * Policy, in short (the ADR has the reasons):
@@ -7,12 +7,12 @@
  *   store answers as soon as the connection is up, so the server starts while Redis is down.
  * - No offline queue: while disconnected every command fails at once with STORE_UNAVAILABLE. The
  *   driver reconnects by itself with a capped backoff (≤ 1 s), forever, until `close()`.
- * - Every command carries its own deadline (`timeoutMs`, default 2 s, api.md §2.9). node-redis only
+ * - Every command carries its own deadline (`timeoutMs`, default 2 s, docs/spec/api.md §2.9). node-redis only
  *   times out commands that are still waiting to be written, so the deadline is enforced here.
  * - Driver errors are translated where they enter: no answer (refused, closed, offline, timeout,
  *   cluster down, LOADING, ...) → STORE_UNAVAILABLE; an error reply from the server (WRONGTYPE, a
  *   script error, ...) → INTERNAL; the driver error is kept as `cause`.
- * - Only the commands of storage.md §1 are sent, plus the connection handshake (AUTH, SELECT).
+ * - Only the commands of docs/spec/storage.md §1 are sent, plus the connection handshake (AUTH, SELECT).
  */
 import {
   AbortError,
@@ -97,7 +97,7 @@ export function createRedisStore(options: RedisStoreOptions): KV {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Scripts (storage.md §4.1). Each touches exactly KEYS[1], so it runs unchanged on a single node,
+// Scripts (docs/spec/storage.md §4.1). Each touches exactly KEYS[1], so it runs unchanged on a single node,
 // a cluster and KVRocks. Where the KV interface distinguishes "absent" (null) from an empty
 // string, the script takes an explicit flag instead of reading "" as absent.
 
@@ -308,7 +308,7 @@ const baseClientOptions = {
   // Commands fail at once while disconnected instead of waiting, unbounded, for a reconnect.
   disableOfflineQueue: true,
   commandsQueueMaxLength: MAX_QUEUED_COMMANDS,
-  // Keep the handshake to AUTH/SELECT (KVRocks and older servers, storage.md §1).
+  // Keep the handshake to AUTH/SELECT (KVRocks and older servers, docs/spec/storage.md §1).
   disableClientInfo: true,
   maintNotifications: "disabled",
 } as const;

@@ -26,7 +26,7 @@ export interface StoreReport {
   signIn?: LoadResult;
   /** SAML ACS, unsolicited (`POST /saml/acs/:tid`), closed loop. */
   acs?: LoadResult;
-  /** SAML ACS at the operations.md §8 rate (50 req/s). */
+  /** SAML ACS at the docs/spec/operations.md §8 rate (50 req/s). */
   acsRate?: LoadResult;
 }
 
@@ -173,7 +173,7 @@ export function evaluateTargets(r: RuntimeReport, s: StoreReport, cores: number)
     const atRate = r.rps >= 0.95 * rate;
     const met = r.p95Ms <= 150 && atRate && r.errors === 0;
     out.push({
-      target: `SAML ACS P95 ≤ 150 ms at ${rate} req/s (operations.md §8)`,
+      target: `SAML ACS P95 ≤ 150 ms at ${rate} req/s (docs/spec/operations.md §8)`,
       measured: `p95 ${f2(r.p95Ms)} ms, p99 ${f2(r.p99Ms)} ms at ${f0(r.rps)} req/s${r.errors ? `, ${r.errors} errors` : ""}`,
       met,
       reason: met
@@ -241,13 +241,13 @@ they are compared with (\`×N\`).
 `;
   const acs = report.settings.acs;
   if (acs) {
-    md += `**SAML ACS.** Unsolicited IdP-initiated logins (\`POST /saml/acs/:tid\`, spec/saml.md §6.6) to a tenant whose IdP
+    md += `**SAML ACS.** Unsolicited IdP-initiated logins (\`POST /saml/acs/:tid\`, docs/spec/saml.md §6.6) to a tenant whose IdP
 record (registered through the admin API with inline metadata) has \`allowUnsolicited\`. Every request carries its own
 Response — the replay guard refuses a repeated Assertion ID — signed right before the runtime's points by the bench IdP
 (test/bench/saml.ts: Response and Assertion both signed, RSA-SHA256, exclusive c14n; emailAddress NameID, \`mail\`,
 \`displayName\` and \`groups\` attributes) for ${acs.users} seeded members of the tenant, after a warm-up in which each of them
 logs in twice (the first SAML login links the member, §8.3; later ones find the subject). wrk sends each body once and stops
-when they run out, so a point lasts at most ${acs.secondsPerPoint} s (${acs.bodies.toLocaleString("en-US")} Responses for the closed loop). First the operations.md §8
+when they run out, so a point lasts at most ${acs.secondsPerPoint} s (${acs.bodies.toLocaleString("en-US")} Responses for the closed loop). First the docs/spec/operations.md §8
 objective, ${acs.rate} req/s on a fixed schedule over ${acs.rateConnections} connections (latency from the send, no catch-up bursts), then the closed
 loop with ${report.settings.maxConnections} connections for throughput — in that order, because a closed loop leaves up to ${report.settings.maxConnections} requests of XML work
 queued in the server when wrk stops. Baseline: **SAML Response verify** = \`prepareSamlResponse\` +

@@ -98,7 +98,7 @@ const CORES = availableParallelism();
 const ISSUER = BENCH_ISSUER;
 const MAX_CONNECTIONS = 32;
 const HALF_CONNECTIONS = 4;
-/** SAML ACS (issue 8, operations.md §8): upper bound per point, the SLO's rate, its connections. */
+/** SAML ACS (issue 8, docs/spec/operations.md §8): upper bound per point, the SLO's rate, its connections. */
 const ACS_SECONDS = Number(process.env.BENCH_ACS_SECONDS ?? 3);
 const ACS_BODIES = Number(process.env.BENCH_ACS_BODIES ?? 1500);
 const ACS_RATE = 50;
@@ -216,7 +216,7 @@ const acsUser = (k: number) => (k % ACS_USERS) * TENANTS;
 /**
  * Signs the Responses of one runtime's ACS points (both stores: their replay caches are separate)
  * right before its points: IssueInstant must stay within `requestTTLSeconds` + skew (7 min by
- * default) of the post (saml.md §6.6), and the Redis replay cache is shared by the runtimes.
+ * default) of the post (docs/spec/saml.md §6.6), and the Redis replay cache is shared by the runtimes.
  */
 function writeAcsFiles(dir: string, tag: string, saml: SamlFiles): AcsFiles {
   const t0 = performance.now();
@@ -455,10 +455,10 @@ async function measureServer(
 }
 
 /**
- * The SAML ACS points (spec/saml.md §6.6): the tenant's IdP record registered through the admin API
+ * The SAML ACS points (docs/spec/saml.md §6.6): the tenant's IdP record registered through the admin API
  * with `allowUnsolicited`, one post checked by hand (302, else the audit reason), a warm-up in which
  * every ACS user logs in (their first SAML login links the seeded member), then the closed-loop
- * maximum and the operations.md §8 rate. Every request carries its own signed Response.
+ * maximum and the docs/spec/operations.md §8 rate. Every request carries its own signed Response.
  */
 async function measureAcs(
   base: string,

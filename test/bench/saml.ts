@@ -1,6 +1,6 @@
 /**
  * The SAML ACS point of the benchmark (issue 8): a bench IdP that signs unsolicited Responses
- * (spec/saml.md §6.6) in-process, fast enough to prepare thousands right before a load point, and
+ * (docs/spec/saml.md §6.6) in-process, fast enough to prepare thousands right before a load point, and
  * the settings the bench server and the in-process baseline share.
  *
  * Why not xmlsec1 or xml-crypto: the replay guard (§6.3 step 12) refuses a repeated Assertion ID,

@@ -1,4 +1,4 @@
-// Every command of cli.md §5 (except saml) run in-process against the real app on the embedded store:
+// Every command of docs/spec/cli.md §5 (except saml) run in-process against the real app on the embedded store:
 // arguments, output in both modes, exit codes, and what ends up in the profile.
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -747,7 +747,7 @@ describe("admin.requireAdminToken: the stored idToken is the admin bearer", () =
     strict = await appHarness({ admin: { requireAdminToken: true } });
     s = await cliHarness(strict.fetch);
     await initProfile(s);
-    // The API key alone cannot create an admin in this mode (api.md §4.1, issue 11 item 1): the
+    // The API key alone cannot create an admin in this mode (docs/spec/api.md §4.1, issue 11 item 1): the
     // first admin is seeded in the store, as an operator would with the seed or tikti-migrate.
     const refused = await s.run(
       ["user", "create", "--email", "root@example.com", "--role", "ADMIN", "--password-stdin"],

@@ -220,7 +220,7 @@ describe("the walkthrough against a running server", () => {
   });
 
   it("an OAuth client: create with roles, client credentials by secret and by private_key_jwt, rotate, introspect, disable", async () => {
-    // The worker's own credential (oauth.md §10): no API key, no user. The role gives it reports:read.
+    // The worker's own credential (docs/spec/oauth.md §10): no API key, no user. The role gives it reports:read.
     const created = ok([
       "client",
       "create",

@@ -1,4 +1,4 @@
-// Transport (cli.md §1): headers, request ids, API key only as a header, no redirects, timeouts,
+// Transport (docs/spec/cli.md §1): headers, request ids, API key only as a header, no redirects, timeouts,
 // network failures, and the error lines of §4 for answers that are not the documented body.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Fetch } from "../../cli/io.ts";

@@ -1,4 +1,4 @@
-// The OAuth commands of oauth.md §10 run in-process against the real app on the embedded store:
+// The OAuth commands of docs/spec/oauth.md §10 run in-process against the real app on the embedded store:
 // client create (roles, jwks) / update / secret rotate / jwks set, token client-credentials with each
 // client authentication (client_secret_basic; private_key_jwt signed with RS256, PS256, ES256, EdDSA
 // by key type) and token introspect; output in both modes, exit codes, escaping, what lands in the

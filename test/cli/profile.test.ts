@@ -1,4 +1,4 @@
-// Profiles (cli.md §2) and the setup commands (§5.1): init, config show|set, apikey set, auth logout.
+// Profiles (docs/spec/cli.md §2) and the setup commands (§5.1): init, config show|set, apikey set, auth logout.
 import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";

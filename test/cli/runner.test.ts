@@ -1,4 +1,4 @@
-// The runner (cli.md §3, §4): --help on every level, --version, global flags anywhere, strict flags,
+// The runner (docs/spec/cli.md §3, §4): --help on every level, --version, global flags anywhere, strict flags,
 // error documents, colour rules, and the program name.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AnyCommand } from "../../cli/command.ts";
@@ -31,7 +31,7 @@ async function paths(
 }
 
 describe("--help on every level", () => {
-  it("covers every command of cli.md §5", async () => {
+  it("covers every command of docs/spec/cli.md §5", async () => {
     const leaves = (await paths(root)).filter((p) => p.leaf).map((p) => p.path.join(" "));
     expect(leaves.sort()).toEqual(
       [
@@ -108,7 +108,7 @@ describe("--help on every level", () => {
     }
   });
 
-  it("documents the flag aliases of cli.md §4.1", async () => {
+  it("documents the flag aliases of docs/spec/cli.md §4.1", async () => {
     const help = async (...p: string[]) => (await h.run([...p, "--help"])).stdout;
     expect(await help("init")).toMatch(/--host, --base-url=<url>/);
     expect(await help("auth", "login")).toMatch(/--user, --email=<email>/);

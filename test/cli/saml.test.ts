@@ -1,4 +1,4 @@
-// The `saml` group of tikti-cli (cli.md §5.6) run in-process against the real app with SAML enabled
+// The `saml` group of tikti-cli (docs/spec/cli.md §5.6) run in-process against the real app with SAML enabled
 // (SP key files in a temp dir, embedded store): arguments, requests sent, output in both modes, exit
 // codes, and what changes on the server.
 import { X509Certificate } from "node:crypto";
@@ -96,7 +96,7 @@ const lastRequest = () => h.requests.at(-1)!;
 const lastPath = () => `${lastRequest().method} ${new URL(lastRequest().url).pathname}`;
 
 describe("saml command tree", () => {
-  it("has every saml command of cli.md §5.6, each with --help", async () => {
+  it("has every saml command of docs/spec/cli.md §5.6, each with --help", async () => {
     const saml = (await leaves(root)).filter((p) => p.startsWith("saml ")).sort();
     expect(saml).toEqual(
       [

@@ -1,7 +1,7 @@
 /**
  * The Redis engine against a real 3-master Redis Cluster: the shared conformance suite, then what
  * only a cluster has — keys and scripts spread over every master, SCAN merged from every master
- * (storage.md §8), a master going away and coming back, and seeds that are down at startup.
+ * (docs/spec/storage.md §8), a master going away and coming back, and seeds that are down at startup.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isTiktiError } from "../../src/errors.ts";

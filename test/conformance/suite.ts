@@ -1,5 +1,5 @@
 /**
- * The store conformance suite (design.md "One keyspace, several engines", spec/storage.md §1, §4, §7).
+ * The store conformance suite (design.md "One keyspace, several engines", docs/spec/storage.md §1, §4, §7).
  *
  * Every engine (embedded, Redis, Redis Cluster, KVRocks) runs this same file through
  * `runKvConformance(name, factory)`. The suite is engine-agnostic: it only uses the `KV` interface,

@@ -72,7 +72,7 @@ async function reasonOf(token: string, c: AccessTokenCheck = check): Promise<str
   }
 }
 
-describe("access token signing (tokens.md §3)", () => {
+describe("access token signing (docs/spec/tokens.md §3)", () => {
   it("header {alg, typ, kid} and the claims in a stable order", async () => {
     const token = await signAccessToken(keyRing, CLAIMS);
     const [h, p] = token.split(".") as [string, string];
@@ -161,7 +161,7 @@ describe("access token signing (tokens.md §3)", () => {
   });
 });
 
-describe("access token validation steps 1-5 (tokens.md §4.3)", () => {
+describe("access token validation steps 1-5 (docs/spec/tokens.md §4.3)", () => {
   it("accepts a token signed elsewhere (node:crypto) with the active key", async () => {
     expect(await reasonOf(forge(HEADER, PAYLOAD))).toBeUndefined();
   });
@@ -186,7 +186,7 @@ describe("access token validation steps 1-5 (tokens.md §4.3)", () => {
   it("malformed: crit present", async () => {
     expect(await reasonOf(forge({ ...HEADER, crit: ["exp"] }, PAYLOAD))).toBe("malformed");
   });
-  it("algorithm: HS256 (api.md §2.11.7)", async () => {
+  it("algorithm: HS256 (docs/spec/api.md §2.11.7)", async () => {
     expect(await reasonOf(forge({ ...HEADER, alg: "HS256" }, PAYLOAD))).toBe("algorithm");
   });
   it("algorithm: none", async () => {

@@ -58,7 +58,7 @@ async function failure(token: string, options?: { ignoreExpiry?: boolean }): Pro
   return (err.cause as TokenCheckFailed).reason;
 }
 
-describe("idToken claims (tokens.md §2)", () => {
+describe("idToken claims (docs/spec/tokens.md §2)", () => {
   it("password sign-in: exact header, claim set and order", async () => {
     const { token, claims } = await (await signer).sign({
       sub: "user-1",
@@ -177,7 +177,7 @@ describe("idToken claims (tokens.md §2)", () => {
   });
 });
 
-describe("procedure V steps 1-5 (tokens.md §4.1)", () => {
+describe("procedure V steps 1-5 (docs/spec/tokens.md §4.1)", () => {
   it("accepts its own token and returns the normalised claims", async () => {
     const s = await signer;
     const { token } = await s.sign({

@@ -1,6 +1,6 @@
 // RFC 7515 Appendix A known-answer vectors, each with a negative twin, run through the signature
 // layers of the idToken (A.1, HS256) and access-token (A.2, RS256) verifiers. The examples carry no
-// iss/aud/iat, so the claim checks of tokens.md §4 do not apply to them.
+// iss/aud/iat, so the claim checks of docs/spec/tokens.md §4 do not apply to them.
 import { importJWK } from "jose";
 import { describe, expect, it } from "vitest";
 import { verifyAccessTokenCrypto, verifyRs256Signature } from "../../src/crypto/access-token.ts";

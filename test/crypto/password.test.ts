@@ -10,7 +10,7 @@ import { isTiktiError } from "../../src/errors.ts";
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
-/** The defaults of operations.md §2.5 (OWASP minimum). */
+/** The defaults of docs/spec/operations.md §2.5 (OWASP minimum). */
 const POLICY: PasswordHashPolicy = {
   scheme: "argon2id",
   bcryptCost: 10,
@@ -148,7 +148,7 @@ describe("bcrypt: hashes written by an independent implementation", () => {
     expect(await hasher.verify(`${"a".repeat(72)}ignored`, fixtures[3]!.hash)).toBe(true);
     expect(await hasher.verify("a".repeat(71), fixtures[3]!.hash)).toBe(false);
   });
-  it("refuses to hash more than 72 bytes (api.md §2.10)", async () => {
+  it("refuses to hash more than 72 bytes (docs/spec/api.md §2.10)", async () => {
     const err = await hasher.hash("é".repeat(37)).catch((e: unknown) => e);
     expect(isTiktiError(err) && err.code).toBe("INVALID_ARGUMENT");
   });
@@ -158,7 +158,7 @@ describe("bcrypt: hashes written by an independent implementation", () => {
   });
 });
 
-describe("stored forms (operations.md §2.5)", () => {
+describe("stored forms (docs/spec/operations.md §2.5)", () => {
   it("argon2id at the configured parameters: 16-byte salt, 32-byte hash, unpadded base64", async () => {
     const hasher = createInProcessPasswordHasher(POLICY);
     const stored = await hasher.hash("correct horse");
@@ -216,7 +216,7 @@ describe("stored forms (operations.md §2.5)", () => {
   });
 });
 
-describe("needsRehash: weaker than policy (operations.md §2.5)", () => {
+describe("needsRehash: weaker than policy (docs/spec/operations.md §2.5)", () => {
   const salt = "AAAAAAAAAAAAAAAAAAAAAA"; // 16 bytes
   const hash = "A".repeat(43); // 32 bytes
   const bcrypt = (cost: string, v = "2b") => `$${v}$${cost}$${"a".repeat(22)}${"b".repeat(31)}`;

@@ -1,4 +1,4 @@
-// deploy/ (spec/operations.md §10): the Dockerfile, .dockerignore, compose.yaml and its config,
+// deploy/ (docs/spec/operations.md §10): the Dockerfile, .dockerignore, compose.yaml and its config,
 // the systemd unit, and docs/deploy.md. No Docker engine runs here, so these are static checks plus
 // the server's own `--check` on the compose configuration.
 import { spawnSync } from "node:child_process";
@@ -354,7 +354,7 @@ describe("deploy/systemd/tikti.service", () => {
     return values(key)[0];
   };
 
-  it("has the directives of spec/operations.md §10", () => {
+  it("has the directives of docs/spec/operations.md §10", () => {
     expect(one("User")).toBe("tikti");
     expect(one("ExecStart")).toBe("/usr/local/bin/tikti -f /etc/tikti/tikti.yaml");
     expect(one("ExecReload")).toBe("/bin/kill -HUP $MAINPID");
@@ -413,7 +413,8 @@ describe("docs/deploy.md", () => {
       /^## .*rotation/im,
     ])
       expect(docs).toMatch(heading);
-    for (const ref of ["tokens.md §6.3", "saml.md §13", "Redis Cluster"]) expect(docs).toContain(ref);
+    for (const ref of ["docs/spec/tokens.md §6.3", "docs/spec/saml.md §13", "Redis Cluster"])
+      expect(docs).toContain(ref);
   });
 
   it("names files that exist", () => {

@@ -1,4 +1,4 @@
-// helm/tikti (spec/operations.md §9): values schema, rendering, render-time refusals, and the
+// helm/tikti (docs/spec/operations.md §9): values schema, rendering, render-time refusals, and the
 // rendered tikti.yaml accepted by the real server's --check. Everything is rendered and refused by
 // the real helm 3 (test/deploy/helm-binary.ts); no chart test is skipped.
 import { spawnSync } from "node:child_process";
@@ -64,7 +64,7 @@ const issueSeed = () => [
   "--set-string",
   `secrets.jwksPrivateKey=${jwksPem}`,
 ];
-/** spec/operations.md §9's install command. */
+/** docs/spec/operations.md §9's install command. */
 const specSeed = () => [...issueSeed(), "--set-string", "config.issuerBaseUrl=https://id.example.com"];
 /** The SAML line of both. */
 const samlSeed = [
@@ -239,7 +239,7 @@ describe("values.schema.json (enforced by helm)", () => {
     expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
   });
 
-  it("has every value of spec/operations.md §9 with its default", () => {
+  it("has every value of docs/spec/operations.md §9 with its default", () => {
     const v = chartValues();
     const expectations: [string, unknown][] = [
       ["image.repository", ""],
@@ -715,7 +715,7 @@ describe("rendering", () => {
   });
 });
 
-describe("render-time refusals (spec/operations.md §9)", () => {
+describe("render-time refusals (docs/spec/operations.md §9)", () => {
   const base = () => ["--set", "image.repository=r/tikti", ...specSeed().slice(2)];
 
   it.each([

@@ -1,5 +1,5 @@
 /**
- * POST /accounts/lookup, /accounts/update, /accounts/delete (spec/api.md §4.3–§4.5, tokens.md §4.2,
+ * POST /accounts/lookup, /accounts/update, /accounts/delete (docs/spec/api.md §4.3–§4.5, docs/spec/tokens.md §4.2,
  * §5): procedure V on the presented idToken, the response shapes, token version bumps, email index
  * moves, and the removal of memberships on delete.
  */
@@ -82,12 +82,12 @@ forEachEngine("account management", (engine) => {
         tokenVersion: u.tokenVersion + 1,
       }));
       await expectError(await lookup(token), "INVALID_TOKEN");
-      // Verified token, user gone: 404 (api.md §2.11.3).
+      // Verified token, user gone: 404 (docs/spec/api.md §2.11.3).
       const gone = await seedUser(t, "lu6@example.com");
       const goneToken = await tokenFor(t, gone);
       await t.app.services.repos.users.delete(gone.localId);
       await expectError(await lookup(goneToken), "USER_NOT_FOUND");
-      // A token whose tid tenant is DISABLED (api.md §2.11.4).
+      // A token whose tid tenant is DISABLED (docs/spec/api.md §2.11.4).
       await t.app.services.repos.tenants.create({ id: "off", slug: "off", name: "off" });
       const homed = await seedUser(t, "lu7@example.com", { companyId: "off" });
       const homedToken = await tokenFor(t, homed);

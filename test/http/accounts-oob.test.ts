@@ -1,5 +1,5 @@
 /**
- * One-time codes (spec/api.md §4.6–§4.9): sendOobCode, signInWithOobCode, resetPassword and the
+ * One-time codes (docs/spec/api.md §4.6–§4.9): sendOobCode, signInWithOobCode, resetPassword and the
  * tenant dispatch route; single use under concurrency, the not-stored EMAIL_SIGNIN answer, the
  * "not consumed on policy failure" rule, headers, rate limits and token version bumps.
  */
@@ -22,7 +22,7 @@ import {
   verifiedClaims,
 } from "./accounts-support.ts";
 
-/** The store key of a one-time code: only its SHA-256 is a key name (storage.md §2). */
+/** The store key of a one-time code: only its SHA-256 is a key name (docs/spec/storage.md §2). */
 async function oobKey(code: string): Promise<string> {
   return keys.oob(await sha256Hex(code));
 }
@@ -262,7 +262,7 @@ forEachEngine("one-time codes", (engine) => {
     });
   });
 
-  describe("codes are stored hashed and voided by any token-version bump (storage.md §2)", () => {
+  describe("codes are stored hashed and voided by any token-version bump (docs/spec/storage.md §2)", () => {
     it("the store holds the SHA-256 of the code, never the code", async () => {
       await seedUser(t, "hashed@example.com");
       const code = await codeOf(await send("PASSWORD_RESET", "hashed@example.com"));

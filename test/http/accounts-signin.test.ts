@@ -1,7 +1,7 @@
 /**
- * POST /accounts/signIn and /accounts/signInWithPassword (spec/api.md §4.2): one handler, the
+ * POST /accounts/signIn and /accounts/signInWithPassword (docs/spec/api.md §4.2): one handler, the
  * indistinguishable failures and their timing class, rate limits and lockout before hashing, the
- * rehash upgrade (operations.md §2.5), and legacy `users` records.
+ * rehash upgrade (docs/spec/operations.md §2.5), and legacy `users` records.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { keys } from "../../src/store/keys.ts";
@@ -175,7 +175,7 @@ forEachEngine("password sign-in", (engine) => {
     });
   });
 
-  describe("rate limits and lockout (api.md §2.8), all before any hashing", () => {
+  describe("rate limits and lockout (docs/spec/api.md §2.8), all before any hashing", () => {
     it("signInIp: the third attempt from one IP is 429 with Retry-After and spends no hash", async () => {
       let hasher!: ReturnType<typeof countingHasher>;
       const t = await accountsApp(engine, {
@@ -389,7 +389,7 @@ forEachEngine("password sign-in", (engine) => {
     });
   });
 
-  describe("rehash upgrade (operations.md §2.5)", () => {
+  describe("rehash upgrade (docs/spec/operations.md §2.5)", () => {
     it("replaces a bcrypt hash with argon2id after a successful sign-in; the new hash verifies", async () => {
       const t = await accountsApp(engine, { config: { accounts: { passwordHash: { scheme: "argon2id" } } } });
       const user = await seedUser(t, "hank@example.com", { hash: BCRYPT_COST4 });

@@ -1,7 +1,7 @@
 /**
- * POST /accounts/signUp (spec/api.md §4.1): the three policy modes, privileged callers and `role`,
+ * POST /accounts/signUp (docs/spec/api.md §4.1): the three policy modes, privileged callers and `role`,
  * `accounts.signUpTenant`, the password policy of §2.10, uniqueness under concurrency, the
- * `signUpIp` limit, the idToken claims of tokens.md §2 and the audit record.
+ * `signUpIp` limit, the idToken claims of docs/spec/tokens.md §2 and the audit record.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { keys } from "../../src/store/keys.ts";
@@ -124,7 +124,7 @@ forEachEngine("POST /accounts/signUp", (engine) => {
         outcome: "success",
         httpRequestId: res.headers.get("x-request-id"),
       });
-      // null = absent (api.md §2.4): the default role.
+      // null = absent (docs/spec/api.md §2.4): the default role.
       const nullRole = await t.post("/accounts/signUp", {
         email: "null-role@example.com",
         password: STRONG,
@@ -142,7 +142,7 @@ forEachEngine("POST /accounts/signUp", (engine) => {
       await expectError(res, "INVALID_ARGUMENT", { role: expect.any(String) });
     });
 
-    it("answers an invalid API key 401 even when the body is malformed (api.md §2.11.6)", async () => {
+    it("answers an invalid API key 401 even when the body is malformed (docs/spec/api.md §2.11.6)", async () => {
       const res = await t.call("/accounts/signUp", {
         method: "POST",
         body: "{not json",
@@ -569,7 +569,7 @@ forEachEngine("POST /accounts/signUp", (engine) => {
       expect(await r.json()).toEqual({ error: "email already registered", code: "EMAIL_EXISTS" });
     }
     expect(await t.store.get(keys.userByEmail("race@example.com"))).toBe(id);
-    // The losers' records were removed again (storage.md §4.3): only the winner is left.
+    // The losers' records were removed again (docs/spec/storage.md §4.3): only the winner is left.
     let records = 0;
     for await (const batch of t.store.hscan(keys.users())) records += batch.length;
     expect(records).toBe(1);

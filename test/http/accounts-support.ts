@@ -117,7 +117,7 @@ export async function tokenFor(t: TestApp, user: User, amr: "pwd" | "oob" = "pwd
   return signed.token;
 }
 
-/** A SAML idToken with a live session (tokens.md §4.1 V10); the tenant must exist and be ACTIVE. */
+/** A SAML idToken with a live session (docs/spec/tokens.md §4.1 V10); the tenant must exist and be ACTIVE. */
 export async function samlTokenFor(t: TestApp, user: User, tenantId: string): Promise<string> {
   await t.store.set(
     keys.samlSession(SAML_SID),
@@ -160,7 +160,7 @@ export async function expectRateLimited(res: Response, windowSeconds: number): P
 
 /**
  * Verifies an idToken as a third party would (jose, HS256, the test secret) and checks the claim
- * set of tokens.md §2 exactly: these names and no others, `userId` = `sub`, `exp - iat` = TTL.
+ * set of docs/spec/tokens.md §2 exactly: these names and no others, `userId` = `sub`, `exp - iat` = TTL.
  */
 export async function verifiedClaims(
   token: string,

@@ -1,6 +1,6 @@
 /**
- * Admin user lifecycle (spec/api.md §6.1 `/accounts/status`, §6.2 `/accounts/revoke`) and the
- * token-version bumps they cause (tokens.md §5), on both engines.
+ * Admin user lifecycle (docs/spec/api.md §6.1 `/accounts/status`, §6.2 `/accounts/revoke`) and the
+ * token-version bumps they cause (docs/spec/tokens.md §5), on both engines.
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import {
@@ -79,7 +79,7 @@ forEachEngine("admin user lifecycle", (engine) => {
       expect(bumps(t, "status")).toBe(2);
     });
 
-    it("keeps unknown stored fields of the user record (storage.md §2.1)", async () => {
+    it("keeps unknown stored fields of the user record (docs/spec/storage.md §2.1)", async () => {
       const user = await seedUser(t, { email: "kit@example.com", raw: { favouriteColour: "teal" } });
       await t.call("/accounts/status", { json: { email: user.email, status: "INACTIVE" } });
       expect(JSON.parse((await t.store.hget("users_v2", user.localId)) as string)).toMatchObject({

@@ -1,5 +1,5 @@
 /**
- * api.md §1–§2 conventions, checked over EVERY mounted JSON route (from the same specs that mount
+ * docs/spec/api.md §1–§2 conventions, checked over EVERY mounted JSON route (from the same specs that mount
  * them), so a new route cannot forget the API key forms, the /v1 alias, the body checks or the
  * cache headers.
  */

@@ -45,7 +45,7 @@ forEachEngine("HTTP core", (engine) => {
     expect(v1.status).toBe(405);
   });
 
-  it("serves the discovery document with exactly the members of tokens.md §6.4", async () => {
+  it("serves the discovery document with exactly the members of docs/spec/tokens.md §6.4", async () => {
     const res = await t.call("/.well-known/openid-configuration");
     expect(res.headers.get("cache-control")).toBe("public, max-age=300");
     const doc = await res.json();
@@ -78,7 +78,7 @@ forEachEngine("HTTP core", (engine) => {
     expect((await t.call("/healthz")).headers.get("cache-control")).toBeNull();
   });
 
-  describe("CORS allowlist (api.md §2.6)", () => {
+  describe("CORS allowlist (docs/spec/api.md §2.6)", () => {
     const origin = "https://app.example.com";
     it("adds the headers for an allowed origin and never allows credentials", async () => {
       const res = await t.call("/.well-known/jwks.json", { headers: { Origin: origin } });
@@ -209,7 +209,7 @@ describe("a store failure becomes 503 STORE_UNAVAILABLE", () => {
   });
 });
 
-describe("API key guard (api.md §2.2)", () => {
+describe("API key guard (docs/spec/api.md §2.2)", () => {
   const app = new Hono<HonoEnv>();
   app.post("/guarded", requireApiKey(apiKeyReader(TEST_API_KEY)), (c) => c.text("ok"));
   app.onError((e, c) => (e instanceof TiktiError ? c.json(e.toBody(), e.status as 401) : c.text("x", 500)));
@@ -244,7 +244,7 @@ describe("API key guard (api.md §2.2)", () => {
   });
 });
 
-describe("route machinery order of checks (api.md §2.11.6)", () => {
+describe("route machinery order of checks (docs/spec/api.md §2.11.6)", () => {
   const app = new Hono<HonoEnv>();
   mountRoutes(
     app,

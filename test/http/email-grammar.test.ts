@@ -84,7 +84,7 @@ forEachEngine("email grammar at every entry point", (engine) => {
   });
 });
 
-describe("SAML JIT attributes (saml.md §8.1)", () => {
+describe("SAML JIT attributes (docs/spec/saml.md §8.1)", () => {
   const map = { ...DEFAULT_ATTRIBUTE_MAP };
   it("an asserted email or an email NameID with a control or format character is refused", () => {
     for (const email of HOSTILE) {

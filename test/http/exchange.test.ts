@@ -1,6 +1,6 @@
 /**
- * POST /accounts/token/exchange (api.md §5.1): tokens.md §7, one test per failing step, the worked
- * example verified with jose against the served JWKS, and the TTL rules of tokens.md §3.
+ * POST /accounts/token/exchange (docs/spec/api.md §5.1): docs/spec/tokens.md §7, one test per failing step, the worked
+ * example verified with jose against the served JWKS, and the TTL rules of docs/spec/tokens.md §3.
  */
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -105,7 +105,7 @@ forEachEngine("POST /accounts/token/exchange", (engine) => {
     return signed.token;
   }
 
-  /** A SAML idToken for `tid` with its live session (tokens.md §4.1 V10). */
+  /** A SAML idToken for `tid` with its live session (docs/spec/tokens.md §4.1 V10). */
   async function samlIdToken(tid: string, role = "COMPANY_EMPLOYEE"): Promise<string> {
     await t.store.set(keys.samlSession(SID), JSON.stringify({ userId: USER, tenantId: tid }));
     return idToken({ tid, amr: "saml", role });
@@ -115,7 +115,7 @@ forEachEngine("POST /accounts/token/exchange", (engine) => {
     return t.call(EXCHANGE, { json: body });
   }
 
-  /** The worker request of tokens.md §7 (example), with overrides. */
+  /** The worker request of docs/spec/tokens.md §7 (example), with overrides. */
   async function workerRequest(over: Record<string, unknown> = {}): Promise<Response> {
     return exchange({
       idToken: await idToken(),
@@ -154,7 +154,7 @@ forEachEngine("POST /accounts/token/exchange", (engine) => {
   }
 
   describe("happy path", () => {
-    it("issues the worker token of the tokens.md §7 example, verified against the JWKS", async () => {
+    it("issues the worker token of the docs/spec/tokens.md §7 example, verified against the JWKS", async () => {
       await seed();
       const res = await workerRequest();
       expect(res.status).toBe(200);
@@ -185,7 +185,7 @@ forEachEngine("POST /accounts/token/exchange", (engine) => {
         exp: iat + 1800,
         jti: expect.stringMatching(UUID_V4),
       });
-      // Claim order of tokens.md §3.
+      // Claim order of docs/spec/tokens.md §3.
       expect(Object.keys(claims)).toEqual([
         "iss",
         "aud",
@@ -428,7 +428,7 @@ forEachEngine("POST /accounts/token/exchange", (engine) => {
       await seed();
       await t.app.services.repos.tenants.setStatus(T1, "DISABLED");
       await expectError(await workerRequest(), 400, "INVALID_TENANT");
-      // api.md §2.11.4: a token whose tid names a DISABLED tenant is itself rejected.
+      // docs/spec/api.md §2.11.4: a token whose tid names a DISABLED tenant is itself rejected.
       await expectError(await workerRequest({ idToken: await idToken({ tid: T1 }) }), 401, "INVALID_TOKEN");
     });
   });
@@ -680,7 +680,7 @@ forEachEngine("POST /accounts/token/exchange", (engine) => {
       await t.app.services.repos.roles.put(T1, { name: "delegator", permissions: ["tikti:tokens:delegate"] });
       const claims = await claimsOf(await workerRequest({ subject: "service-account-9" }));
       expect(claims).toMatchObject({ sub: "service-account-9", act: { sub: USER } });
-      // A workload subject has no email: the caller's must not be attributed to it (tokens.md §3).
+      // A workload subject has no email: the caller's must not be attributed to it (docs/spec/tokens.md §3).
       expect(claims).not.toHaveProperty("email");
       expect(Object.keys(claims).slice(0, 5)).toEqual(["iss", "aud", "sub", "act", "tid"]);
       const line = logLines.filter((l) => l.msg === "token exchange").at(-1);

@@ -19,7 +19,7 @@ const post = (
   headers: Record<string, string> = { "content-type": "application/json" },
 ) => app().request("/echo", { method: "POST", body, headers });
 
-describe("readJsonObject (api.md §2.4)", () => {
+describe("readJsonObject (docs/spec/api.md §2.4)", () => {
   it("accepts one JSON object, with or without a charset parameter", async () => {
     for (const ct of [
       "application/json",

@@ -4,7 +4,7 @@ import { buildTestApp, TEST_ISSUER } from "../support/app.ts";
 import { generateRsaPem } from "../support/keys.ts";
 import { openTempEmbedded } from "../support/stores.ts";
 
-// tokens.md §6: the active key first, then `jwksKeys` in list order; public members only; the body
+// docs/spec/tokens.md §6: the active key first, then `jwksKeys` in list order; public members only; the body
 // is serialised once and byte-identical across replicas with the same configuration.
 describe("JWKS with extra published keys", () => {
   it("publishes the active key first, then each extra key (public or private PEM) in order", async () => {

@@ -1,6 +1,6 @@
 /**
- * Memberships (spec/api.md §8): create/replace with token-version bumps on role removal
- * (tokens.md §5), removal, and the paginated member listing, on both engines.
+ * Memberships (docs/spec/api.md §8): create/replace with token-version bumps on role removal
+ * (docs/spec/tokens.md §5), removal, and the paginated member listing, on both engines.
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import {
@@ -103,7 +103,7 @@ forEachEngine("memberships", (engine) => {
       expect(bumps(t, "membership")).toBe(before + 2);
     });
 
-    it("keeps working while the tenant is DISABLED (api.md §7.4)", async () => {
+    it("keeps working while the tenant is DISABLED (docs/spec/api.md §7.4)", async () => {
       await t.call("/tenants/acme/status", { json: { status: "DISABLED" } });
       await seedUser(t, { email: "dan@example.com" });
       expect((await t.call("/tenants/acme/users", { json: { email: "dan@example.com" } })).status).toBe(200);
@@ -301,7 +301,7 @@ forEachEngine("memberships", (engine) => {
         await seedUser(t, { email: `${id}@example.com`, localId: id });
         await t.app.services.repos.memberships.put("acme", id, ["member"]);
       }
-      // A deleted user's leftover membership is skipped (storage.md §4.1 reader rules).
+      // A deleted user's leftover membership is skipped (docs/spec/storage.md §4.1 reader rules).
       await t.store.hdel("users_v2", "m-060");
       const seen: string[] = [];
       const sizes: number[] = [];

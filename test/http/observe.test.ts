@@ -1,6 +1,6 @@
 /**
  * The access log's `bytesOut`, HEAD's Content-Length and the outcome of a request whose connection
- * ended mid-body (operations.md §7, issue 11 item 16), in process. test/runtime/http-limits.test.ts
+ * ended mid-body (docs/spec/operations.md §7, issue 11 item 16), in process. test/runtime/http-limits.test.ts
  * proves the same through the real server of each runtime.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

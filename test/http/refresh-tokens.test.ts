@@ -1,5 +1,5 @@
 /**
- * POST /accounts/token and POST /accounts/signOut (docs/oauth.md §6) over HTTP: the sign-ins that
+ * POST /accounts/token and POST /accounts/signOut (docs/spec/oauth.md §6) over HTTP: the sign-ins that
  * hand out refresh tokens, the Firebase-shaped answers, status codes and error bodies, the `/v1`
  * alias, `Cache-Control: no-store`, the `refreshIp` limit and the disabled switch. The rules
  * themselves are proven on the service (test/oauth/refresh-tokens.test.ts).

@@ -1,5 +1,5 @@
 /**
- * Tenant roles (spec/api.md §9) and clients (§10), on both engines: defaults, limits, sort orders,
+ * Tenant roles (docs/spec/api.md §9) and clients (§10), on both engines: defaults, limits, sort orders,
  * the client secret (shown once, only its SHA-256 stored, never returned again).
  */
 import { beforeEach, expect, it } from "vitest";
@@ -171,7 +171,7 @@ forEachEngine("clients", (engine) => {
       targetId: "billing-api",
       requestId: res.headers.get("x-request-id"),
     });
-    // The secret decodes to 32 bytes and is never stored; only its SHA-256 is (oauth.md §2).
+    // The secret decodes to 32 bytes and is never stored; only its SHA-256 is (docs/spec/oauth.md §2).
     const bytes = Uint8Array.from(atob(body.secret.replace(/-/g, "+").replace(/_/g, "/")), (c) =>
       c.charCodeAt(0),
     );

@@ -1,5 +1,5 @@
 /**
- * Tenants (spec/api.md §7) and the admin guard on the admin routes (§2.3), on the embedded store
+ * Tenants (docs/spec/api.md §7) and the admin guard on the admin routes (§2.3), on the embedded store
  * and on a real redis-server.
  */
 import { beforeEach, describe, expect, it } from "vitest";
@@ -47,7 +47,7 @@ forEachEngine("tenants", (engine) => {
         targetId: "acme-1",
         requestId: res.headers.get("x-request-id"),
       });
-      // Stored exactly in the Go shape (storage.md §2.1).
+      // Stored exactly in the Go shape (docs/spec/storage.md §2.1).
       expect(JSON.parse((await t.store.hget("tenants", "acme-1")) as string)).toEqual({
         id: "acme-1",
         slug: "acme",
@@ -92,7 +92,7 @@ forEachEngine("tenants", (engine) => {
       await expectError(await t.call("/tenants", { json: "[]" }), "INVALID_REQUEST");
     });
 
-    it("answers grammar failures 400 INVALID_ARGUMENT naming each field (api.md §2.11.1)", async () => {
+    it("answers grammar failures 400 INVALID_ARGUMENT naming each field (docs/spec/api.md §2.11.1)", async () => {
       await expectError(
         await t.call("/tenants", { json: { name: "   ", slug: "Bad_Slug", id: "id" } }),
         "INVALID_ARGUMENT",
@@ -211,7 +211,7 @@ forEachEngine("tenants", (engine) => {
       expect((await back.json()).status).toBe("ACTIVE");
     });
 
-    it("keeps unknown stored fields on rewrite (storage.md §2.1)", async () => {
+    it("keeps unknown stored fields on rewrite (docs/spec/storage.md §2.1)", async () => {
       await t.store.hset(
         "tenants",
         "acme",
@@ -334,7 +334,7 @@ forEachEngine("tenants", (engine) => {
   });
 });
 
-forEachEngine("admin bearer on admin routes (api.md §2.3)", (engine) => {
+forEachEngine("admin bearer on admin routes (docs/spec/api.md §2.3)", (engine) => {
   let t: TestApp;
   beforeEach(async () => {
     t = await fresh(engine, { admin: { requireAdminToken: true } });

@@ -1,6 +1,6 @@
 /**
- * POST /accounts/validate (api.md §6.3): tokens.md §4.3, one test per reason, and the revocation
- * scenarios of tokens.md §5 across exchange and validate.
+ * POST /accounts/validate (docs/spec/api.md §6.3): docs/spec/tokens.md §4.3, one test per reason, and the revocation
+ * scenarios of docs/spec/tokens.md §5 across exchange and validate.
  */
 import { createSign } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -287,7 +287,7 @@ forEachEngine("POST /accounts/validate", (engine) => {
     });
   });
 
-  describe("tenant binding (optional request tenantId, api.md §6.3)", () => {
+  describe("tenant binding (optional request tenantId, docs/spec/api.md §6.3)", () => {
     function validateFor(tokenText: string, tenantId: unknown): Promise<Response> {
       return t.call(VALIDATE, { json: { token: tokenText, audience: WORKER, tenantId } });
     }
@@ -349,7 +349,7 @@ forEachEngine("POST /accounts/validate", (engine) => {
     });
   });
 
-  describe("revocation across exchange and validate (tokens.md §5)", () => {
+  describe("revocation across exchange and validate (docs/spec/tokens.md §5)", () => {
     it("a version bump: the old idToken cannot be exchanged, the old access token is revoked", async () => {
       const { idToken, accessToken } = await exchangeToken();
       expect((await validate(accessToken)).status).toBe(200);

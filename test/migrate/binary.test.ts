@@ -1,7 +1,7 @@
 /**
  * The compiled `tikti-migrate` (Bun, `bun build --compile` by scripts/compile.mjs): a full run on a
- * Go keyspace in a real redis-server, secrets kept out of the output, exit codes of cli.md §9.5,
- * and the embedded store's single-process rule (storage.md §7.5) against a running server.
+ * Go keyspace in a real redis-server, secrets kept out of the output, exit codes of docs/spec/cli.md §9.5,
+ * and the embedded store's single-process rule (docs/spec/storage.md §7.5) against a running server.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";

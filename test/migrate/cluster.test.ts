@@ -1,5 +1,5 @@
 /**
- * tikti-migrate on a real 3-master Redis Cluster (storage.md §8): the keys of one Go keyspace are
+ * tikti-migrate on a real 3-master Redis Cluster (docs/spec/storage.md §8): the keys of one Go keyspace are
  * spread over every master; index keys are found by SCAN on each, users by HSCAN, and the result,
  * the dry run and the re-run behave as on a single node.
  */

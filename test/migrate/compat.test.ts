@@ -1,8 +1,8 @@
 /**
  * A Go Tikti keyspace keeps working after one `tikti-migrate` (spec/README.md "Compatibility
- * statement", cli.md §9): every legacy user signs in with the original password through the real
- * app, the bcrypt hash is upgraded on that sign-in (operations.md §2.5), Go-era clients (no
- * `allowedGrantTypes`) still exchange tokens, and the tokens keep their claim names (tokens.md §2,
+ * statement", docs/spec/cli.md §9): every legacy user signs in with the original password through the real
+ * app, the bcrypt hash is upgraded on that sign-in (docs/spec/operations.md §2.5), Go-era clients (no
+ * `allowedGrantTypes`) still exchange tokens, and the tokens keep their claim names (docs/spec/tokens.md §2,
  * §3). On the embedded store and a real redis-server.
  */
 import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
@@ -31,7 +31,7 @@ function requireRoute(t: TestApp, method: string, path: string): void {
   }
 }
 
-/** Claim names of tokens.md §2 (password sign-in, user with a home tenant) and §3. */
+/** Claim names of docs/spec/tokens.md §2 (password sign-in, user with a home tenant) and §3. */
 const ID_TOKEN_CLAIMS = [
   "amr",
   "aud",

@@ -1,5 +1,5 @@
 /**
- * Writes a keyspace laid out exactly as Go Tikti leaves it (spec/storage.md §2, §6): the legacy
+ * Writes a keyspace laid out exactly as Go Tikti leaves it (docs/spec/storage.md §2, §6): the legacy
  * `users` hash keyed by the email as old releases stored it (mixed case), `users_v2` records with
  * `localId` and with the legacy `Id`, Go-era `userByEmail:` keys with mixed case, entries readers
  * ignore, memberships (Go wrote `"roles": null` for a nil slice), roles without `scope`/`tenantId`,
@@ -169,7 +169,7 @@ export const USERS: readonly GoUser[] = [
 
 export const user = (label: keyof typeof IDS): GoUser => USERS.find((u) => u.id === IDS[label])!;
 
-/** What a full run with `--default-tenant main` must count on this fixture (cli.md §9). */
+/** What a full run with `--default-tenant main` must count on this fixture (docs/spec/cli.md §9). */
 export const EXPECTED_COUNTS = {
   "0001": {
     legacyUsers: 5,

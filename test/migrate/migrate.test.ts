@@ -1,5 +1,5 @@
 /**
- * tikti-migrate on a Go Tikti keyspace (spec/cli.md §6–§9), run in-process through the command
+ * tikti-migrate on a Go Tikti keyspace (docs/spec/cli.md §6–§9), run in-process through the command
  * (migrate/main.ts `cli`), on a real redis-server and on the embedded store: output lines, counts,
  * exit codes, records, lock, dry run, idempotent re-runs, conflicts, errors, `--down`, `--list`.
  */
@@ -64,7 +64,7 @@ for (const engine of migrateEngines()) {
     it("migrates a Go keyspace: the spec's output blocks, counts, records, exit 0", async () => {
       const r = await runCli(args("--default-tenant", DEFAULT_TENANT));
       expect(r.code, r.all).toBe(0);
-      // 0001's block exactly as cli.md §9.1 prints it (first four lines Go-compatible).
+      // 0001's block exactly as docs/spec/cli.md §9.1 prints it (first four lines Go-compatible).
       const at = r.stdout.indexOf("== 0001_users_v2 ==");
       expect(r.stdout.slice(at, at + 7)).toEqual([
         "== 0001_users_v2 ==",
@@ -126,7 +126,7 @@ for (const engine of migrateEngines()) {
       });
       // The id of a legacy record without one: UUIDv5 computed independently (Python's uuid5).
       expect(field(after, "users_v2", ERIN_ID)?.email).toBe("Erin@Legacy.Example");
-      // Fields the migration does not know survive (storage.md §2.1); `Id` is only read, never written by 0001.
+      // Fields the migration does not know survive (docs/spec/storage.md §2.1); `Id` is only read, never written by 0001.
       expect(field(after, "users_v2", IDS.bob)?.legacyFlag).toBe(true);
       expect(field(after, "users_v2", IDS.dave)?.nickname).toBe("D");
       expect(field(after, "users_v2", IDS.carol)).not.toHaveProperty("Id");
@@ -148,7 +148,7 @@ for (const engine of migrateEngines()) {
       const indexKeys = [...after.keys()].filter((k) => k.startsWith("userByEmail:"));
       expect(indexKeys.sort()).toEqual(USERS.map((u) => `userByEmail:${u.normalised}`).sort());
       for (const k of indexKeys) expect(normaliseEmail(k.slice(12))).toBe(k.slice(12));
-      // Memberships written by the migration have the shape of storage.md §2.1.
+      // Memberships written by the migration have the shape of docs/spec/storage.md §2.1.
       expect(field(after, "memberships:acme", IDS.carol)).toEqual({
         id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
         tenantId: "acme",

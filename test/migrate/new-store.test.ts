@@ -89,7 +89,7 @@ describe("a store the server created [redis]", () => {
     }
     const server = await startTikti({ runtime: "node", config: { redisAddr: redis.addr } });
     try {
-      // operations.md §4: the legacy hash without 0001 recorded is a start-up warning (logged once
+      // docs/spec/operations.md §4: the legacy hash without 0001 recorded is a start-up warning (logged once
       // the store first answers, which may be just after "tikti listening").
       const warning = '"msg":"legacy users hash present and migration 0001 not recorded: run tikti-migrate"';
       expect(await waitFor(async () => server.stdout().includes(warning), 10_000)).toBe(true);

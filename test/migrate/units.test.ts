@@ -1,7 +1,7 @@
 /**
  * The pieces of tikti-migrate on their own: UUIDv5 (RFC 9562 vector, and the legacy ids checked
  * against Python's `uuid.uuid5`), strict flag parsing and store selection (exit-3 cases of
- * cli.md §9.5), URL redaction, and the migration lock of cli.md §8 on both engines.
+ * docs/spec/cli.md §9.5), URL redaction, and the migration lock of docs/spec/cli.md §8 on both engines.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

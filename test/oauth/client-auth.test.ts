@@ -1,8 +1,8 @@
 /**
- * OAuth client authentication (spec/oauth.md §2) through `POST /oauth/token` with the
+ * OAuth client authentication (docs/spec/oauth.md §2) through `POST /oauth/token` with the
  * client_credentials grant, on the embedded store and a real Redis: the three methods, every
  * failure row, secret storage and its bcrypt upgrade, rotation, the private_key_jwt rules and the
- * `jti` replay guard under concurrency, and the order of checks stated at the top of oauth.md.
+ * `jti` replay guard under concurrency, and the order of checks stated at the top of docs/spec/oauth.md.
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { hashClientSecret, isSha256SecretHash } from "../../src/crypto/client-secret.ts";

@@ -1,5 +1,5 @@
 /**
- * The access-token `jti` denylist (docs/oauth.md §7, `revokedJti:{jti}`) and its effect on
+ * The access-token `jti` denylist (docs/spec/oauth.md §7, `revokedJti:{jti}`) and its effect on
  * `/accounts/validate` (step 6a, reason `revoked`), on the embedded store and a real redis-server.
  */
 import { beforeEach, expect, it } from "vitest";

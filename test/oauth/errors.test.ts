@@ -1,5 +1,5 @@
 /**
- * The one OAuth error mapper (spec/oauth.md §9, src/http/oauth-errors.ts) and the form intake
+ * The one OAuth error mapper (docs/spec/oauth.md §9, src/http/oauth-errors.ts) and the form intake
  * (src/http/oauth-form.ts): store outages become `503 temporarily_unavailable` with `Retry-After`,
  * unexpected failures `500 server_error` without details, and RFC 6749 §3.1 parameter rules.
  */

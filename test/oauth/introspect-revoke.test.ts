@@ -1,5 +1,5 @@
 /**
- * `POST /oauth/introspect` (RFC 7662) and `POST /oauth/revoke` (RFC 7009), docs/oauth.md §5, §7, on
+ * `POST /oauth/introspect` (RFC 7662) and `POST /oauth/revoke` (RFC 7009), docs/spec/oauth.md §5, §7, on
  * the embedded store and a real redis-server: real clients authenticated with their secrets, real
  * access tokens from `/oauth/token` and the legacy exchange, the shared liveness checks, the `jti`
  * denylist seen by introspection, `/accounts/validate` and the RFC 8693 grant.

@@ -1,5 +1,5 @@
 /**
- * Discovery (spec/oauth.md §8, tokens.md §6.4): the RFC 8414 authorization server metadata and the
+ * Discovery (docs/spec/oauth.md §8, docs/spec/tokens.md §6.4): the RFC 8414 authorization server metadata and the
  * corrected OpenID configuration — exact members, absolute URLs on the issuer, caching, `/v1`.
  */
 import { beforeAll, describe, expect, it } from "vitest";

@@ -1,5 +1,5 @@
 /**
- * Refresh-token rotation on a real 3-master Redis Cluster (docs/oauth.md §6, ADR 0045): the token
+ * Refresh-token rotation on a real 3-master Redis Cluster (docs/spec/oauth.md §6, ADR 0045): the token
  * records, family markers and denylist entries spread over the masters, and N concurrent uses of
  * one live token still have exactly one winner. (The embedded store and standalone Redis are
  * covered by test/oauth/refresh-tokens.test.ts.)

@@ -1,5 +1,5 @@
 /**
- * Refresh-token rules (docs/oauth.md §6) on the service built by createServices, against the
+ * Refresh-token rules (docs/spec/oauth.md §6) on the service built by createServices, against the
  * embedded store and a real redis-server: storage by digest, rotation, exactly one winner of
  * concurrent uses, reuse → family revoked, revocation by token version, the family's absolute
  * lifetime, sign-out, the disabled switch.

@@ -1,5 +1,5 @@
 /**
- * Helpers of the OAuth tests (spec/oauth.md): a real app on a real store, tenants/roles/clients
+ * Helpers of the OAuth tests (docs/spec/oauth.md): a real app on a real store, tenants/roles/clients
  * created through the admin routes, form requests, and keys for private_key_jwt assertions.
  */
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";

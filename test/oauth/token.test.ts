@@ -1,7 +1,7 @@
 /**
- * `POST /oauth/token` (spec/oauth.md §4): every row of the client_credentials and RFC 8693 step
+ * `POST /oauth/token` (docs/spec/oauth.md §4): every row of the client_credentials and RFC 8693 step
  * tables, the token shapes (`typ: at+jwt`, `client_id`, nested `act`), the response rules of §4.3,
- * `/accounts/validate` on OAuth-issued tokens (tokens.md §4.3 step 6), and the decision log, audit
+ * `/accounts/validate` on OAuth-issued tokens (docs/spec/tokens.md §4.3 step 6), and the decision log, audit
  * record and metric of every request — on the embedded store and a real Redis.
  */
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
@@ -214,7 +214,7 @@ forEachEngine("POST /oauth/token", (engine) => {
       );
     });
 
-    it("step 5: event_types follow tokens.md §7 step 12 (required audience → invalid_request; ceiling → invalid_scope)", async () => {
+    it("step 5: event_types follow docs/spec/tokens.md §7 step 12 (required audience → invalid_request; ceiling → invalid_scope)", async () => {
       await createClient(t, T1, { clientId: "codeq-worker", allowedEventTypes: ["render_video"] });
       await expectOAuthError(await asWorker({ audience: "codeq-worker" }), 400, "invalid_request");
       await expectOAuthError(
@@ -550,7 +550,7 @@ forEachEngine("POST /oauth/token", (engine) => {
       expect(inherit.scope).toBe("docs:read");
     });
 
-    it("step 7: event_types per tokens.md §7 step 12", async () => {
+    it("step 7: event_types per docs/spec/tokens.md §7 step 12", async () => {
       await createClient(t, T1, { clientId: "codeq-worker", allowedEventTypes: ["render_video"] });
       await expectOAuthError(await subjectExchange({ audience: "codeq-worker" }), 400, "invalid_request");
       await expectOAuthError(

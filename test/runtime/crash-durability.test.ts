@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type RuntimeName, startTikti } from "../support/tikti-process.ts";
 
-// storage.md §7.3: a write acknowledged to the caller survives a process crash. The real server,
+// docs/spec/storage.md §7.3: a write acknowledged to the caller survives a process crash. The real server,
 // SIGKILLed right after it answered 200 to a sign-up, restarted on the same data dir.
 describe.each<RuntimeName>(["bun", "node"])("embedded store durability on %s", (runtime) => {
   it("keeps every acknowledged sign-up across SIGKILL and restart", async () => {

@@ -1,5 +1,5 @@
 /**
- * Connection limits (operations.md §2.2 `http.*`, issue 11 item 10) and the access log / HEAD /
+ * Connection limits (docs/spec/operations.md §2.2 `http.*`, issue 11 item 10) and the access log / HEAD /
  * client-disconnect behaviour (item 16), on the real server of each runtime, driven by raw TCP
  * sockets so that nothing between the test and the server smooths the timing. Small configured
  * deadlines keep it fast; each timing is asserted from both sides (not before the deadline, and

@@ -1,4 +1,4 @@
-// Where /metrics is served (spec/operations.md §6, docs/adr/0030-metrics-listener.md): its series
+// Where /metrics is served (docs/spec/operations.md §6, docs/adr/0030-metrics-listener.md): its series
 // carry tenant labels, so outside dev mode the default is a separate listener and the public port
 // answers 404; the main port serves them only when the operator sets `metrics.port: 0`.
 import { createServer } from "node:net";

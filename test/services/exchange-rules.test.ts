@@ -1,5 +1,5 @@
 /**
- * The least-privilege rules of the exchange (tokens.md §7 *P* and step 13) at the service level,
+ * The least-privilege rules of the exchange (docs/spec/tokens.md §7 *P* and step 13) at the service level,
  * on both engines: a COMPANY_ADMIN has every scope only in its home tenant, a `subject` that is a
  * user must be an active member of the tenant, and the token's email is the subject's.
  */

@@ -1,6 +1,6 @@
 /**
- * Pure domain rules: email normalisation and grammar (storage.md §5, api.md §2.10) and the JSON
- * codec of the stored entities (storage.md §2.1).
+ * Pure domain rules: email normalisation and grammar (docs/spec/storage.md §5, docs/spec/api.md §2.10) and the JSON
+ * codec of the stored entities (docs/spec/storage.md §2.1).
  */
 import { describe, expect, it } from "vitest";
 import { isValidEmail, normaliseEmail, trimEmail } from "../../src/domain/email.ts";
@@ -76,7 +76,7 @@ describe("email", () => {
   });
 });
 
-describe("identifier grammars (api.md §2.10)", () => {
+describe("identifier grammars (docs/spec/api.md §2.10)", () => {
   it("new tenant ids and slugs", () => {
     for (const ok of ["a", "acme", "acme-1", "0", "a".repeat(63), "x-y-z"]) {
       expect(isNewTenantId(ok), ok).toBe(true);

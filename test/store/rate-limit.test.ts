@@ -1,5 +1,5 @@
 /**
- * The store-backed rate limiter (api.md §2.8, storage.md §3 `rl:*`) against both engines.
+ * The store-backed rate limiter (docs/spec/api.md §2.8, docs/spec/storage.md §3 `rl:*`) against both engines.
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { configObjectSchema } from "../../src/config/schema.ts";
@@ -53,7 +53,7 @@ describe("rate-limit helpers", () => {
     expect([0, 1, 999, 1000, 1001, 59_500, 60_000].map(retryAfterSeconds)).toEqual([1, 1, 1, 1, 2, 60, 60]);
   });
 
-  it("config defaults match api.md §2.8", () => {
+  it("config defaults match docs/spec/api.md §2.8", () => {
     const { rateLimits: d } = rateLimits();
     expect(d.enabled).toBe(true);
     expect(d.signInIp).toEqual({ limit: 5, windowSeconds: 60 });

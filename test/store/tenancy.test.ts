@@ -1,6 +1,6 @@
 /**
  * Tenants, memberships, roles, clients and one-time codes against both engines
- * (storage.md §2.1, §4.3; api.md §7–§10, §4.6–§4.8).
+ * (docs/spec/storage.md §2.1, §4.3; docs/spec/api.md §7–§10, §4.6–§4.8).
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/crypto/compare.ts";
@@ -15,7 +15,7 @@ import { createTenantsRepo, type TenantsRepo } from "../../src/store/repos/tenan
 import { createUsersRepo, type UsersRepo } from "../../src/store/repos/users.ts";
 import { manualClock, recordingLogger, rejection, repoDeps, storeEngines, withOverrides } from "./support.ts";
 
-/** The store key of a one-time code: only its SHA-256 is a key name (storage.md §2). */
+/** The store key of a one-time code: only its SHA-256 is a key name (docs/spec/storage.md §2). */
 async function oobKey(code: string): Promise<string> {
   return keys.oob(await sha256Hex(code));
 }

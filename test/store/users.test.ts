@@ -1,6 +1,6 @@
 /**
  * The users repository against both engines: ordered writes and their reader rules
- * (storage.md §4), email lookup with the legacy fallback (§5, §6), the CAS loop (§4.2) under
+ * (docs/spec/storage.md §4), email lookup with the legacy fallback (§5, §6), the CAS loop (§4.2) under
  * concurrency, and unknown-field preservation (§2.1).
  */
 import { beforeEach, describe, expect, it } from "vitest";
@@ -63,7 +63,7 @@ for (const engine of engines) {
         const u = await users.create({ email: "  Alice@Example.COM ", password: HASH });
         expect(u.localId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
         expect(await kv.get(keys.userByEmail("alice@example.com"))).toBe(u.localId);
-        // Exact stored text: field names and order of storage.md §2.1, companyId omitted.
+        // Exact stored text: field names and order of docs/spec/storage.md §2.1, companyId omitted.
         expect(await kv.hget(keys.users(), u.localId)).toBe(
           JSON.stringify({
             localId: u.localId,
@@ -226,7 +226,7 @@ for (const engine of engines) {
         );
         await kv.set(keys.userByEmail("Kim@Example.com"), "go-kim");
         expect((await users.findByEmail("  Kim@Example.com\t"))?.localId).toBe("go-kim");
-        // Only the request's own trimmed spelling is tried (storage.md §5 step 1).
+        // Only the request's own trimmed spelling is tried (docs/spec/storage.md §5 step 1).
         expect(await users.findByEmail("kim@example.com")).toBeNull();
         // The fallback entry obeys the reader rule too.
         await kv.set(keys.userByEmail("Lee@Example.com"), "go-kim");
@@ -518,7 +518,7 @@ for (const engine of engines) {
       });
     });
 
-    describe("changeEmail (storage.md §4.3)", () => {
+    describe("changeEmail (docs/spec/storage.md §4.3)", () => {
       it("claims the new email, bumps in the same write as the change, releases the old entries", async () => {
         // A Go-era user reachable through a mixed-case key as well.
         await kv.hset(
@@ -598,7 +598,7 @@ for (const engine of engines) {
       });
     });
 
-    describe("delete (storage.md §4.3)", () => {
+    describe("delete (docs/spec/storage.md §4.3)", () => {
       it("removes the record, its index entries, every membership and the reverse set", async () => {
         const memberships = createMembershipsRepo(repoDeps(kv, clock), users);
         const hue = await users.create({ email: "hue@example.com", password: HASH });

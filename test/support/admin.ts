@@ -56,7 +56,7 @@ export async function samlIdTokenFor(t: TestApp, user: User, tenantId: string): 
   return signed.token;
 }
 
-/** Asserts the documented error body (api.md §2.1): status, code, catalogue message, details. */
+/** Asserts the documented error body (docs/spec/api.md §2.1): status, code, catalogue message, details. */
 export async function expectError(
   res: Response,
   code: ErrorCode,
@@ -83,7 +83,7 @@ export function auditSince(t: TestApp, from: number): Array<Record<string, unkno
 }
 
 /**
- * Asserts one admin audit record of operations.md §7, exactly its members: `actor` defaults to
+ * Asserts one admin audit record of docs/spec/operations.md §7, exactly its members: `actor` defaults to
  * `apiKey`, `httpRequestId` is the response's `X-Request-ID`.
  */
 export function expectAdminAudit(

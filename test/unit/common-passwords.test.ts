@@ -1,5 +1,5 @@
 /**
- * The common-password list (api.md §2.10: at least 10,000 from a maintained package) and the
+ * The common-password list (docs/spec/api.md §2.10: at least 10,000 from a maintained package) and the
  * password policy built on it, without HTTP.
  */
 import { describe, expect, it } from "vitest";

@@ -1,4 +1,4 @@
-// Development quick-start (spec/operations.md §3) with the real ConfigIO in a temp directory.
+// Development quick-start (docs/spec/operations.md §3) with the real ConfigIO in a temp directory.
 import { createPrivateKey } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -1,4 +1,4 @@
-// metrics.port defaults (spec/operations.md §2.2, §6; docs/adr/0030-metrics-listener.md): a
+// metrics.port defaults (docs/spec/operations.md §2.2, §6; docs/adr/0030-metrics-listener.md): a
 // separate listener outside dev mode, the main port in dev mode or when the operator sets 0.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

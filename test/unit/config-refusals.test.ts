@@ -1,4 +1,4 @@
-// Startup refusals (spec/operations.md §4) and accepted edge values; every refusal names its key.
+// Startup refusals (docs/spec/operations.md §4) and accepted edge values; every refusal names its key.
 import { beforeAll, describe, expect, test } from "vitest";
 import type { Config } from "../../src/config/schema.ts";
 import { checkRsaKeyPem, isSafeRedirectTarget, normalizeOrigin } from "../../src/config/validate.ts";
@@ -850,7 +850,7 @@ describe("helpers", () => {
     ["/a b", false],
     ["/a\u0000", false],
     [`/${"a".repeat(2048)}`, false],
-  ])("isSafeRedirectTarget(%j) = %s (saml.md §6.4)", (target, ok) => {
+  ])("isSafeRedirectTarget(%j) = %s (docs/spec/saml.md §6.4)", (target, ok) => {
     expect(isSafeRedirectTarget(target, "https://id.example.com", ["https://app.example.com"])).toBe(ok);
   });
 

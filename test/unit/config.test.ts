@@ -1,5 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these tests write "${VAR}" as YAML text on purpose.
-// Configuration loading (spec/operations.md §2): defaults, unknown and Go-only keys, `${VAR}`
+// Configuration loading (docs/spec/operations.md §2): defaults, unknown and Go-only keys, `${VAR}`
 // expansion, environment overrides, secret files, precedence, file handling.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -207,7 +207,7 @@ describe("unknown keys are refused, naming the key", () => {
 });
 
 describe("Go-only keys are accepted, removed and reported once each", () => {
-  test("every key of operations.md §2.4 and saml.md §2", async () => {
+  test("every key of docs/spec/operations.md §2.4 and docs/spec/saml.md §2", async () => {
     let doc: Record<string, unknown> = { ...base };
     for (const dotted of Object.keys(GO_ONLY_KEYS)) {
       const path = dotted.split(".");
@@ -639,7 +639,7 @@ describe("configuration file", () => {
   });
 });
 
-describe("config/tikti.example.yaml (operations.md §2.6, ADR 0004)", () => {
+describe("config/tikti.example.yaml (docs/spec/operations.md §2.6, ADR 0004)", () => {
   test("loads with the environment and secret files it documents", async () => {
     const example = readFileSync(join(import.meta.dirname, "../../config/tikti.example.yaml"), "utf8");
     const { config, warnings } = await loadDoc(example, {

@@ -1,5 +1,5 @@
 /**
- * Embedded-store specifics (spec/storage.md §7) beyond the shared conformance suite: persistence,
+ * Embedded-store specifics (docs/spec/storage.md §7) beyond the shared conformance suite: persistence,
  * the single-process lock, crash durability on Node and Bun, file modes, the expiry sweep, and the
  * bun:sqlite and Deno paths (vitest itself runs on Node).
  */

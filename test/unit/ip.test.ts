@@ -41,7 +41,7 @@ describe("parseIp / parseCidr", () => {
   });
 });
 
-describe("resolveClientIp (api.md §2.8)", () => {
+describe("resolveClientIp (docs/spec/api.md §2.8)", () => {
   const trusted = [parseCidr("10.0.0.0/8")!];
   it("uses the socket address when it is not a trusted proxy", () => {
     expect(resolveClientIp("203.0.113.9", "1.1.1.1", trusted)).toBe("203.0.113.9");

@@ -21,7 +21,7 @@ function effective(value: unknown): unknown {
 describe("the default jwksKeyId", () => {
   const schemaDefault = configSchema.parse({}).jwksKeyId;
 
-  it("is tikti-local-1 in the schema (operations.md §2)", () => {
+  it("is tikti-local-1 in the schema (docs/spec/operations.md §2)", () => {
     expect(schemaDefault).toBe("tikti-local-1");
   });
 

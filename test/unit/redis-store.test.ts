@@ -1,5 +1,5 @@
 /**
- * The Redis engine's pure parts: error translation (api.md §2.9) and SCAN pattern escaping.
+ * The Redis engine's pure parts: error translation (docs/spec/api.md §2.9) and SCAN pattern escaping.
  * Behaviour against real servers lives in test/conformance/redis*.test.ts.
  */
 import {

@@ -8,7 +8,7 @@ interface SignInResponse {
   expiresIn: number;
 }
 
-/** cli.md §5.2: password sign-in; stores the idToken and clears tokens derived from an older one. */
+/** docs/spec/cli.md §5.2: password sign-in; stores the idToken and clears tokens derived from an older one. */
 export default command({
   description: "Sign in with email and password and store the idToken",
   args: {
@@ -24,7 +24,7 @@ export default command({
   async run(args, ctx) {
     const http = await ctx.http();
     const password = await readPassword(ctx, args);
-    // Without an API key the public route does the same sign-in (api.md §4.2).
+    // Without an API key the public route does the same sign-in (docs/spec/api.md §4.2).
     const r = await http.send<SignInResponse>({
       method: "POST",
       path: http.hasApiKey ? "/accounts/signInWithPassword" : "/accounts/signIn",

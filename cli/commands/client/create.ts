@@ -63,7 +63,7 @@ export default command({
         jwks,
       },
     });
-    // The one secret pretty mode prints (cli.md §3); only its hash is stored on the server.
+    // The one secret pretty mode prints (docs/spec/cli.md §3); only its hash is stored on the server.
     if (ctx.globals.output === "pretty" && typeof body.secret === "string") {
       ctx.warn("the client secret is shown only now and cannot be shown again: store it safely");
     }

@@ -1,5 +1,5 @@
 /**
- * Shared by the client commands (oauth.md §2, §3, §10): the `--jwks` file, the `--previous-ttl`
+ * Shared by the client commands (docs/spec/oauth.md §2, §3, §10): the `--jwks` file, the `--previous-ttl`
  * duration and how a client object is printed.
  */
 import { readFile } from "node:fs/promises";

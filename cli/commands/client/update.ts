@@ -18,7 +18,7 @@ interface ClientObject {
 const UNSETTABLE = ["event-types", "max-ttl"] as const;
 
 /**
- * oauth.md §3 `PUT /tenants/:t/clients/:c` replaces every setting (an omitted one takes its create
+ * docs/spec/oauth.md §3 `PUT /tenants/:t/clients/:c` replaces every setting (an omitted one takes its create
  * default), so `client update` reads the client, changes only the given flags and sends it all
  * back, like `saml idp update`: `--status DISABLED` alone must not wipe the scopes. The secret,
  * jwks and createdAt are the server's to keep. An empty value (`--scopes ""`) empties a list.

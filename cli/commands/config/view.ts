@@ -2,7 +2,7 @@ import type { SelectedProfile } from "../../context.ts";
 import { fields, result } from "../../output.ts";
 import { maskSecret, TOKEN_FIELDS } from "../../profile.ts";
 
-/** A profile as `config show` prints it: API key masked, tokens only as `stored` (cli.md §5.1). */
+/** A profile as `config show` prints it: API key masked, tokens only as `stored` (docs/spec/cli.md §5.1). */
 export function profileView({ name, profile }: SelectedProfile, configPath: string) {
   const view: Record<string, string> = { profile: name, configPath };
   if (profile.baseUrl) view.baseUrl = profile.baseUrl;

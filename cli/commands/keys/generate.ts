@@ -5,7 +5,7 @@ import { CliError, usage } from "../../errors.ts";
 import { blocks, result, text } from "../../output.ts";
 
 /**
- * cli.md §5.5, tokens.md §6.3 step 1: a new RSA signing key, local only. The private key goes to
+ * docs/spec/cli.md §5.5, docs/spec/tokens.md §6.3 step 1: a new RSA signing key, local only. The private key goes to
  * `--out` (created 0600, never overwritten) or to stdout; the public JWK is printed for `jwksKeys`.
  */
 export default command({

@@ -2,7 +2,7 @@ import { command, userArgs, userRef } from "../../command.ts";
 import { usage } from "../../errors.ts";
 import { revokeGlobal } from "../user/revoke.ts";
 
-/** Go-era alias of `user revoke`; anything but global revocation fails locally (cli.md §5.3). */
+/** Go-era alias of `user revoke`; anything but global revocation fails locally (docs/spec/cli.md §5.3). */
 export default command({
   description: "Revoke every token of a user (alias of `user revoke`)",
   args: {

@@ -17,7 +17,7 @@ export interface SpMetadataSummary {
   signingCertificates: string[];
 }
 
-/** The summary of cli.md §5.6 read from Tikti's SP metadata document. */
+/** The summary of docs/spec/cli.md §5.6 read from Tikti's SP metadata document. */
 export async function summarise(xml: string, requestId: string): Promise<SpMetadataSummary> {
   const bad = (why: string) =>
     new HttpError({ status: 200, error: `the server's SP metadata ${why}`, code: "BAD_RESPONSE", requestId });
@@ -59,7 +59,7 @@ export async function summarise(xml: string, requestId: string): Promise<SpMetad
   };
 }
 
-/** cli.md §5.6 `saml metadata`: Tikti's SP metadata (global, or with a tenant's unsolicited ACS). */
+/** docs/spec/cli.md §5.6 `saml metadata`: Tikti's SP metadata (global, or with a tenant's unsolicited ACS). */
 export default command({
   description: "Download the SP metadata to give to an IdP (stdout, or --out <file>)",
   args: {

@@ -1,6 +1,6 @@
 /**
- * What the `saml` verbs share (spec/cli.md §5.6): the `--tid` flag, the IdP record projection
- * (saml.md §11.1) and its pretty form, JSON map files, and the raw (non-JSON) requests of
+ * What the `saml` verbs share (docs/spec/cli.md §5.6): the `--tid` flag, the IdP record projection
+ * (docs/spec/saml.md §11.1) and its pretty form, JSON map files, and the raw (non-JSON) requests of
  * `saml metadata` and `saml test` — same headers, timeout and no-redirect rule as cli/http.ts.
  */
 import { readFile } from "node:fs/promises";
@@ -84,7 +84,7 @@ export function idpPretty(p: IdpProjection, tenantId: string): Pretty {
   );
 }
 
-/** A JSON object from a `--attr-map`/`--role-map` file (cli.md §5.6). */
+/** A JSON object from a `--attr-map`/`--role-map` file (docs/spec/cli.md §5.6). */
 export async function readJsonObject(path: string, flag: string): Promise<Record<string, unknown>> {
   let raw: string;
   try {

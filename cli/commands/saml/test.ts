@@ -14,7 +14,7 @@ export interface SamlTestReport {
 }
 
 /**
- * cli.md §5.6 `saml test`: reads the tenant's IdP record, then starts a real login
+ * docs/spec/cli.md §5.6 `saml test`: reads the tenant's IdP record, then starts a real login
  * (`GET /saml/login/{tid}`) without following the redirect and checks what a browser would get:
  * a 302 to the record's SSO URL with a signed AuthnRequest (SAMLRequest, SigAlg, Signature) and the
  * state cookie. Any failed check → exit 1 (the report is still printed). The login leaves a real

@@ -1,7 +1,7 @@
 import { type AnyCommand, command, mirror, tenantArg } from "../../command.ts";
 import { seg } from "../../http.ts";
 
-/** `tenant disable|enable`: `POST /tenants/{id}/status` (api.md §7.4). */
+/** `tenant disable|enable`: `POST /tenants/{id}/status` (docs/spec/api.md §7.4). */
 export function tenantStatusCommand(status: "ACTIVE" | "DISABLED", description: string): AnyCommand {
   return command({
     description,

@@ -1,6 +1,6 @@
 /**
  * How the `token client-credentials` and `token introspect` commands authenticate as an OAuth
- * client (oauth.md §2, §10): `--client-secret-file` → `client_secret_basic`, `--private-key` +
+ * client (docs/spec/oauth.md §2, §10): `--client-secret-file` → `client_secret_basic`, `--private-key` +
  * `--kid` → `private_key_jwt` with an assertion signed here by jose. The API key is never sent to
  * `/oauth/*`: the client's own credential is the whole point of these routes.
  */
@@ -53,7 +53,7 @@ export interface ClientCredentials {
   headers: Record<string, string>;
 }
 
-/** `<tenantId>/<clientId>`: the first `/` splits it, both parts non-empty (oauth.md §1). */
+/** `<tenantId>/<clientId>`: the first `/` splits it, both parts non-empty (docs/spec/oauth.md §1). */
 export function parseOAuthClientId(value: string): { tenantId: string; clientId: string } {
   const cut = value.indexOf("/");
   if (cut <= 0 || cut === value.length - 1) {
@@ -107,7 +107,7 @@ export async function readPrivateKey(path: string): Promise<KeyObject> {
   }
 }
 
-/** The assertion algorithm follows the key type (oauth.md §2: RS256, PS256, ES256, EdDSA). */
+/** The assertion algorithm follows the key type (docs/spec/oauth.md §2: RS256, PS256, ES256, EdDSA). */
 export function assertionAlg(key: KeyObject, requested: string | undefined): string {
   const type = key.asymmetricKeyType;
   const allowed =

@@ -8,7 +8,7 @@ import {
 } from "./client-auth.ts";
 import { WORKER_AUDIENCE } from "./exchange.ts";
 
-/** RFC 6749 §5.1 as `/oauth/token` answers it (oauth.md §4.3). */
+/** RFC 6749 §5.1 as `/oauth/token` answers it (docs/spec/oauth.md §4.3). */
 interface TokenResponse {
   access_token: string;
   token_type: string;
@@ -17,7 +17,7 @@ interface TokenResponse {
 }
 
 /**
- * oauth.md §10: a client obtains a token for itself (`client_credentials`). `pretty` prints the
+ * docs/spec/oauth.md §10: a client obtains a token for itself (`client_credentials`). `pretty` prints the
  * access token alone, so `TOKEN=$(tikti-cli token client-credentials ...)` works in a script;
  * `json` prints the server's answer unchanged. The token is also stored like `token exchange` does.
  */

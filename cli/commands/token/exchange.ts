@@ -7,7 +7,7 @@ interface ExchangeResponse {
   expiresIn: number;
 }
 
-/** The audience whose tokens are kept apart as `workerToken` (cli.md §2, §5.2). */
+/** The audience whose tokens are kept apart as `workerToken` (docs/spec/cli.md §2, §5.2). */
 export const WORKER_AUDIENCE = "codeq-worker";
 
 export default command({

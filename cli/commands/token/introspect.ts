@@ -3,7 +3,7 @@ import { result } from "../../output.ts";
 import { checkClientAuthFlags, clientAuthArgs, clientCredentials } from "./client-auth.ts";
 
 /**
- * oauth.md §5, §10: asks `/oauth/introspect` (RFC 7662) as the given client and prints the answer
+ * docs/spec/oauth.md §5, §10: asks `/oauth/introspect` (RFC 7662) as the given client and prints the answer
  * unchanged. An inactive token is a successful answer (`active false`, exit 0), as on the wire.
  */
 export default command({

@@ -22,7 +22,7 @@ export default command({
   async run(args, ctx) {
     const http = await ctx.http();
     const password = await readPassword(ctx, args, { confirm: true });
-    // "admin": the API key makes the caller privileged, the bearer satisfies accounts.signUp=admin (api.md §4.1).
+    // "admin": the API key makes the caller privileged, the bearer satisfies accounts.signUp=admin (docs/spec/api.md §4.1).
     const r = await http.send<SignUpResponse>({
       method: "POST",
       path: "/accounts/signUp",

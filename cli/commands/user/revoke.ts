@@ -2,7 +2,7 @@ import { command, mirror, userArgs, userRef } from "../../command.ts";
 import type { Ctx } from "../../context.ts";
 import type { CommandResult } from "../../output.ts";
 
-/** `POST /accounts/revoke` with the only supported scope (api.md §6.2); shared with `revoke tokens`. */
+/** `POST /accounts/revoke` with the only supported scope (docs/spec/api.md §6.2); shared with `revoke tokens`. */
 export function revokeGlobal(
   ctx: Ctx,
   user: { email: string } | { localId: string },

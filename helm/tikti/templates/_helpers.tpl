@@ -1,5 +1,5 @@
 {{/*
-Names, labels, the rendered tikti.yaml and the render-time checks (spec/operations.md §9).
+Names, labels, the rendered tikti.yaml and the render-time checks (docs/spec/operations.md §9).
 Numbers from values.yaml arrive as floats and from --set as integers: compare them through `int`.
 */}}
 
@@ -252,7 +252,7 @@ redisPassword: {{ .Values.secrets.redisPassword | b64enc | quote }}
 {{/*
 One secret value: present, not a placeholder, and of the expected form. Every message names the
 value, says what is expected and how to make one, and never echoes the secret (only a placeholder,
-which is public text anyway). The server applies the same rules at startup (operations.md §4).
+which is public text anyway). The server applies the same rules at startup (docs/spec/operations.md §4).
 */}}
 {{- define "tikti.checkSecret" -}}
 {{- $v := toString .value -}}

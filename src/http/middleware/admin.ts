@@ -6,7 +6,7 @@ import type { IdTokenVerifier } from "../../services/verify-id-token.ts";
 const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
 
 /**
- * Admin routes (spec/api.md §2.3): the API key, plus — when `admin.requireAdminToken` is on, or
+ * Admin routes (docs/spec/api.md §2.3): the API key, plus — when `admin.requireAdminToken` is on, or
  * `always` is set (signUp in `admin` mode) — an idToken bearer of a global ADMIN that did not come
  * from SAML. A valid bearer, even when optional, becomes the audit actor.
  */

@@ -6,7 +6,7 @@ import { TiktiError } from "../../errors.ts";
 export type ApiKeyState = "absent" | "valid" | "invalid";
 
 /**
- * Reads the API key from `X-API-Key` or `?key=` (spec/api.md §2.2). Duplicates of either form, or
+ * Reads the API key from `X-API-Key` or `?key=` (docs/spec/api.md §2.2). Duplicates of either form, or
  * both forms with different values, are invalid. Comparison is constant-time over SHA-256 digests.
  */
 export function apiKeyReader(

@@ -6,7 +6,7 @@ const ALLOW_HEADERS = "Content-Type, Authorization, X-API-Key, X-Request-ID";
 const EXPOSE_HEADERS = "X-Request-ID, Retry-After";
 
 /**
- * CORS allowlist for JSON routes (spec/api.md §2.6). Origins are compared exactly after
+ * CORS allowlist for JSON routes (docs/spec/api.md §2.6). Origins are compared exactly after
  * lower-casing; credentials are never allowed. With an empty list no CORS header is ever sent.
  * A preflight from an allowed origin is answered 204 only when the path is a known route (the
  * request falls through to the router, which answers 405 for a known path without OPTIONS).

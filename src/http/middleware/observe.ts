@@ -4,7 +4,7 @@ import type { AppDeps, HonoEnv } from "../../deps.ts";
 import { parseCidr, resolveClientIp } from "../../net/ip.ts";
 
 /**
- * Resolves the client IP, then after the response: the access log line (operations.md §7) and the
+ * Resolves the client IP, then after the response: the access log line (docs/spec/operations.md §7) and the
  * HTTP series (§6). Never logs the query string, headers or bodies.
  */
 export function observe(deps: AppDeps): MiddlewareHandler<HonoEnv> {

@@ -3,7 +3,7 @@ import type { AppDeps, HonoEnv } from "../../deps.ts";
 
 const VALID = /^[A-Za-z0-9._-]{1,128}$/;
 
-/** Keeps a well-formed incoming X-Request-ID, else makes a UUIDv7 (api.md §2.7). */
+/** Keeps a well-formed incoming X-Request-ID, else makes a UUIDv7 (docs/spec/api.md §2.7). */
 export function requestId(deps: AppDeps): MiddlewareHandler<HonoEnv> {
   return async (c, next) => {
     const incoming = c.req.header("x-request-id");

@@ -1,5 +1,5 @@
 /**
- * Account routes (spec/api.md §4): parse with zod, call src/services/accounts.ts, shape the reply.
+ * Account routes (docs/spec/api.md §4): parse with zod, call src/services/accounts.ts, shape the reply.
  * Every business rule lives in the service; this file owns only HTTP concerns: auth kinds, the
  * sign-up policy guard, headers, and the `tikti_auth_fail_total` series.
  */
@@ -14,7 +14,7 @@ import { optional, returnSecureToken } from "../schemas.ts";
 
 const TAG = "accounts";
 
-/** api.md §4.6, §4.9: the code is returned to the caller, who delivers it. */
+/** docs/spec/api.md §4.6, §4.9: the code is returned to the caller, who delivers it. */
 const OOB_HEADERS = {
   "Cache-Control": "no-store",
   Pragma: "no-cache",
@@ -25,10 +25,10 @@ const OOB_HEADERS = {
 
 // Shapes only: the rules (grammars, password policy, request types) are the service's, so the
 // CLI-facing routes and migrations get the same answers; `meta` documents them in /openapi.json.
-const email = z.string().meta({ description: "Trimmed and lower-cased (storage.md §5)" });
+const email = z.string().meta({ description: "Trimmed and lower-cased (docs/spec/storage.md §5)" });
 const newEmail = z.string().meta({
   description:
-    "Trimmed and lower-cased; 3-254 chars, one @, a dotted domain, no whitespace, control or format (Cf) characters (api.md §2.10)",
+    "Trimmed and lower-cased; 3-254 chars, one @, a dotted domain, no whitespace, control or format (Cf) characters (docs/spec/api.md §2.10)",
 });
 const newPassword = z.string().meta({
   description:
@@ -122,7 +122,7 @@ function requestContext(c: Context<HonoEnv>): RequestContext {
 }
 
 /**
- * The sign-up policy (api.md §4.1), before the body is read. `actor` is set only for a privileged
+ * The sign-up policy (docs/spec/api.md §4.1), before the body is read. `actor` is set only for a privileged
  * caller: the API key (`open` with a valid key, `apiKey`), or the admin bearer (`admin`).
  */
 function signUpPolicy(ctx: RouteContext): MiddlewareHandler<HonoEnv> {
@@ -136,12 +136,12 @@ function signUpPolicy(ctx: RouteContext): MiddlewareHandler<HonoEnv> {
   };
 }
 
-/** `POST /accounts/signUp` … `POST /tenants/:tenantId/oob/send` (api.md §4). */
+/** `POST /accounts/signUp` … `POST /tenants/:tenantId/oob/send` (docs/spec/api.md §4). */
 export function accountRoutes(ctx: RouteContext): RouteSpec[] {
   const { accounts } = ctx.services;
   const { metrics } = ctx.deps;
 
-  /** Counts 401/403 answers in `tikti_auth_fail_total{route,code}` (operations.md §6). */
+  /** Counts 401/403 answers in `tikti_auth_fail_total{route,code}` (docs/spec/operations.md §6). */
   const authFailures =
     (route: string) =>
     async (work: () => Promise<Response>): Promise<Response> => {
@@ -216,7 +216,7 @@ export function accountRoutes(ctx: RouteContext): RouteSpec[] {
       ],
       handler: (c, { body }) =>
         signUpObserved(async () => {
-          // api.md §4.1: with admin.requireAdminToken, a role above COMPANY_EMPLOYEE needs a valid
+          // docs/spec/api.md §4.1: with admin.requireAdminToken, a role above COMPANY_EMPLOYEE needs a valid
           // admin bearer (it then becomes the actor); the API key alone is not enough.
           const requireAdminToken = ctx.deps.config.admin.requireAdminToken;
           if (c.get("actor") === "apiKey" && signUpRoleNeedsAdminBearer(requireAdminToken, body.role)) {

@@ -1,5 +1,5 @@
 /**
- * Admin user lifecycle routes (spec/api.md §6.1 `/accounts/status`, §6.2 `/accounts/revoke`), both
+ * Admin user lifecycle routes (docs/spec/api.md §6.1 `/accounts/status`, §6.2 `/accounts/revoke`), both
  * `admin`. Shapes are parsed here; the rules live in src/services/user-admin.ts. Responses are
  * built field by field (a stored user carries its password hash).
  */

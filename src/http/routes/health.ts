@@ -5,7 +5,7 @@ import { json } from "../json-response.ts";
 const STORE_PING_TIMEOUT_MS = 500;
 
 /**
- * `/healthz`, `/readyz`, `/metrics` (spec/operations.md §5–§6). No `/v1` alias, no CORS.
+ * `/healthz`, `/readyz`, `/metrics` (docs/spec/operations.md §5–§6). No `/v1` alias, no CORS.
  * `readinessChecks`: the extra checks of the app (`Services.readinessChecks`).
  */
 export function healthRoutes(

@@ -1,5 +1,5 @@
 /**
- * OAuth 2.0 routes (spec/oauth.md): `POST /oauth/token`, `/oauth/introspect`, `/oauth/revoke`. Form bodies in, RFC 6749 JSON out; every
+ * OAuth 2.0 routes (docs/spec/oauth.md): `POST /oauth/token`, `/oauth/introspect`, `/oauth/revoke`. Form bodies in, RFC 6749 JSON out; every
  * failure goes through the one OAuth error mapper (src/http/oauth-errors.ts). The rules live in
  * src/services/oauth/; this file reads the request and shapes the reply.
  */
@@ -41,7 +41,7 @@ export const clientAuthForm = {
     .meta({ description: "RFC 7523 client assertion (private_key_jwt)" }),
 };
 
-/** The errors every client-authenticated route can answer (oauth.md §9). */
+/** The errors every client-authenticated route can answer (docs/spec/oauth.md §9). */
 export const CLIENT_ROUTE_ERRORS: ReadonlyArray<readonly [OAuthErrorCode, number]> = [
   ["invalid_request", 400],
   ["invalid_client", 401],
@@ -136,7 +136,7 @@ export function oauthRoutes({ deps, services }: RouteContext): RouteSpec[] {
       summary: "RFC 7662 introspection of a Tikti access token of the calling client's tenant",
       success: {
         schema: introspectResponse,
-        description: 'Exactly `{"active": false}` unless every check of docs/oauth.md §5 holds',
+        description: 'Exactly `{"active": false}` unless every check of docs/spec/oauth.md §5 holds',
       },
       errors: [],
       oauth: { form: introspectForm, errors: [...CLIENT_ROUTE_ERRORS] },

@@ -1,5 +1,5 @@
 /**
- * Session routes of refresh tokens (docs/oauth.md §6): `POST /accounts/token` (Firebase-shaped
+ * Session routes of refresh tokens (docs/spec/oauth.md §6): `POST /accounts/token` (Firebase-shaped
  * refresh) and `POST /accounts/signOut`. Public: the refresh token is the credential. Rules live in
  * src/services/oauth/refresh-tokens.ts.
  */

@@ -1,10 +1,10 @@
 /**
- * SAML administration routes (spec/api.md §11; spec/saml.md §11, §13), all `admin`: IdP records
+ * SAML administration routes (docs/spec/api.md §11; docs/spec/saml.md §11, §13), all `admin`: IdP records
  * (with the Go-era alias `/admin/tenants/:tenantId/saml/idp`), refresh, domain mappings, the IdP
  * list and SP key rotation. They work whether or not `saml.enabled` is set, except rotation, which
  * answers `404 NOT_FOUND` then.
  *
- * Every change writes the admin audit record of operations.md §7 (outcome success or failure) and,
+ * Every change writes the admin audit record of docs/spec/operations.md §7 (outcome success or failure) and,
  * for IdP records, `idp_admin_changes_total{operation,result}`.
  */
 import type { Context } from "hono";
@@ -19,7 +19,7 @@ import { optional } from "../schemas.ts";
 
 const TAG = "saml";
 
-/** Failures every admin route can answer besides its own (api.md §2.3, §2.9). */
+/** Failures every admin route can answer besides its own (docs/spec/api.md §2.3, §2.9). */
 const ADMIN_ERRORS = [
   "ADMIN_AUTH_REQUIRED",
   "INVALID_TOKEN",

@@ -1,5 +1,5 @@
 /**
- * Public SAML browser routes for metadata and discovery (spec/saml.md §4, §10; api.md §12):
+ * Public SAML browser routes for metadata and discovery (docs/spec/saml.md §4, §10; docs/spec/api.md §12):
  * `GET /saml/metadata`, `GET /saml/metadata/:tid`, `GET|POST /saml/discover`.
  *
  * A separate Hono sub-app, mounted at the root only when `saml.enabled` (otherwise these paths are
@@ -23,7 +23,7 @@ import {
 } from "../../saml/pages.ts";
 import type { Services } from "../../services/index.ts";
 
-/** SAML browser POST bodies (api.md §2.4). */
+/** SAML browser POST bodies (docs/spec/api.md §2.4). */
 export const SAML_BROWSER_BODY_LIMIT = 256 * 1024;
 
 function isFormMediaType(value: string | undefined): boolean {

@@ -1,6 +1,6 @@
 /**
- * Public SAML browser routes for login, the assertion consumer and single logout (spec/saml.md §5,
- * §6, §9; api.md §12): `GET /saml/login/:tid`, `POST /saml/acs`, `POST /saml/acs/:tid`,
+ * Public SAML browser routes for login, the assertion consumer and single logout (docs/spec/saml.md §5,
+ * §6, §9; docs/spec/api.md §12): `GET /saml/login/:tid`, `POST /saml/acs`, `POST /saml/acs/:tid`,
  * `GET /saml/logout/:tid`, `GET|POST /saml/slo`.
  *
  * Like the metadata/discovery sub-app, mounted at the root only when `saml.enabled`: no `/v1` alias,
@@ -21,7 +21,7 @@ import { ERROR_PAGE_CSP } from "../../saml/pages.ts";
 import { expiredStateCookie } from "../../saml/state-cookie.ts";
 import type { Services } from "../../services/index.ts";
 
-/** SAML browser POST bodies (api.md §2.4, saml.md §6.1, §7.2). */
+/** SAML browser POST bodies (docs/spec/api.md §2.4, docs/spec/saml.md §6.1, §7.2). */
 export const SAML_POST_BODY_LIMIT = 256 * 1024;
 
 /** The raw query string as received (no `?`), never re-encoded (§9.3 step 3). */
@@ -44,7 +44,7 @@ export function samlBrowserRoutes(deps: AppDeps, services: Services): Hono<HonoE
   });
 
   /**
-   * `samlIp` (api.md §2.8) before anything else: `429` page with `Retry-After`, no audit record.
+   * `samlIp` (docs/spec/api.md §2.8) before anything else: `429` page with `Retry-After`, no audit record.
    * Returns the refusal page, or null to go on.
    */
   async function limited(

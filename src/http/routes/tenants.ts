@@ -1,5 +1,5 @@
 /**
- * Tenant administration routes (spec/api.md §7 tenants, §8 memberships, §9 roles, §10 clients),
+ * Tenant administration routes (docs/spec/api.md §7 tenants, §8 memberships, §9 roles, §10 clients),
  * all `admin`. Bodies and queries are parsed for shape here (wrong types → `INVALID_REQUEST`); the
  * rules (§2.10 grammars, limits, defaults, `INVALID_TENANT` for a malformed path tenant id) live in
  * src/services/tenancy.ts. The `meta` of each field documents those rules in /openapi.json.
@@ -9,7 +9,7 @@
  *
  * Route order matters where paths overlap: `GET /tenants/id/:tenantId` is mounted before
  * `GET /tenants/:tenantId/{users,roles,clients}`, so `/tenants/id/users` reads tenant `users`
- * (the tenant id `id` is reserved, api.md §1).
+ * (the tenant id `id` is reserved, docs/spec/api.md §1).
  */
 import type { Context } from "hono";
 import { z } from "zod";
@@ -46,7 +46,7 @@ import { json } from "../json-response.ts";
 import { defineRoute, type RouteContext, type RouteSpec } from "../route.ts";
 import { optional } from "../schemas.ts";
 
-/** Failures every admin route can answer besides its own (api.md §2.3, §2.9). */
+/** Failures every admin route can answer besides its own (docs/spec/api.md §2.3, §2.9). */
 export const ADMIN_ERRORS = [
   "ADMIN_AUTH_REQUIRED",
   "INVALID_TOKEN",
@@ -236,7 +236,7 @@ function roleBodyOf(r: Role) {
   return { name: r.name, scope: r.scope, tenantId: r.tenantId, permissions: r.permissions };
 }
 
-/** api.md §10, §2.11.8: never `secretHash`; optional fields only when set. */
+/** docs/spec/api.md §10, §2.11.8: never `secretHash`; optional fields only when set. */
 function clientBodyOf(client: Client) {
   return {
     clientId: client.clientId,
@@ -266,7 +266,7 @@ export function pageRequest(query: {
   };
 }
 
-/** Writes the admin audit record of operations.md §7 after a successful change. */
+/** Writes the admin audit record of docs/spec/operations.md §7 after a successful change. */
 export function auditAdmin(
   ctx: RouteContext,
   c: Context<HonoEnv>,

@@ -1,6 +1,6 @@
 /**
- * Token routes: `POST /accounts/token/exchange` (api.md §5.1, tokens.md §7) and
- * `POST /accounts/validate` (api.md §6.3, tokens.md §4.3). The rules live in
+ * Token routes: `POST /accounts/token/exchange` (docs/spec/api.md §5.1, docs/spec/tokens.md §7) and
+ * `POST /accounts/validate` (docs/spec/api.md §6.3, docs/spec/tokens.md §4.3). The rules live in
  * src/services/exchange.ts and src/services/validate.ts; this file parses and shapes replies.
  */
 import { z } from "zod";
@@ -22,8 +22,8 @@ import { optional, str } from "../schemas.ts";
 const MAX_LIST_ITEMS = 100;
 
 /**
- * `ttlSeconds`: any JSON integer (values above the caps are capped, tokens.md §3); a fraction is a
- * wrong type (`INVALID_REQUEST`, tokens.md §7 step 1), like a string.
+ * `ttlSeconds`: any JSON integer (values above the caps are capped, docs/spec/tokens.md §3); a fraction is a
+ * wrong type (`INVALID_REQUEST`, docs/spec/tokens.md §7 step 1), like a string.
  */
 const ttlSeconds = z
   .number()
@@ -43,7 +43,7 @@ export const exchangeBody = z.object({
   audience: str.refine((v) => v === "" || isClientId(v), {
     error: `must match ${CLIENT_ID_PATTERN.source}`,
   }),
-  // Not checked here: a malformed tenant is step 5's INVALID_TENANT (tokens.md §7).
+  // Not checked here: a malformed tenant is step 5's INVALID_TENANT (docs/spec/tokens.md §7).
   tenantId: optional(str),
   scopes: optional(
     z
@@ -87,7 +87,7 @@ export const validateBody = z.object({
   ),
 });
 
-/** The claim set of tokens.md §3 as signed (extra claims of other issuers pass through). */
+/** The claim set of docs/spec/tokens.md §3 as signed (extra claims of other issuers pass through). */
 const accessTokenClaims = z.looseObject({
   iss: z.string(),
   aud: z.union([z.string(), z.array(z.string())]),

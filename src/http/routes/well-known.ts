@@ -5,7 +5,7 @@ import { defineRoute, type RouteContext, type RouteSpec } from "../route.ts";
 
 const PUBLIC_CACHE = "public, max-age=300";
 
-/** RFC 7517 key set of RS256 verification keys (tokens.md §6), for generated clients' types. */
+/** RFC 7517 key set of RS256 verification keys (docs/spec/tokens.md §6), for generated clients' types. */
 const jwksSchema = z.object({
   keys: z.array(
     z.object({
@@ -32,7 +32,7 @@ const discoverySchema = z.object({
   claims_supported: z.array(z.string()),
 });
 
-/** RFC 8414 §2 authorization server metadata as served (oauth.md §8). */
+/** RFC 8414 §2 authorization server metadata as served (docs/spec/oauth.md §8). */
 const metadataSchema = z.object({
   issuer: z.string(),
   token_endpoint: z.string(),
@@ -53,8 +53,8 @@ const GRANT_TYPES = ["client_credentials", "urn:ietf:params:oauth:grant-type:tok
 const AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
 
 /**
- * JWKS, the discovery document (spec/tokens.md §6) and the RFC 8414 authorization server
- * metadata (oauth.md §8); every body is serialised once.
+ * JWKS, the discovery document (docs/spec/tokens.md §6) and the RFC 8414 authorization server
+ * metadata (docs/spec/oauth.md §8); every body is serialised once.
  */
 export function wellKnownRoutes({ deps }: RouteContext): RouteSpec[] {
   const issuer = deps.config.issuerBaseUrl;

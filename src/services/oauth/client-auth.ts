@@ -1,5 +1,5 @@
 /**
- * OAuth client authentication (spec/oauth.md §2), shared by `/oauth/token`, `/oauth/introspect`
+ * OAuth client authentication (docs/spec/oauth.md §2), shared by `/oauth/token`, `/oauth/introspect`
  * and `/oauth/revoke`: `client_secret_basic`, `client_secret_post` and `private_key_jwt`
  * (RFC 7523 §2.2), exactly one per request. Every failure is the same `invalid_client` (the reason
  * goes to the decision log only); two methods at once are `invalid_request`.
@@ -20,7 +20,7 @@ import { type AssertionAlgorithm, isAssertionAlgorithm, keyFitsAlgorithm } from 
 import { invalidClient, OAuthError } from "./errors.ts";
 
 export const CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-/** oauth.md §2: an assertion lives at most 300 s (`exp - iat`). */
+/** docs/spec/oauth.md §2: an assertion lives at most 300 s (`exp - iat`). */
 export const MAX_ASSERTION_LIFETIME_SECONDS = 300;
 
 /** The canonical paths of the endpoints that authenticate clients (the assertion `aud`). */
@@ -62,10 +62,10 @@ export interface OAuthRequestInput {
 }
 
 export interface ClientAuthenticator {
-  /** oauth.md §2; throws `OAuthError` (`invalid_client` 401, or `invalid_request` 400). */
+  /** docs/spec/oauth.md §2; throws `OAuthError` (`invalid_client` 401, or `invalid_request` 400). */
   authenticate(request: ClientAuthRequest, log: Logger): Promise<AuthenticatedClient>;
   /**
-   * The common front of every `/oauth/*` route, in the order stated at the top of oauth.md:
+   * The common front of every `/oauth/*` route, in the order stated at the top of docs/spec/oauth.md:
    * `oauthAuthFailIp` → form (media type, size, parse, required parameters) → client
    * authentication (an `invalid_client` counts against the IP) → `oauthClient` limit.
    */
@@ -83,7 +83,7 @@ export interface ClientAuthDeps {
   skewSeconds: number;
 }
 
-/** `<tenantId>/<clientId>` (oauth.md §1). */
+/** `<tenantId>/<clientId>` (docs/spec/oauth.md §1). */
 export function oauthClientIdOf(tenantId: string, clientId: string): string {
   return `${tenantId}/${clientId}`;
 }
@@ -194,7 +194,7 @@ export function createClientAuthenticator(deps: ClientAuthDeps): ClientAuthentic
   }
 
   /**
-   * Rewrites a bcrypt hash that just verified as `sha256:` (oauth.md §2). Compare-and-set: if the
+   * Rewrites a bcrypt hash that just verified as `sha256:` (docs/spec/oauth.md §2). Compare-and-set: if the
    * record changed meanwhile (rotation, PUT), the other write wins and the next success retries.
    * Best effort: the request already authenticated, so a store error here is logged, not fatal.
    */
@@ -308,7 +308,7 @@ export function createClientAuthenticator(deps: ClientAuthDeps): ClientAuthentic
       if (type !== CLIENT_ASSERTION_TYPE) throw invalidClient("unsupported client_assertion_type");
       result = await verifyAssertion(assertion, formClientId, request);
     } else {
-      // `none` (a client_id alone) or nothing at all: never on these routes (oauth.md §2).
+      // `none` (a client_id alone) or nothing at all: never on these routes (docs/spec/oauth.md §2).
       throw invalidClient(formClientId === undefined ? "no client credentials" : "no client authentication");
     }
     const oauthClientId = oauthClientIdOf(result.client.tenantId, result.client.clientId);

@@ -1,5 +1,5 @@
 /**
- * Client key sets for `private_key_jwt` (spec/oauth.md §2): validation of a registered `jwks`
+ * Client key sets for `private_key_jwt` (docs/spec/oauth.md §2): validation of a registered `jwks`
  * and the mapping between assertion algorithms and key types.
  *
  * Only public keys of the kinds the assertion algorithms need are accepted — RSA ≥ 2048 bits

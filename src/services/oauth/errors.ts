@@ -1,5 +1,5 @@
 /**
- * The domain error of the OAuth endpoints (spec/oauth.md §9, RFC 6749 §5.2). Services throw it;
+ * The domain error of the OAuth endpoints (docs/spec/oauth.md §9, RFC 6749 §5.2). Services throw it;
  * src/http/oauth-errors.ts is the one place that turns it (and any TiktiError reaching an OAuth
  * route) into the RFC body `{"error","error_description"}` with its status and headers.
  */
@@ -15,7 +15,7 @@ export type OAuthErrorCode =
   | "temporarily_unavailable"
   | "server_error";
 
-/** oauth.md §9; `invalid_request` may also be 413 (body too large), `temporarily_unavailable` 503. */
+/** docs/spec/oauth.md §9; `invalid_request` may also be 413 (body too large), `temporarily_unavailable` 503. */
 const STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
   invalid_client: 401,
@@ -69,7 +69,7 @@ export function isOAuthError(e: unknown): e is OAuthError {
   return e instanceof OAuthError;
 }
 
-/** The one answer to every client-authentication failure (oauth.md §2: never says which part). */
+/** The one answer to every client-authentication failure (docs/spec/oauth.md §2: never says which part). */
 export function invalidClient(reason: string, basic = false): OAuthError {
   return new OAuthError("invalid_client", "client authentication failed", { basic, reason });
 }

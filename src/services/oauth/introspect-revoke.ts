@@ -1,5 +1,5 @@
 /**
- * Token introspection (RFC 7662, docs/oauth.md §5) and revocation (RFC 7009, docs/oauth.md §7) for
+ * Token introspection (RFC 7662, docs/spec/oauth.md §5) and revocation (RFC 7009, docs/spec/oauth.md §7) for
  * an authenticated OAuth client *C*. No HTTP here: client authentication and the RFC error shape
  * belong to the shared OAuth front (src/services/oauth/client-auth.ts, src/http/oauth-errors.ts).
  *
@@ -24,9 +24,9 @@ import type { Repos } from "../../store/repos/index.ts";
 import type { AccessTokenStateChecker } from "../access-token-state.ts";
 import type { AuthenticatedClient, ClientAuthenticator, OAuthRequestInput } from "./client-auth.ts";
 
-/** The permission that lets a client introspect any token of its tenant (docs/oauth.md §5 check 3). */
+/** The permission that lets a client introspect any token of its tenant (docs/spec/oauth.md §5 check 3). */
 export const INTROSPECT_PERMISSION = "tikti:tokens:introspect";
-/** The permission that lets a client revoke any access token of its tenant (docs/oauth.md §7). */
+/** The permission that lets a client revoke any access token of its tenant (docs/spec/oauth.md §7). */
 export const REVOKE_PERMISSION = "tikti:tokens:revoke";
 
 /** The authenticated calling client *C* (what the checks read of it). */
@@ -42,7 +42,7 @@ export interface TokenIntrospectionDeps {
   /** The shared front of every `/oauth/*` route (limits, form, client authentication). */
   clientAuth: Pick<ClientAuthenticator, "admit">;
   /**
-   * The liveness checks of `/accounts/validate` (tokens.md §4.3 steps 6–9, 6a): throws
+   * The liveness checks of `/accounts/validate` (docs/spec/tokens.md §4.3 steps 6–9, 6a): throws
    * `INVALID_TOKEN` when the token's user (or issuing client) or tenant is no longer in good standing.
    */
   liveness: AccessTokenStateChecker;
@@ -72,7 +72,7 @@ export interface ActiveIntrospection {
 }
 
 export interface TokenIntrospection {
-  /** `POST /oauth/introspect`: admits the client (oauth.md §2), then `introspectToken`. */
+  /** `POST /oauth/introspect`: admits the client (docs/spec/oauth.md §2), then `introspectToken`. */
   introspect(input: OAuthEndpointInput, log: Logger): Promise<IntrospectionAnswer>;
   /** `POST /oauth/revoke`: admits the client, then `revokeToken`. */
   revoke(input: OAuthEndpointInput, log: Logger): Promise<void>;

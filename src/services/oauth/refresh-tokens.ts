@@ -1,5 +1,5 @@
 /**
- * Refresh tokens of password and email-code sessions (docs/oauth.md §6): issue a family at
+ * Refresh tokens of password and email-code sessions (docs/spec/oauth.md §6): issue a family at
  * sign-in, rotate on every use of `POST /accounts/token`, end the family at `POST
  * /accounts/signOut` or on reuse. No HTTP here; the route group shapes the answers.
  *
@@ -143,7 +143,7 @@ export function createRefreshTokenService(deps: RefreshTokenDeps): RefreshTokenS
     if (!user) throw new Refused("user_not_found");
     if (user.status !== "ACTIVE") throw new Refused("user_inactive");
     if (user.tokenVersion !== record.ver) throw new Refused("revoked");
-    // A user taken over by its tenant's IdP signs in there now (docs/saml.md §8).
+    // A user taken over by its tenant's IdP signs in there now (docs/spec/saml.md §8).
     if (user.authSource !== "password") throw new Refused("federated");
 
     // ★ The commit point: exactly one concurrent use gets past this line.

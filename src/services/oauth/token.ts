@@ -1,5 +1,5 @@
 /**
- * `POST /oauth/token` (spec/oauth.md §4): `client_credentials` (§4.1) and RFC 8693 token exchange
+ * `POST /oauth/token` (docs/spec/oauth.md §4): `client_credentials` (§4.1) and RFC 8693 token exchange
  * (§4.2), each in the order of its step table; the first failure decides the answer. The rules
  * the grant shares with the legacy exchange — permission set *P*, audience checks, scopes, event
  * types, TTL — come from `createExchangeRules` (src/services/exchange.ts), never a second copy.
@@ -57,7 +57,7 @@ export type TokenServices = {
   rules: ExchangeRules;
 };
 
-/** What the decision log and the audit record hold (operations.md §7; no tokens, no emails). */
+/** What the decision log and the audit record hold (docs/spec/operations.md §7; no tokens, no emails). */
 interface Decision {
   grant: string;
   client?: string;
@@ -87,7 +87,7 @@ function splitList(value: string | undefined): string[] {
   return [...new Set(value.split(" ").filter((v) => v !== ""))];
 }
 
-/** A rule failure of the shared exchange rules, in the OAuth vocabulary (oauth.md §4). */
+/** A rule failure of the shared exchange rules, in the OAuth vocabulary (docs/spec/oauth.md §4). */
 function translate(e: TiktiError, tokenError: OAuthErrorCode = "invalid_grant"): OAuthError | TiktiError {
   const reason = e.details?.reason ?? (e.cause instanceof Error ? e.cause.message : undefined);
   switch (e.code) {
@@ -130,13 +130,13 @@ export function createOAuthTokenService(deps: TokenDeps, services: TokenServices
   const { repos, rules } = services;
   const checkState = createAccessTokenStateChecker(repos);
 
-  /** P_c: the union of the client's roles' permissions in its tenant (oauth.md §3); never "all". */
+  /** P_c: the union of the client's roles' permissions in its tenant (docs/spec/oauth.md §3); never "all". */
   async function clientPermissions(client: Client): Promise<PermissionSet> {
     const granted = new Set(await repos.roles.permissionsOf(client.tenantId, client.roles ?? []));
     return { all: false, allows: (p) => granted.has(p) };
   }
 
-  /** tokens.md §7 steps 9–11 through the shared rules. */
+  /** docs/spec/tokens.md §7 steps 9–11 through the shared rules. */
   function grantScopes(requested: readonly string[], audience: Client, permissions: PermissionSet): string[] {
     const scopes = rules.scopesWithinClient(requested, audience);
     rules.requirePermitted(scopes, permissions);

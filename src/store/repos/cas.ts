@@ -1,5 +1,5 @@
 /**
- * The compare-and-set loop of spec/storage.md §4.2: read a hash field, compute the new value,
+ * The compare-and-set loop of docs/spec/storage.md §4.2: read a hash field, compute the new value,
  * `CAS_HSET` it against the exact value read; on a lost race read again, at most
  * `MAX_CAS_ATTEMPTS` times, then `409 CONCURRENT_UPDATE`. Every change that must not be lost
  * (a `tokenVersion` bump above all) is part of the value written by the one winning `CAS_HSET`.

@@ -1,5 +1,5 @@
 /**
- * The `private_key_jwt` replay guard (spec/oauth.md §2, storage.md §2):
+ * The `private_key_jwt` replay guard (docs/spec/oauth.md §2, docs/spec/storage.md §2):
  * `clientAssertionJti:{oauthClientId}:{jti}` written with `SET NX` until the assertion's `exp` +
  * skew, so one assertion authenticates once across every replica sharing the store.
  */

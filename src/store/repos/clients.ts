@@ -1,6 +1,6 @@
 /**
- * Clients (audiences): `clients:{tenantId}` (client id → Client JSON; spec/storage.md §2.1,
- * spec/api.md §10). Reads are normalised as api.md §2.11.8 requires: `type` upper-cased,
+ * Clients (audiences): `clients:{tenantId}` (client id → Client JSON; docs/spec/storage.md §2.1,
+ * docs/spec/api.md §10). Reads are normalised as docs/spec/api.md §2.11.8 requires: `type` upper-cased,
  * `allowedGrantTypes` and `defaultScopes` always arrays.
  */
 import type { Client, ClientJwks } from "../../domain/types.ts";
@@ -12,7 +12,7 @@ import { compareKeys } from "./paging.ts";
 
 export interface NewClient {
   clientId: string;
-  /** `sha256:<hex>` of the generated secret (oauth.md §2). */
+  /** `sha256:<hex>` of the generated secret (docs/spec/oauth.md §2). */
   secretHash: string;
   /** Case-insensitive; default `SERVICE`. */
   type?: string;
@@ -48,7 +48,7 @@ export interface ClientsRepo {
   ): Promise<Client | null>;
   /**
    * One compare-and-set: writes `next` only if the stored value still encodes to `expected`
-   * (e.g. the legacy-hash upgrade of oauth.md §2, where losing to a concurrent writer is fine).
+   * (e.g. the legacy-hash upgrade of docs/spec/oauth.md §2, where losing to a concurrent writer is fine).
    */
   replaceIf(expected: Client, next: Client): Promise<boolean>;
 }

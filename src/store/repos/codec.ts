@@ -1,5 +1,5 @@
 /**
- * JSON encoding of the core entities (spec/storage.md §2.1), shared by the repositories.
+ * JSON encoding of the core entities (docs/spec/storage.md §2.1), shared by the repositories.
  *
  * Decoding is lenient where Go Tikti's encoder was (absent or `null` optional fields take their
  * documented defaults) and strict about everything else: a value that does not parse, is not a JSON
@@ -136,7 +136,7 @@ export function decodeUser(key: string, field: string, text: string, fallbackId 
   const authSource = r.nonEmpty("authSource", "password");
   if (authSource !== "password" && authSource !== "saml") throw r.fail("authSource is unknown");
   return {
-    // Legacy records carry the id as `Id` (storage.md §2.1); readers accept both.
+    // Legacy records carry the id as `Id` (docs/spec/storage.md §2.1); readers accept both.
     localId: r.nonEmpty("localId", r.nonEmpty("Id", fallbackId)),
     email: r.str("email"),
     password: r.str("password"),
@@ -159,7 +159,7 @@ export function encodeUser(u: User): string {
       password: u.password,
       role: u.role,
       status: u.status,
-      // Omitted when empty (storage.md §2.1).
+      // Omitted when empty (docs/spec/storage.md §2.1).
       companyId: u.companyId ? u.companyId : undefined,
       tokenVersion: u.tokenVersion,
       createdAt: u.createdAt,
@@ -167,7 +167,7 @@ export function encodeUser(u: User): string {
       externalSubject: u.externalSubject,
     },
     u.raw,
-    // Writers write `localId` only (storage.md §2.1).
+    // Writers write `localId` only (docs/spec/storage.md §2.1).
     ["Id"],
   );
 }
@@ -215,7 +215,7 @@ export function encodeMembership(m: Membership): string {
 // ---------------------------------------------------------------- roles
 
 /**
- * A `roles:{tenantId}` value. Corrupt (storage.md §2.1) when it does not parse or its `name`
+ * A `roles:{tenantId}` value. Corrupt (docs/spec/storage.md §2.1) when it does not parse or its `name`
  * differs from the hash field.
  */
 export function decodeRole(key: string, tenantId: string, name: string, text: string): Role {
@@ -239,7 +239,7 @@ export function encodeRole(role: Role): string {
 
 // ---------------------------------------------------------------- clients
 
-/** A `clients:{tenantId}` value, normalised as api.md §2.11.8 requires of responses. */
+/** A `clients:{tenantId}` value, normalised as docs/spec/api.md §2.11.8 requires of responses. */
 export function decodeClient(key: string, tenantId: string, clientId: string, text: string): Client {
   const r = new Reader(key, clientId, text);
   return {

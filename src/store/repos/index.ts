@@ -1,5 +1,5 @@
 /**
- * The repositories of the core identity data (spec/storage.md §2–§6), built once per process on
+ * The repositories of the core identity data (docs/spec/storage.md §2–§6), built once per process on
  * one store. Services take what they need from here; nothing above this layer builds keys.
  */
 import { type ClientAssertionsRepo, createClientAssertionsRepo } from "./client-assertions.ts";
@@ -22,7 +22,7 @@ export interface Repos {
   oob: OobRepo;
   refreshTokens: RefreshTokensRepo;
   revokedJti: RevokedJtiRepo;
-  /** `private_key_jwt` assertion `jti`s (oauth.md §2). */
+  /** `private_key_jwt` assertion `jti`s (docs/spec/oauth.md §2). */
   clientAssertions: ClientAssertionsRepo;
 }
 

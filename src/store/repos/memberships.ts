@@ -1,6 +1,6 @@
 /**
  * Memberships: `memberships:{tenantId}` (user id → Membership JSON) and the reverse set
- * `membershipsByUser:{userId}` (spec/storage.md §2, §4.3).
+ * `membershipsByUser:{userId}` (docs/spec/storage.md §2, §4.3).
  *
  * Reader rules (§4.1): a tenant in `membershipsByUser:{u}` counts only if `memberships:{t}` has
  * field `u`; a membership whose user does not exist is skipped.
@@ -47,7 +47,7 @@ export interface MembershipsRepo {
   /** `HGET memberships:{t} <uid>`; a corrupt value → `500 INTERNAL`. */
   get(tenantId: string, userId: string): Promise<Membership | null>;
   /**
-   * Create or replace (storage.md §4.3): ★ `CAS_HSET memberships:{t} <uid>` keeping `id` and
+   * Create or replace (docs/spec/storage.md §4.3): ★ `CAS_HSET memberships:{t} <uid>` keeping `id` and
    * `createdAt` · `SADD membershipsByUser:{uid} <t>` · user `CAS_HSET`: `companyId` set when empty,
    * `tokenVersion` bumped when a role was removed. Roles are de-duplicated, first occurrence kept.
    */
@@ -149,7 +149,7 @@ export function createMembershipsRepo(deps: RepoDeps, users: UsersRepo): Members
     options: { userKnownToExist?: boolean } = {},
   ): Promise<Membership[]> {
     // Independent reads go out together (one round trip each, not one after another); the reader
-    // rules of storage.md §4.1 are applied to the results exactly as before.
+    // rules of docs/spec/storage.md §4.1 are applied to the results exactly as before.
     const [exists, members] = await Promise.all([
       options.userKnownToExist ? true : users.getById(userId).then((u) => u !== null),
       kv.smembers(keys.membershipsByUser(userId)),

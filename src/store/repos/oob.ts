@@ -1,7 +1,7 @@
 /**
  * One-time codes: `oob:{sha256 hex of the code}` hashes with fields `email`, `reqType`,
- * `expiresAt` (unix seconds), `ver` (the user's `tokenVersion` at issue) and a TTL (spec/storage.md
- * §2, §4.3; spec/api.md §4.6–§4.9). The code itself is never stored: a store dump or a `SCAN`
+ * `expiresAt` (unix seconds), `ver` (the user's `tokenVersion` at issue) and a TTL (docs/spec/storage.md
+ * §2, §4.3; docs/spec/api.md §4.6–§4.9). The code itself is never stored: a store dump or a `SCAN`
  * yields no usable code.
  */
 import { sha256Hex } from "../../crypto/compare.ts";
@@ -25,7 +25,7 @@ export interface OobRepo {
   issue(input: {
     email: string;
     requestType: OobRequestType;
-    /** The user's `tokenVersion` now: any later bump voids the code (storage.md §2). */
+    /** The user's `tokenVersion` now: any later bump voids the code (docs/spec/storage.md §2). */
     tokenVersion: number;
     code?: string;
   }): Promise<IssuedOobCode>;
@@ -37,7 +37,7 @@ export interface OobRepo {
   consume(code: string, requestType: OobRequestType): Promise<OobConsumeResult>;
   /**
    * Reads a code without consuming it (resetPassword checks the new password against the code's
-   * email before spending the code, api.md §4.8). `null` when absent, incomplete or past
+   * email before spending the code, docs/spec/api.md §4.8). `null` when absent, incomplete or past
    * `expiresAt`. Only `consume` decides whether a code is used.
    */
   peek(code: string): Promise<PeekedOobCode | null>;
@@ -55,7 +55,7 @@ export interface PeekedOobCode {
 
 /**
  * Whether a consumed code still belongs to the user's current token version: a revocation, a
- * password change or a status change since the code was issued voids it (storage.md §2). An absent
+ * password change or a status change since the code was issued voids it (docs/spec/storage.md §2). An absent
  * `ver` reads as 0, like an idToken's; anything but a decimal integer never matches.
  */
 export function codeIsCurrent(ver: string, tokenVersion: number): boolean {

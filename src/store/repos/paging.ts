@@ -1,5 +1,5 @@
 /**
- * Page size and page tokens of the listing routes (spec/api.md §7.2, §8.3).
+ * Page size and page tokens of the listing routes (docs/spec/api.md §7.2, §8.3).
  *
  * A token is the base64url (no padding) of `<kind>:<last item key>`: opaque to clients, stateless
  * for every replica, and stable under concurrent inserts and deletes (the next page starts after

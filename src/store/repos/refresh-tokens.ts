@@ -1,5 +1,5 @@
 /**
- * Refresh-token records and families (docs/oauth.md §6; storage: `refresh:{sha256 hex}`,
+ * Refresh-token records and families (docs/spec/oauth.md §6; storage: `refresh:{sha256 hex}`,
  * `refreshFamily:{familyId}`).
  *
  * A token is never stored: its record lives under the SHA-256 of the token, so a store dump or a

@@ -1,5 +1,5 @@
 /**
- * The access-token denylist of `/oauth/revoke` (docs/oauth.md §7; storage: `revokedJti:{jti}`).
+ * The access-token denylist of `/oauth/revoke` (docs/spec/oauth.md §7; storage: `revokedJti:{jti}`).
  * An entry lives until the revoked token's `exp` plus the clock skew, the last moment any verifier
  * of Tikti would still accept the token; after that the token is dead on its own.
  */

@@ -1,5 +1,5 @@
 /**
- * Tenant roles: `roles:{tenantId}` (role name → Role JSON; spec/storage.md §2.1, spec/api.md §9).
+ * Tenant roles: `roles:{tenantId}` (role name → Role JSON; docs/spec/storage.md §2.1, docs/spec/api.md §9).
  *
  * A value that does not parse, or whose `name` differs from its hash field, is corrupt: reading
  * that role answers `500 INTERNAL`, and the exchange treats it as granting nothing.
@@ -24,7 +24,7 @@ export interface RolesRepo {
   list(tenantId: string): Promise<Role[]>;
   /**
    * The union of the permissions of `roleNames` (first-occurrence order, de-duplicated), for the
-   * exchange (tokens.md §7). Missing and corrupt roles grant nothing; corrupt ones are logged.
+   * exchange (docs/spec/tokens.md §7). Missing and corrupt roles grant nothing; corrupt ones are logged.
    */
   permissionsOf(tenantId: string, roleNames: readonly string[]): Promise<string[]>;
 }

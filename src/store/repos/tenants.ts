@@ -1,5 +1,5 @@
 /**
- * Tenants: the `tenants` hash (spec/storage.md §2, §4.3; spec/api.md §7).
+ * Tenants: the `tenants` hash (docs/spec/storage.md §2, §4.3; docs/spec/api.md §7).
  */
 import type { Tenant, TenantStatus } from "../../domain/types.ts";
 import { TiktiError } from "../../errors.ts";
@@ -17,7 +17,7 @@ import {
 } from "./paging.ts";
 
 export interface NewTenant {
-  /** Default a new UUID v4. The grammar (api.md §2.10) is checked by the caller. */
+  /** Default a new UUID v4. The grammar (docs/spec/api.md §2.10) is checked by the caller. */
   id?: string;
   slug: string;
   name: string;

@@ -1,8 +1,8 @@
 /**
  * Users: `users_v2`, the email index `userByEmail:{email}` and the legacy `users` hash
- * (spec/storage.md §2, §4, §5, §6).
+ * (docs/spec/storage.md §2, §4, §5, §6).
  *
- * Multi-key changes are ordered writes with one commit point each (storage.md §4.3); readers apply
+ * Multi-key changes are ordered writes with one commit point each (docs/spec/storage.md §4.3); readers apply
  * the rules of §4.1, so a crash between two writes leaves only states they ignore. Every change to
  * an existing record is a `CAS_HSET` loop (§4.2). `users_v2` is never read whole (`HGETALL`): it can
  * hold millions of records in one hash.
@@ -15,9 +15,9 @@ import { casHashField } from "./cas.ts";
 import { decodeUser, encodeUser } from "./codec.ts";
 import { isoNow, type RepoDeps } from "./deps.ts";
 
-/** Input of `create` / `insertRecord`; absent fields take the defaults of api.md §4.1. */
+/** Input of `create` / `insertRecord`; absent fields take the defaults of docs/spec/api.md §4.1. */
 export interface NewUser {
-  /** As received; stored normalised (storage.md §5). */
+  /** As received; stored normalised (docs/spec/storage.md §5). */
   email: string;
   /** Hash string (bcrypt or PHC); `""` for SAML-only users. */
   password: string;
@@ -57,17 +57,17 @@ export interface UsersRepo {
   /** `HGET users_v2 <id>`; `null` when absent; a corrupt record → `500 INTERNAL`. */
   getById(id: string): Promise<User | null>;
   /**
-   * Lookup by email (storage.md §5): normalised index key, then the trimmed spelling, each checked
+   * Lookup by email (docs/spec/storage.md §5): normalised index key, then the trimmed spelling, each checked
    * with the reader rule; then the legacy `users` hash, whose usable records are copied forward.
    */
   findByEmail(email: string): Promise<User | null>;
   /**
-   * Creates a user (storage.md §4.3): lookup check (legacy hash included) · `HSETNX users_v2` ·
+   * Creates a user (docs/spec/storage.md §4.3): lookup check (legacy hash included) · `HSETNX users_v2` ·
    * ★ `SET userByEmail:{email} NX`; on a lost claim the record is removed and `409 EMAIL_EXISTS`.
    */
   create(input: NewUser): Promise<User>;
   /**
-   * Writes a new record without claiming its email (SAML JIT, saml.md §8.3 step 3, which then
+   * Writes a new record without claiming its email (SAML JIT, docs/spec/saml.md §8.3 step 3, which then
    * claims the subject and, if still free, the email with `claimEmail`).
    */
   insertRecord(input: NewUser): Promise<User>;
@@ -80,7 +80,7 @@ export interface UsersRepo {
    */
   mutate(id: string, update: UserUpdate): Promise<UserChange>;
   /**
-   * Moves the user to a new email (storage.md §4.3): claim `userByEmail:{new}` NX (taken →
+   * Moves the user to a new email (docs/spec/storage.md §4.3): claim `userByEmail:{new}` NX (taken →
    * `409 EMAIL_EXISTS`) · ★ `CAS_HSET` with the new email and `tokenVersion + 1` (on failure the
    * claim is released with `CAS_DEL`) · `CAS_DEL userByEmail:{old}`, then drops a legacy `users`
    * entry of the old email. `alsoChange` applies other changes (e.g. a new password) in the same
@@ -88,7 +88,7 @@ export interface UsersRepo {
    */
   changeEmail(id: string, newEmail: string, alsoChange?: (current: User) => User): Promise<UserChange>;
   /**
-   * Deletes the user (storage.md §4.3): ★ `HDEL users_v2` · `CAS_DEL` its email index entries ·
+   * Deletes the user (docs/spec/storage.md §4.3): ★ `HDEL users_v2` · `CAS_DEL` its email index entries ·
    * `HDEL memberships:{t}` for every tenant of `membershipsByUser` · `DEL membershipsByUser`, then
    * removes its legacy `users` entry so the legacy fallback cannot bring it back. Returns the
    * deleted record, or `null` when there was none.
@@ -96,7 +96,7 @@ export interface UsersRepo {
   delete(id: string): Promise<User | null>;
 }
 
-/** `user` with `tokenVersion + 1`: every token issued before stops working (tokens.md §5). */
+/** `user` with `tokenVersion + 1`: every token issued before stops working (docs/spec/tokens.md §5). */
 export function withTokenVersionBump(user: User): User {
   return { ...user, tokenVersion: user.tokenVersion + 1 };
 }
@@ -120,7 +120,7 @@ export function createUsersRepo(deps: RepoDeps): UsersRepo {
     return text === null ? null : decodeStored(id, text);
   }
 
-  /** Reader rule (storage.md §4.1): the entry counts only if its user exists with that email. */
+  /** Reader rule (docs/spec/storage.md §4.1): the entry counts only if its user exists with that email. */
   async function resolveIndex(keyEmail: string, normalised: string): Promise<User | null> {
     const id = await kv.get(keys.userByEmail(keyEmail));
     if (id === null || id === "") return null;
@@ -129,7 +129,7 @@ export function createUsersRepo(deps: RepoDeps): UsersRepo {
   }
 
   /**
-   * storage.md §5 step 2: `HSETNX users_v2`, then `SET userByEmail NX`; failures are logged and
+   * docs/spec/storage.md §5 step 2: `HSETNX users_v2`, then `SET userByEmail NX`; failures are logged and
    * ignored. When the record was already copied, the `users_v2` record is the truth: it may have
    * a new password or a new email since, in which case the legacy entry is stale.
    */
@@ -300,7 +300,7 @@ export function createUsersRepo(deps: RepoDeps): UsersRepo {
   }
 
   /**
-   * Not in storage.md §4.3: once a legacy-era user has moved to another email or been deleted,
+   * Not in docs/spec/storage.md §4.3: once a legacy-era user has moved to another email or been deleted,
    * its entry in the read-only `users` hash is stale, and after a delete the legacy fallback (§5)
    * would copy the user forward again. Only an entry holding this user's id is removed.
    */

@@ -193,7 +193,7 @@ describe.each(["node", "bun", "deno"] as const)("openid-client against a real Ti
     await oidc.tokenRevocation(config, exchanged.access_token);
     const after = await validate(exchanged.access_token);
     expect([after.status, (await after.json()).details]).toEqual([401, { reason: "revoked" }]);
-    // Another client of the tenant neither sees nor can revoke the worker's tokens (docs/oauth.md §5, §7).
+    // Another client of the tenant neither sees nor can revoke the worker's tokens (docs/spec/oauth.md §5, §7).
     const worker = await oidc.discovery(
       new URL(world.issuer),
       world.worker.id,

@@ -3,7 +3,7 @@
  * tikti-process.ts) seeded through its own admin API — tenant `acme`, a `reader` and a `delegator`
  * role, a client-credentials worker (secret and private_key_jwt variants), a token-exchange
  * backend, the `docs-api` resource server and a signed-up member. Both the openid-client and the
- * authlib suites use it; introspection and revocation tests (oauth.md §5, §7) can reuse the same
+ * authlib suites use it; introspection and revocation tests (docs/spec/oauth.md §5, §7) can reuse the same
  * world and helpers (`verifyAccessToken`, `world.admin`).
  */
 import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from "jose";

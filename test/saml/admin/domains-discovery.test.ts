@@ -41,7 +41,7 @@ describe("domain grammar", () => {
   });
 });
 
-forEachEngine("domain mappings and discovery (saml.md §10, §11.4)", (engine) => {
+forEachEngine("domain mappings and discovery (docs/spec/saml.md §10, §11.4)", (engine) => {
   let files: SpFiles;
   let t: SamlTestApp;
   let xml: string;

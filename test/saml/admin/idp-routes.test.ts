@@ -23,7 +23,7 @@ function audits(t: SamlTestApp): Array<Record<string, unknown>> {
   return t.auditLines.map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-forEachEngine("IdP record admin API (saml.md §11)", (engine) => {
+forEachEngine("IdP record admin API (docs/spec/saml.md §11)", (engine) => {
   let files: SpFiles;
   let server: TestServer;
   let certA: TestCert;
@@ -131,7 +131,7 @@ forEachEngine("IdP record admin API (saml.md §11)", (engine) => {
       generation: expect.stringMatching(/^[0-9a-f-]{36}$/),
       loginUrl: "https://id.test.example/saml/login/acme",
     });
-    // The stored record has the shape of storage.md §3.1.
+    // The stored record has the shape of docs/spec/storage.md §3.1.
     const stored = JSON.parse((await t.store.get(keys.samlIdp("acme")))!);
     expect(stored).toMatchObject({
       schemaVersion: 1,

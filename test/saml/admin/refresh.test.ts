@@ -23,7 +23,7 @@ const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
 const HOUR = 3_600_000;
 const ENTITY = "https://idp.example.com/metadata";
 
-forEachEngine("IdP metadata background refresh (saml.md §12.4)", (engine) => {
+forEachEngine("IdP metadata background refresh (docs/spec/saml.md §12.4)", (engine) => {
   let files: SpFiles;
   let server: TestServer;
   let certA: TestCert;

@@ -23,7 +23,7 @@ import {
 const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
 const HOUR = 3_600_000;
 
-forEachEngine("SP key rotation across replicas (saml.md §13)", (engine) => {
+forEachEngine("SP key rotation across replicas (docs/spec/saml.md §13)", (engine) => {
   let current: TestCert;
   let next: TestCert;
   let later: TestCert;

@@ -14,7 +14,7 @@ import { makeCert, rsaKey } from "../metadata/helpers.ts";
 
 const root = join(import.meta.dirname, "../../..");
 
-describe("SAML startup refusals for key files (operations.md §4)", () => {
+describe("SAML startup refusals for key files (docs/spec/operations.md §4)", () => {
   let dir: string;
   let jwks: string;
   beforeAll(async () => {

@@ -1,8 +1,8 @@
 // Attack responses DERIVED FROM THE LIVE OUTPUT of an independent IdP for live requests (issue 4
-// "Done when"; saml.md §6.3, §6.7, §7, §16.4): each case starts a real login at Tikti, lets pysaml2
+// "Done when"; docs/spec/saml.md §6.3, §6.7, §7, §16.4): each case starts a real login at Tikti, lets pysaml2
 // answer it, then strips, alters, wraps, replays, re-targets or re-signs that genuine Response (or
 // asks the IdP for a validly signed but wrong one) and posts it like a browser. Every case must get
-// the reason code saml.md specifies (read from the audit record), the status of its bucket, the
+// the reason code docs/spec/saml.md specifies (read from the audit record), the status of its bucket, the
 // neutral page — and never an idToken cookie, a user or a session. Embedded store and Redis.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -79,7 +79,7 @@ function evilAssertion(doc: Document, email = VICTIM): Element {
   return evil;
 }
 
-/** XML Signature Wrapping variants built from the genuine, signed Response (saml.md §7.3, §7.10). */
+/** XML Signature Wrapping variants built from the genuine, signed Response (docs/spec/saml.md §7.3, §7.10). */
 const WRAPS: Record<string, (doc: Document) => void> = {
   "evil assertion in place, signed original moved into samlp:Extensions": (doc) => {
     const original = assertionOf(doc);
@@ -129,7 +129,7 @@ const WRAPS: Record<string, (doc: Document) => void> = {
 };
 
 /** Strips the IdP's signatures, alters the subject and signs the Response with the attacker's key,
- * whose certificate travels in KeyInfo (certificate faking, saml.md §7.5). */
+ * whose certificate travels in KeyInfo (certificate faking, docs/spec/saml.md §7.5). */
 function resignWithAttackerKey(samlResponse: string): string {
   const doc = parseXml(b64.decode(samlResponse));
   removeSignatures(doc);
@@ -177,7 +177,7 @@ forEachEngine("attacks derived from live pysaml2 responses", (engine) => {
     return { start, posted };
   }
 
-  /** The refusal as saml.md specifies it, with nothing gained by the attacker. */
+  /** The refusal as docs/spec/saml.md specifies it, with nothing gained by the attacker. */
   async function expectRefused(
     res: Response,
     jar: CookieJar | null,

@@ -1,4 +1,4 @@
-// The test IdP itself (spec/saml.md §16.2): Debian's pysaml2 started on loopback, loaded with Tikti's
+// The test IdP itself (docs/spec/saml.md §16.2): Debian's pysaml2 started on loopback, loaded with Tikti's
 // real SP metadata, checked as an SP would see it — signed AuthnRequests built here with the SP key
 // (independently of Tikti's login route), answers as form and JSON, refusals, encryption algorithms,
 // recorded SessionIndex. The Tikti round trips are in sso.test.ts, slo.test.ts and attacks.test.ts.
@@ -55,7 +55,7 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-/** An AuthnRequest as Tikti builds it (saml.md §5), signed for the Redirect binding with the SP key. */
+/** An AuthnRequest as Tikti builds it (docs/spec/saml.md §5), signed for the Redirect binding with the SP key. */
 function authnRequestUrl(
   options: { acs?: string; relayState?: string; id?: string; unsigned?: boolean; badSig?: boolean } = {},
 ) {
@@ -73,7 +73,7 @@ function authnRequestUrl(
   return { id, url: `${idp.ssoUrl}?${signed}&Signature=${encodeURIComponent(signature.toString("base64"))}` };
 }
 
-describe("pysaml2 test IdP (saml.md §16.2)", () => {
+describe("pysaml2 test IdP (docs/spec/saml.md §16.2)", () => {
   it("runs /usr/bin/python3 with Debian's pysaml2 on 127.0.0.1 and publishes metadata Tikti registers", async () => {
     expect(idp.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(new URL(idp.base).hostname).toBe("127.0.0.1");

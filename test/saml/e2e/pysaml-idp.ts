@@ -1,5 +1,5 @@
 /**
- * The real IdP of the end-to-end tests (spec/saml.md §16): Debian's pysaml2 run by
+ * The real IdP of the end-to-end tests (docs/spec/saml.md §16): Debian's pysaml2 run by
  * test/saml/e2e/idp/idp.py under /usr/bin/python3 on a free 127.0.0.1 port, with throwaway keys in a
  * temp dir and Tikti's SP metadata passed as a file.
  *

@@ -1,4 +1,4 @@
-// SP key rotation with the pysaml2 IdP (saml.md §13, §16.4 last row): prepare → the IdP refreshes
+// SP key rotation with the pysaml2 IdP (docs/spec/saml.md §13, §16.4 last row): prepare → the IdP refreshes
 // Tikti's SP metadata (both certificates) → commit → refresh again (next only); plain and encrypted
 // logins succeed at every step, so AuthnRequest signatures and assertion decryption follow the
 // rotation state. Embedded store and Redis.

@@ -2,7 +2,7 @@
  * One end-to-end environment: the real app with SAML enabled on a given store (embedded or Redis),
  * SP key files in a temp dir, tenant `acme` with a token-exchange client, and a pysaml2 IdP loaded
  * with Tikti's own SP metadata (GET /saml/metadata) and registered through the admin API by its
- * metadata URL (loopback http is accepted because the test config is in dev mode, saml.md §16.3).
+ * metadata URL (loopback http is accepted because the test config is in dev mode, docs/spec/saml.md §16.3).
  */
 import type { KV } from "../../../src/store/kv.ts";
 import {

@@ -1,4 +1,4 @@
-// Single logout with the pysaml2 IdP (saml.md §9, §16.4), both directions over HTTP-Redirect with
+// Single logout with the pysaml2 IdP (docs/spec/saml.md §9, §16.4), both directions over HTTP-Redirect with
 // signatures checked over the raw query on each side: after logout the SAML session (`sid`) is gone
 // and the old idToken can no longer be looked up or exchanged. Embedded store and Redis.
 import { afterAll, beforeAll, expect, it } from "vitest";

@@ -1,4 +1,4 @@
-// SP-initiated SSO against a real, independent IdP (saml.md §16.4): Tikti's GET /saml/login/:tid →
+// SP-initiated SSO against a real, independent IdP (docs/spec/saml.md §16.4): Tikti's GET /saml/login/:tid →
 // pysaml2 (signing and encrypting with xmlsec1) → the auto-POST form → POST /saml/acs, driven
 // without a browser; the idToken is looked up and exchanged for an access token. Plain and
 // encrypted (AES-GCM, AES-CBC), signature placements, discovery, unsolicited responses; on the

@@ -1,5 +1,5 @@
 /**
- * POST /saml/acs and POST /saml/acs/:tid (spec/saml.md §6, §14, §15): the whole SP-initiated round
+ * POST /saml/acs and POST /saml/acs/:tid (docs/spec/saml.md §6, §14, §15): the whole SP-initiated round
  * trip with responses signed by xmlsec1 for the recorded request, the idToken cookie working on
  * lookup and exchange, every reason code the route can reach with its bucket, page, metrics and
  * audit record, the state cookie and repost page, unsolicited responses, encrypted assertions,
@@ -74,7 +74,7 @@ async function metricsText(t: FlowApp): Promise<string> {
   return (await t.call("/metrics")).text();
 }
 
-forEachEngine("POST /saml/acs (saml.md §6)", (engine) => {
+forEachEngine("POST /saml/acs (docs/spec/saml.md §6)", (engine) => {
   let setup: Idp;
   let t: FlowApp;
   let clock: ReturnType<typeof manualClock>;
@@ -151,7 +151,7 @@ forEachEngine("POST /saml/acs (saml.md §6)", (engine) => {
       EXPIRED_STATE,
     ]);
 
-    // idToken (tokens.md §2): amr saml, sid, tid = the login tenant, exp = session expiry.
+    // idToken (docs/spec/tokens.md §2): amr saml, sid, tid = the login tenant, exp = session expiry.
     const c = s.claims;
     const user = (await t.app.services.repos.users.findByEmail(DEFAULT_USER))!;
     expect(c).toMatchObject({
@@ -183,7 +183,7 @@ forEachEngine("POST /saml/acs (saml.md §6)", (engine) => {
       "jti",
     ]);
 
-    // Session (storage.md §3.3) and its index entry, both expiring with the session.
+    // Session (docs/spec/storage.md §3.3) and its index entry, both expiring with the session.
     const session = JSON.parse((await t.store.get(keys.samlSession(c.sid as string)))!);
     expect(session).toMatchObject({
       sid: c.sid,

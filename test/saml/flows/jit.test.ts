@@ -1,6 +1,6 @@
 /**
- * Attribute mapping, JIT provisioning, linking and role sync through the ACS route (spec/saml.md
- * §8, storage.md §4.3): new federated users, linking of existing members only, an email held by
+ * Attribute mapping, JIT provisioning, linking and role sync through the ACS route (docs/spec/saml.md
+ * §8, docs/spec/storage.md §4.3): new federated users, linking of existing members only, an email held by
  * a non-member refused (`email_conflict`, neither takeover nor shadow account), one user per NameID
  * under concurrency, roleMap as the only source of roles, tenant
  * attributes stripped, inactive users refused.
@@ -90,7 +90,7 @@ it("maps roles only through roleMap, never to ADMIN or COMPANY_ADMIN", () => {
   expect(mapRoles({ a: ["bad role name"] }, ["a"]).every(isRoleName)).toBe(true);
 });
 
-forEachEngine("SAML JIT and linking (saml.md §8)", (engine) => {
+forEachEngine("SAML JIT and linking (docs/spec/saml.md §8)", (engine) => {
   let setup: Idp;
   let t: FlowApp;
   beforeAll(async () => {

@@ -1,5 +1,5 @@
 /**
- * GET /saml/login/:tid (spec/saml.md §5): the signed AuthnRequest over HTTP-Redirect, the request
+ * GET /saml/login/:tid (docs/spec/saml.md §5): the signed AuthnRequest over HTTP-Redirect, the request
  * record, the state cookie, return targets, ForceAuthn, tenant checks and refusals.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -38,7 +38,7 @@ describe("RelayState sent to the IdP (§5 step 3)", () => {
   });
 });
 
-forEachEngine("GET /saml/login/:tid (saml.md §5)", (engine) => {
+forEachEngine("GET /saml/login/:tid (docs/spec/saml.md §5)", (engine) => {
   let setup: Idp;
   let t: FlowApp;
   beforeAll(async () => {
@@ -86,7 +86,7 @@ forEachEngine("GET /saml/login/:tid (saml.md §5)", (engine) => {
     expect(l.xml).toMatch(/IssueInstant="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"/);
     expect(l.xml).not.toContain("ForceAuthn");
 
-    // The request record (storage.md §3.2) with its TTL, and the state cookie (§5 step 8).
+    // The request record (docs/spec/storage.md §3.2) with its TTL, and the state cookie (§5 step 8).
     const stored = JSON.parse((await t.store.get(keys.samlRequest(l.requestId)))!);
     expect(stored).toEqual({
       kind: "authn",

@@ -1,8 +1,8 @@
 /**
- * Single logout (spec/saml.md §9): SP-initiated GET /saml/logout/:tid with the idToken cookie, the
+ * Single logout (docs/spec/saml.md §9): SP-initiated GET /saml/logout/:tid with the idToken cookie, the
  * signed LogoutRequest to the IdP and its LogoutResponse on /saml/slo; IdP-initiated LogoutRequests
  * on GET/POST /saml/slo ending sessions through saml:idx and answered with a signed LogoutResponse.
- * After logout the idToken can no longer be looked up or exchanged (tokens.md §4.1 V10).
+ * After logout the idToken can no longer be looked up or exchanged (docs/spec/tokens.md §4.1 V10).
  */
 import { deflateRawSync } from "node:zlib";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
@@ -37,7 +37,7 @@ import {
 const EXPIRED_IDT = "tikti_idt=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax";
 const EXPIRED_SLO = `${SLO_STATE}=; Path=/; Secure; HttpOnly; SameSite=None; Max-Age=0`;
 
-forEachEngine("single logout (saml.md §9)", (engine) => {
+forEachEngine("single logout (docs/spec/saml.md §9)", (engine) => {
   let setup: Idp;
   let t: FlowApp;
   let clock: ReturnType<typeof manualClock>;

@@ -33,7 +33,7 @@ async function failure(url: string, r: FetchRules): Promise<MetadataError> {
   throw new Error("fetch succeeded");
 }
 
-describe("metadata URL fetching (saml.md §12.1)", () => {
+describe("metadata URL fetching (docs/spec/saml.md §12.1)", () => {
   let server: TestServer;
   let xml: string;
   beforeAll(async () => {

@@ -24,7 +24,7 @@ async function refusal(xml: string, r = rules): Promise<string> {
   throw new Error("metadata was accepted");
 }
 
-describe("IdP metadata parsing and validation (saml.md §12.2)", () => {
+describe("IdP metadata parsing and validation (docs/spec/saml.md §12.2)", () => {
   let cert: TestCert;
   let cert2: TestCert;
   let expired: TestCert;
@@ -181,7 +181,7 @@ describe("IdP metadata parsing and validation (saml.md §12.2)", () => {
   });
 });
 
-describe("certificate overlap (saml.md §12.3)", () => {
+describe("certificate overlap (docs/spec/saml.md §12.3)", () => {
   const now = Date.UTC(2026, 5, 1);
   const h = 3_600_000;
   const pinned = (sha: string, extra: Partial<IdpRecord["signingCerts"][number]> = {}) => ({
@@ -241,7 +241,7 @@ describe("certificate overlap (saml.md §12.3)", () => {
   });
 });
 
-describe("public addresses (saml.md §12.1)", () => {
+describe("public addresses (docs/spec/saml.md §12.1)", () => {
   it.each([
     ["93.184.216.34", true],
     ["8.8.8.8", true],

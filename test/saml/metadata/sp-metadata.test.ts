@@ -43,7 +43,7 @@ function keyDescriptors(all: ReturnType<typeof parse>["all"], use: string) {
     }));
 }
 
-forEachEngine("SP metadata (saml.md §4)", (engine) => {
+forEachEngine("SP metadata (docs/spec/saml.md §4)", (engine) => {
   let files: SpFiles;
   let current: TestCert;
   let next: TestCert;

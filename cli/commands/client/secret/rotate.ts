@@ -4,7 +4,7 @@ import { seg } from "../../../http.ts";
 import { result } from "../../../output.ts";
 import { duration } from "../shared.ts";
 
-/** oauth.md §2: seven days at most, as the server enforces; checked here so a typo costs no rotation. */
+/** docs/spec/oauth.md §2: seven days at most, as the server enforces; checked here so a typo costs no rotation. */
 const PREVIOUS_TTL_MAX_SECONDS = 604_800;
 
 export default command({
@@ -32,7 +32,7 @@ export default command({
       auth: "admin",
       body: previousSecretTtlSeconds === undefined ? {} : { previousSecretTtlSeconds },
     });
-    // As at `client create`: the one time this secret can be seen (cli.md §3).
+    // As at `client create`: the one time this secret can be seen (docs/spec/cli.md §3).
     if (ctx.globals.output === "pretty") {
       ctx.warn("the new client secret is shown only now and cannot be shown again: store it safely");
     }

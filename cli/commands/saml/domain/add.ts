@@ -7,7 +7,7 @@ export const domainArg = {
   domain: { type: "string", required: true, valueHint: "domain", description: "email domain, e.g. acme.com" },
 } as const;
 
-/** cli.md §5.6 `saml domain add`: `PUT /tenants/{tid}/saml/domains/{domain}` (idempotent; saml.md §11.4). */
+/** docs/spec/cli.md §5.6 `saml domain add`: `PUT /tenants/{tid}/saml/domains/{domain}` (idempotent; docs/spec/saml.md §11.4). */
 export default command({
   description: "Map an email domain to the tenant for discovery (repeating the same pair is fine)",
   args: { ...tidArg, ...domainArg },

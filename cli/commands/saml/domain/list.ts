@@ -3,7 +3,7 @@ import { seg } from "../../../http.ts";
 import { result, table } from "../../../output.ts";
 import { samlTenant, tidArg } from "../shared.ts";
 
-/** cli.md §5.6 `saml domain list`: `GET /tenants/{tid}/saml/domains` (sorted). */
+/** docs/spec/cli.md §5.6 `saml domain list`: `GET /tenants/{tid}/saml/domains` (sorted). */
 export default command({
   description: "List the email domains mapped to the tenant",
   args: { ...tidArg },

@@ -4,7 +4,7 @@ import { result } from "../../../output.ts";
 import { samlTenant, tidArg } from "../shared.ts";
 import { domainArg } from "./add.ts";
 
-/** cli.md §5.6 `saml domain remove`: `DELETE /tenants/{tid}/saml/domains/{domain}`. */
+/** docs/spec/cli.md §5.6 `saml domain remove`: `DELETE /tenants/{tid}/saml/domains/{domain}`. */
 export default command({
   description: "Remove an email-domain mapping of the tenant",
   args: { ...tidArg, ...domainArg },

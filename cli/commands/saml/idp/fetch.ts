@@ -3,7 +3,7 @@ import { seg } from "../../../http.ts";
 import { result } from "../../../output.ts";
 import { type IdpProjection, idpPretty, samlTenant, tidArg } from "../shared.ts";
 
-/** cli.md §5.6 `saml idp fetch`: `POST /tenants/{tid}/saml/idp/refresh` (saml.md §11.3). */
+/** docs/spec/cli.md §5.6 `saml idp fetch`: `POST /tenants/{tid}/saml/idp/refresh` (docs/spec/saml.md §11.3). */
 export default command({
   description: "Fetch the IdP's metadata URL now and update the record (certificates overlap as on refresh)",
   args: { ...tidArg },

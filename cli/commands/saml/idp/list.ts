@@ -9,7 +9,7 @@ interface IdpListEntry {
   lastRefreshError: string;
 }
 
-/** cli.md §5.6 `saml idp list`: `GET /admin/saml/idps`, sorted by tenant id. */
+/** docs/spec/cli.md §5.6 `saml idp list`: `GET /admin/saml/idps`, sorted by tenant id. */
 export default command({
   description: "List every tenant's IdP with its last metadata fetch",
   args: {},

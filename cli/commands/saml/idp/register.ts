@@ -37,7 +37,7 @@ export const mapArgs = {
   },
 } as const;
 
-/** cli.md §5.6 `saml idp register`: `POST /tenants/{tid}/saml/idp` (create only; saml.md §11.2). */
+/** docs/spec/cli.md §5.6 `saml idp register`: `POST /tenants/{tid}/saml/idp` (create only; docs/spec/saml.md §11.2). */
 export default command({
   description: "Register a tenant's IdP from its metadata (fails if one is registered)",
   args: {

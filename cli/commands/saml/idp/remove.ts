@@ -5,8 +5,8 @@ import { fields, result } from "../../../output.ts";
 import { samlTenant, tidArg } from "../shared.ts";
 
 /**
- * cli.md §5.6 `saml idp remove`: `DELETE /tenants/{tid}/saml/idp`. Asks on a terminal; without one
- * `--yes` is required. Domain mappings, user links and live sessions stay (saml.md §11.3).
+ * docs/spec/cli.md §5.6 `saml idp remove`: `DELETE /tenants/{tid}/saml/idp`. Asks on a terminal; without one
+ * `--yes` is required. Domain mappings, user links and live sessions stay (docs/spec/saml.md §11.3).
  */
 export default command({
   description: "Remove a tenant's IdP record (domains, user links and live sessions are kept)",

@@ -3,7 +3,7 @@ import { seg } from "../../../http.ts";
 import { result } from "../../../output.ts";
 import { type IdpProjection, idpPretty, samlTenant, tidArg } from "../shared.ts";
 
-/** cli.md §5.6 `saml idp show`: `GET /tenants/{tid}/saml/idp` (fingerprints, never certificate bodies). */
+/** docs/spec/cli.md §5.6 `saml idp show`: `GET /tenants/{tid}/saml/idp` (fingerprints, never certificate bodies). */
 export default command({
   description: "Show a tenant's IdP record (entity id, URLs, certificate fingerprints, maps, refresh state)",
   args: { ...tidArg },

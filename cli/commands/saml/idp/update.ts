@@ -13,8 +13,8 @@ import {
 import { mapArgs, metadataArgs } from "./register.ts";
 
 /**
- * cli.md §5.6 `saml idp update`: reads the record, merges the given flags and sends a full `PUT`
- * (saml.md §11.2: PUT replaces, omitted fields take defaults). Without a metadata flag it is a
+ * docs/spec/cli.md §5.6 `saml idp update`: reads the record, merges the given flags and sends a full `PUT`
+ * (docs/spec/saml.md §11.2: PUT replaces, omitted fields take defaults). Without a metadata flag it is a
  * settings-only PUT: endpoints and certificates are kept. Invalid metadata leaves the record as it was.
  */
 export default command({

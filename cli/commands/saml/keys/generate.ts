@@ -7,7 +7,7 @@ import { fields, result } from "../../../output.ts";
 import { selfSignedCertificate } from "./x509.ts";
 
 /**
- * cli.md §5.6 `saml keys generate` (saml.md §13 step 1), local only: a new SP key pair as
+ * docs/spec/cli.md §5.6 `saml keys generate` (docs/spec/saml.md §13 step 1), local only: a new SP key pair as
  * `sp-next.key` (PKCS#8 PEM, mode 0600) and `sp-next.crt` (self-signed, SHA-256) in `--out-dir`,
  * ready to install as the *next* pair on every replica. Never overwrites without `--force`.
  */

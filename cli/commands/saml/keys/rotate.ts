@@ -15,8 +15,8 @@ interface RotationState {
 const ACTIONS = ["prepare", "commit", "abort", "status"] as const;
 
 /**
- * cli.md §5.6 `saml keys rotate`: `POST /admin/saml/sp/rotation` with the action, or `GET` for
- * `--status` (saml.md §13). A refused step (409 ROTATION_STATE_CONFLICT) prints the server's message
+ * docs/spec/cli.md §5.6 `saml keys rotate`: `POST /admin/saml/sp/rotation` with the action, or `GET` for
+ * `--status` (docs/spec/saml.md §13). A refused step (409 ROTATION_STATE_CONFLICT) prints the server's message
  * and exits 1.
  */
 export default command({

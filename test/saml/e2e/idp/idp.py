@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """
-A real, independent SAML 2.0 IdP for Tikti's end-to-end tests (spec/saml.md §16): Debian's pysaml2
+A real, independent SAML 2.0 IdP for Tikti's end-to-end tests (docs/spec/saml.md §16): Debian's pysaml2
 (saml2.server.Server) signing and encrypting through xmlsec1, served by http.server on 127.0.0.1.
 
 Started by test/saml/e2e/harness.ts as `/usr/bin/python3 idp.py <config.json>` (the Debian packages
@@ -622,7 +622,7 @@ class TestIdp:
             raise BadRequest("exactly one of SAMLRequest and SAMLResponse")
         relay_state = unquote_plus(params["RelayState"]) if "RelayState" in params else ""
         if "SAMLRequest" in params:
-            # SP-initiated logout (saml.md §9.2): end the IdP session, answer a signed LogoutResponse.
+            # SP-initiated logout (docs/spec/saml.md §9.2): end the IdP session, answer a signed LogoutResponse.
             sigalg = verify_redirect_signature(params, "SAMLRequest", self.sp.signing_certs)
             saml_request = unquote_plus(params["SAMLRequest"])
             self.last["logoutRequestFromSp"] = inflate(saml_request)
@@ -630,7 +630,7 @@ class TestIdp:
             if parsed is None:
                 raise BadRequest("LogoutRequest did not parse")
             return self._end_sessions_and_answer(parsed.message, relay_state, sigalg, as_json)
-        # The SP's answer to an IdP-initiated LogoutRequest (saml.md §9.3 step 6).
+        # The SP's answer to an IdP-initiated LogoutRequest (docs/spec/saml.md §9.3 step 6).
         verify_redirect_signature(params, "SAMLResponse", self.sp.signing_certs)
         xml = inflate(unquote_plus(params["SAMLResponse"]))
         self.last["logoutResponseFromSp"] = xml
@@ -638,7 +638,7 @@ class TestIdp:
         return 200, "application/json", json.dumps(result), None
 
     def idp_logout(self, body):
-        """IdP-initiated logout (saml.md §9.3): a signed LogoutRequest for Tikti's SLO URL."""
+        """IdP-initiated logout (docs/spec/saml.md §9.3): a signed LogoutRequest for Tikti's SLO URL."""
         name_id = body.get("nameId") or self.user["nameId"]
         mine = [s for s in self.sessions if s["nameId"] == name_id]
         if body.get("sessionIndex"):
