@@ -5,7 +5,7 @@
  * buffers and an injected fetch; cli/main.ts calls it with the real process.
  */
 import { type ArgsDef, parseArgs, renderUsage } from "citty";
-import { uuidv7 } from "../src/http/middleware/request-id.ts";
+import { uuidv7 } from "../src/ids.ts";
 import { VERSION } from "../src/version.ts";
 import type { AnyCommand } from "./command.ts";
 import { createContext, type Globals } from "./context.ts";

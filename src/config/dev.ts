@@ -4,7 +4,7 @@
  * `<dataDir>/dev/` (mode 0600, directories 0700; docs/spec/storage.md §7) so restarts reuse them.
  */
 import { randomHex } from "../bytes.ts";
-import type { ConfigIO } from "./load.ts";
+import type { ConfigIO } from "./io.ts";
 import { ConfigError, isLoopbackHost } from "./validate.ts";
 
 export interface DevSecrets {

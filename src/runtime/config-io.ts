@@ -5,7 +5,7 @@
 import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import process from "node:process";
-import type { ConfigIO } from "../config/load.ts";
+import type { ConfigIO } from "../config/io.ts";
 
 function isMissing(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;

@@ -10,7 +10,7 @@
  */
 
 import type { Clock } from "../clock.ts";
-import type { ConfigIO } from "../config/load.ts";
+import type { ConfigIO } from "../config/io.ts";
 import type { Config } from "../config/schema.ts";
 import type { ConfigProblem } from "../config/validate.ts";
 import { toPkcs8Pem } from "../crypto/pem.ts";

@@ -12,7 +12,6 @@
 
 import type { Clock } from "../clock.ts";
 import { type ClientSecrets, portableClientSecrets } from "../crypto/client-secret.ts";
-import { isValidEmail, normaliseEmail } from "../domain/email.ts";
 import {
   CLIENT_ID_PATTERN,
   EVENT_TYPE_PATTERN,
@@ -38,6 +37,7 @@ import type { Repos } from "../store/repos/index.ts";
 import type { MemberEntry } from "../store/repos/memberships.ts";
 import type { Page, PageRequest } from "../store/repos/paging.ts";
 import type { TenantChange } from "../store/repos/tenants.ts";
+import { ArgumentProblems, argumentReasons } from "./arguments.ts";
 import { jwksProblems, toClientJwks } from "./oauth/client-jwks.ts";
 import { checkUserRef, findUserByRef, type UserRefInput } from "./user-ref.ts";
 
@@ -64,8 +64,7 @@ export const GLOBAL_ONLY_ROLE_NAMES = ["ADMIN", "COMPANY_ADMIN"] as const;
 /** The reason texts used in `details`, shared with the route documentation. */
 export const reasons = {
   mustMatch: (re: RegExp) => `must match ${re.source}`,
-  blank: "must not be blank",
-  email: "must be a valid email address",
+  ...argumentReasons,
   reservedTenantId: `"${RESERVED_TENANT_ID}" is reserved`,
   tenantName: `must be 1-${TENANT_NAME_MAX} characters after trimming`,
   tenantStatus: "must be ACTIVE or DISABLED",
@@ -76,31 +75,6 @@ export const reasons = {
   ttl: `must be an integer from ${CLIENT_TTL_MIN_SECONDS} to ${CLIENT_TTL_MAX_SECONDS}`,
   previousSecretTtl: `must be an integer from 0 to ${PREVIOUS_SECRET_TTL_MAX_SECONDS}`,
 } as const;
-
-/** Collects per-field reasons; `throwIfAny` raises one `400 INVALID_ARGUMENT` with all of them. */
-export class ArgumentProblems {
-  readonly details: Record<string, string> = {};
-  add(field: string, reason: string): void {
-    if (!(field in this.details)) this.details[field] = reason;
-  }
-  throwIfAny(): void {
-    if (Object.keys(this.details).length > 0) {
-      throw new TiktiError("INVALID_ARGUMENT", { details: { ...this.details } });
-    }
-  }
-}
-
-/**
- * An email argument of an admin route (docs/spec/api.md §2.10, §2.11.1): blank or malformed after
- * normalisation → a problem on `field`. Returns the input untouched for `findByEmail`, which
- * tries the normalised and the trimmed spellings (docs/spec/storage.md §5).
- */
-export function checkEmailArgument(problems: ArgumentProblems, email: string, field = "email"): string {
-  const normalised = normaliseEmail(email);
-  if (normalised === "") problems.add(field, reasons.blank);
-  else if (!isValidEmail(normalised)) problems.add(field, reasons.email);
-  return email;
-}
 
 /** A tenant id taken from a path (docs/spec/api.md §2.10 "existing data"): malformed → `400 INVALID_TENANT`. */
 export function checkPathTenantId(tenantId: string): void {

@@ -10,7 +10,7 @@ import { TiktiError } from "../errors.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Repos } from "../store/repos/index.ts";
 import { withTokenVersionBump } from "../store/repos/users.ts";
-import { ArgumentProblems } from "./tenancy.ts";
+import { ArgumentProblems } from "./arguments.ts";
 import { checkUserRef, findUserByRef, type UserRefInput } from "./user-ref.ts";
 
 /** `email` or `localId`, exactly one (src/services/user-ref.ts). */

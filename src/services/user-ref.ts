@@ -7,7 +7,7 @@
 import type { User } from "../domain/types.ts";
 import { TiktiError } from "../errors.ts";
 import type { Repos } from "../store/repos/index.ts";
-import { type ArgumentProblems, checkEmailArgument, reasons } from "./tenancy.ts";
+import { type ArgumentProblems, checkEmailArgument, argumentReasons as reasons } from "./arguments.ts";
 
 /** As parsed by a route: `undefined` = absent (`null` already reads as absent). */
 export interface UserRefInput {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { uuidv7 } from "../../src/http/middleware/request-id.ts";
+import { uuidv7 } from "../../src/ids.ts";
 
 describe("uuidv7 (RFC 9562)", () => {
   it("has version 7, the RFC variant and the millisecond timestamp in its first 48 bits", () => {

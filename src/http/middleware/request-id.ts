@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppDeps, HonoEnv } from "../../deps.ts";
+import { uuidv7 } from "../../ids.ts";
 
 const VALID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -14,15 +15,4 @@ export function requestId(deps: AppDeps): MiddlewareHandler<HonoEnv> {
     c.res.headers.set("X-Request-ID", id);
     c.res.headers.set("X-Content-Type-Options", "nosniff");
   };
-}
-
-/**
- * RFC 9562 UUID version 7: 48-bit ms timestamp, version 7, then the random bits and variant of a
- * native `randomUUID()` (its version nibble replaced). Cheaper than formatting 16 random bytes by
- * hand, which showed up at ~9 % of CPU on the lightest routes (docs/benchmarks.md).
- */
-export function uuidv7(nowMs: number): string {
-  const t = nowMs.toString(16).padStart(12, "0");
-  const r = crypto.randomUUID();
-  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${r.slice(15)}`;
 }
