@@ -25,6 +25,16 @@ export const SUBJECT_OVERRIDE_PATTERN = /^[^\s\p{Cc}]{1,256}$/u;
 export const RESERVED_TENANT_ID = "id";
 
 export const GLOBAL_ROLES: readonly GlobalRole[] = ["ADMIN", "COMPANY_ADMIN", "COMPANY_EMPLOYEE"];
+
+/**
+ * Global roles that grant power across tenants (docs/spec/api.md §9.1): never a tenant role name, a
+ * SAML-mapped role or a JIT role. The one list; callers decide on case folding.
+ */
+export const GLOBAL_ONLY_ROLE_NAMES: readonly GlobalRole[] = ["ADMIN", "COMPANY_ADMIN"];
+
+export function isGlobalOnlyRoleName(name: string): boolean {
+  return (GLOBAL_ONLY_ROLE_NAMES as readonly string[]).includes(name);
+}
 export const USER_STATUSES: readonly UserStatus[] = ["ACTIVE", "INACTIVE", "SUSPENDED"];
 export const TENANT_STATUSES: readonly TenantStatus[] = ["ACTIVE", "DISABLED"];
 export const CLIENT_TYPES: readonly ClientType[] = ["CONFIDENTIAL", "PUBLIC", "SERVICE"];

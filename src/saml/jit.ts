@@ -16,7 +16,7 @@
  * - §8.4: `roleMap` is the only way an IdP value becomes a role; global roles are never touched.
  */
 import { isValidEmail, normaliseEmail } from "../domain/email.ts";
-import { isRoleName } from "../domain/grammar.ts";
+import { isGlobalOnlyRoleName, isRoleName } from "../domain/grammar.ts";
 import type { User } from "../domain/types.ts";
 import { TiktiError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
@@ -33,8 +33,6 @@ export const TENANT_ATTRIBUTE_NAMES: readonly string[] = ["tid", "tenant_id", "t
 /** §8.1: at most this many role values, each at most this long. */
 export const MAX_ROLE_VALUES = 100;
 export const MAX_ROLE_VALUE_CHARS = 256;
-/** §8.4: roles an IdP can never grant, whatever `roleMap` says. */
-const FORBIDDEN_ROLES = new Set(["ADMIN", "COMPANY_ADMIN"]);
 export const DEFAULT_MEMBERSHIP_ROLES: readonly string[] = ["COMPANY_EMPLOYEE"];
 
 export interface MappedAttributes {
@@ -117,7 +115,8 @@ export function mapRoles(roleMap: Readonly<Record<string, string[]>>, asserted: 
     const targets = roleMap[value];
     if (!Array.isArray(targets)) continue;
     for (const role of targets) {
-      if (typeof role !== "string" || !isRoleName(role) || FORBIDDEN_ROLES.has(role)) continue;
+      // §8.4: global roles an IdP can never grant, whatever `roleMap` says.
+      if (typeof role !== "string" || !isRoleName(role) || isGlobalOnlyRoleName(role)) continue;
       if (!out.includes(role)) out.push(role);
     }
   }

@@ -3,7 +3,7 @@
  * domain mappings and SP key rotation. No HTTP here: routes parse shapes and call these functions,
  * and a future CLI-facing caller gets the same rules.
  */
-import { isPathTenantId, isRoleName } from "../domain/grammar.ts";
+import { isGlobalOnlyRoleName, isPathTenantId, isRoleName } from "../domain/grammar.ts";
 import { TiktiError } from "../errors.ts";
 import { isoSeconds } from "../saml/certs.ts";
 import type { SamlContext } from "../saml/context.ts";
@@ -34,7 +34,6 @@ export const ROLE_MAP_MAX_ENTRIES = 200;
 export const ROLE_MAP_KEY_MAX_CHARS = 256;
 export const ROLE_MAP_TARGETS_MAX = 20;
 const TENANT_ATTRIBUTE_NAMES = new Set(["tid", "tenant_id", "tenantId"]);
-const GLOBAL_ONLY_ROLES = new Set(["ADMIN", "COMPANY_ADMIN"]);
 
 export interface IdpWriteInput {
   metadataUrl?: string | undefined;
@@ -114,9 +113,9 @@ export function checkRoleMap(input: Record<string, string[]> | undefined): Recor
       details[at] = `must list 1-${ROLE_MAP_TARGETS_MAX} role names`;
       continue;
     }
-    const bad = unique.find((r) => !isRoleName(r) || GLOBAL_ONLY_ROLES.has(r));
+    const bad = unique.find((r) => !isRoleName(r) || isGlobalOnlyRoleName(r));
     if (bad !== undefined) {
-      details[at] = GLOBAL_ONLY_ROLES.has(bad)
+      details[at] = isGlobalOnlyRoleName(bad)
         ? `${bad} is a global role and cannot be mapped`
         : "role names must match ^[A-Za-z0-9._:-]{1,128}$";
       continue;

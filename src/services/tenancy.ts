@@ -17,6 +17,7 @@ import {
   EVENT_TYPE_PATTERN,
   isClientId,
   isEventType,
+  isGlobalOnlyRoleName,
   isNewTenantId,
   isPathTenantId,
   isPermission,
@@ -58,8 +59,6 @@ export const CLIENT_ROLES_MAX = 50;
 /** docs/spec/oauth.md §2: rotation grace period of the previous secret. */
 export const PREVIOUS_SECRET_TTL_DEFAULT_SECONDS = 86_400;
 export const PREVIOUS_SECRET_TTL_MAX_SECONDS = 604_800;
-/** docs/spec/api.md §9.1: global roles, refused as tenant role names (compared case-insensitively). */
-export const GLOBAL_ONLY_ROLE_NAMES = ["ADMIN", "COMPANY_ADMIN"] as const;
 
 /** The reason texts used in `details`, shared with the route documentation. */
 export const reasons = {
@@ -323,7 +322,8 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
     checkPathTenantId(tenantId);
     const problems = new ArgumentProblems();
     if (!isRoleName(input.name)) problems.add("name", reasons.mustMatch(ROLE_NAME_PATTERN));
-    else if ((GLOBAL_ONLY_ROLE_NAMES as readonly string[]).includes(input.name.toUpperCase())) {
+    // Refused case-insensitively as tenant role names: `admin` would read as the global role.
+    else if (isGlobalOnlyRoleName(input.name.toUpperCase())) {
       problems.add("name", reasons.globalRole);
     }
     const permissions = checkList(
