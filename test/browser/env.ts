@@ -18,6 +18,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from "playwrig
 import { expect } from "vitest";
 import { type PysamlIdp, startPysamlIdp, TEST_PASSWORD, type TestUser } from "../saml/e2e/pysaml-idp.ts";
 import { makeCert, rsaKey, type SpFiles, spFiles } from "../saml/metadata/helpers.ts";
+import { childPidsOf, registerGroup } from "../support/children.ts";
 import { freePort } from "../support/ports.ts";
 import { startTikti, type TiktiProcess } from "../support/tikti-process.ts";
 
@@ -119,7 +120,11 @@ export async function startBrowserEnv(runtime: "node" | "bun" | "deno" = "node")
   }
   await ok(api("/tenants/acme/saml/domains/acme.example", { method: "PUT" }), "domain");
 
+  // Playwright starts Chromium in its own process group; record it so that a fork killed mid-test
+  // does not leave the browser behind (test/support/children.ts).
+  const before = new Set(childPidsOf(process.pid));
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  for (const pid of childPidsOf(process.pid)) if (!before.has(pid)) registerGroup(pid);
   return {
     base,
     server,

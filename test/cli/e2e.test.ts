@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { spawnServer } from "../support/children.ts";
 import { freePort } from "../support/ports.ts";
 import { repoRoot, writeTestConfig } from "../support/tikti-process.ts";
 
@@ -54,7 +55,7 @@ const profile = () => parse(readFileSync(configFile(), "utf8")).profiles.default
 async function startServer(bin: string, dir: string) {
   const port = await freePort();
   const { configFile: file, apiKey } = await writeTestConfig(dir, port);
-  const child = spawn(bin, ["-f", file], {
+  const child = spawnServer(bin, ["-f", file], {
     cwd: dir,
     env: { PATH: process.env.PATH ?? "", HOME: dir, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],

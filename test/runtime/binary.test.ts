@@ -1,8 +1,9 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnServer } from "../support/children.ts";
 import { freePort } from "../support/ports.ts";
 import { closedWithin, rawConnect, trickle } from "../support/raw-http.ts";
 import { repoRoot, startTikti, type TiktiProcess, writeTestConfig } from "../support/tikti-process.ts";
@@ -122,9 +123,9 @@ describe("development quick-start with the binary", () => {
     };
     const run = () =>
       new Promise<string>((resolve, reject) => {
-        const child = spawn(bin("tikti"), [], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawnServer(bin("tikti"), [], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
         let out = "";
-        child.stdout.setEncoding("utf8").on("data", async (d: string) => {
+        child.stdout!.setEncoding("utf8").on("data", async (d: string) => {
           out += d;
           if (out.includes('"msg":"tikti listening"') && !child.killed) {
             const res = await fetch(`http://127.0.0.1:${port}/healthz`);

@@ -5,8 +5,9 @@
  *   const redis = await startRedis();            // one node, ready to answer
  *   const cluster = await startRedisCluster();   // 3 masters, cluster_state:ok on every node
  *
- * Every process started here is also SIGKILLed (and its temp dir removed) when the test process
- * exits, so a failing or interrupted test never leaves a server behind.
+ * Every process started here is also SIGKILLed (and its temp dir removed) when the test file ends
+ * or its process exits, so a failing or interrupted test never leaves a server behind
+ * (test/support/children.ts).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -16,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "redis";
 import type { KV } from "../../src/store/kv.ts";
+import { onCleanup, spawnServer } from "./children.ts";
 
 export interface RedisHandle {
   host: string;
@@ -50,37 +52,17 @@ export interface StartRedisOptions {
 const HOST = "127.0.0.1";
 const READY_TIMEOUT_MS = 10_000;
 
-const live = new Set<ChildProcess>();
 const dirs = new Set<string>();
 let exitHookInstalled = false;
 
-function killAll(): void {
-  for (const child of live) {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-}
-
+/** Temp dirs of servers that were killed with the test process (children.ts kills the servers). */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on("exit", killAll);
-  // vitest stops a fork with SIGTERM (then SIGKILL) when a test overruns: 'exit' does not fire
-  // then, so clean up on the signal and, if nobody else handles it, die of it as before.
-  for (const signal of ["SIGTERM", "SIGHUP"] as const) {
-    const onSignal = () => {
-      killAll();
-      if (process.listenerCount(signal) === 1) {
-        process.off(signal, onSignal);
-        process.kill(process.pid, signal);
-      }
-    };
-    process.on(signal, onSignal);
-  }
+  onCleanup(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    dirs.clear();
+  });
 }
 
 let depsChecked = false;
@@ -130,9 +112,7 @@ async function spawnRedis(port: number, dir: string, extra: string[]): Promise<C
     "",
     ...extra,
   ];
-  const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
-  live.add(child);
-  child.once("exit", () => live.delete(child));
+  const child = spawnServer("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -1,15 +1,17 @@
 /**
  * Starts the real server as a child process (Bun, Deno, Node or the compiled binary) with a
  * generated config file in a temp dir, and waits for its "tikti listening" log line (an event,
- * not a sleep). Stopped by PID at the end of the test file.
+ * not a sleep). Runs in its own process group: whatever a test does not stop (cluster workers
+ * included) is SIGKILLed when the test file ends or its fork dies (./children.ts).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 // @ts-expect-error plain ESM helper without types
 import { runtimeBinary } from "../../scripts/rt.mjs";
+import { killTree, onCleanup, spawnServer } from "./children.ts";
 import { generateRsaPem, randomSecret } from "./keys.ts";
 import { freePort } from "./ports.ts";
 
@@ -45,7 +47,17 @@ export interface TiktiProcess {
   stderr: () => string;
   /** Resolves with the exit code (or 128+signal). */
   exited: Promise<number>;
+  /**
+   * Resolves as soon as the stdout so far satisfies `done` (checked on every chunk: an event, not
+   * a poll); rejects with the output when the process exits first or `timeoutMs` passes.
+   */
+  waitForStdout(done: (stdout: string) => boolean, what: string, timeoutMs?: number): Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<number>;
+}
+
+/** How many "tikti listening" lines `stdout` holds (one per serving process). */
+export function listeningCount(stdout: string): number {
+  return stdout.match(/"msg":"tikti listening"/g)?.length ?? 0;
 }
 
 export interface StartOptions {
@@ -55,7 +67,13 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Reuse this directory (and its dataDir) instead of a new temp dir. */
   dir?: string;
+  /** Start-up budget (default 30 s; a run with several workers may need more under load). */
   timeoutMs?: number;
+  /**
+   * "tikti listening" lines to wait for (default 1): with `workers: N` each worker logs one, and
+   * only after N of them does every worker serve.
+   */
+  listening?: number;
   /** Listen on this port (default: a free one), e.g. when the config must name it. */
   port?: number;
   /** Sees every stdout chunk as it arrives, also before the server is listening. */
@@ -93,7 +111,8 @@ export async function startTikti(options: StartOptions): Promise<TiktiProcess> {
     NO_COLOR: "1",
     ...options.env,
   };
-  const child = spawn(cmd, args, { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawnServer(cmd, args, { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+  if (!options.dir) onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   let out = "";
   let err = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => {
@@ -106,37 +125,43 @@ export async function startTikti(options: StartOptions): Promise<TiktiProcess> {
   const exited = new Promise<number>((res) => {
     child.on("exit", (code, signal) => res(code ?? 128 + (signal === "SIGKILL" ? 9 : 15)));
   });
-  const killOnExit = () => child.kill("SIGKILL");
-  process.once("exit", killOnExit);
 
   const timeoutMs = options.timeoutMs ?? 30_000;
   // A server that never became ready is stopped and its temp dir removed here: the caller gets no
-  // handle to stop(), and vitest's forks end without running "exit" handlers.
+  // handle to stop(). The whole group goes: workers it may have forked already, too.
   const abandon = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    killTree(child);
     await exited;
-    process.off("exit", killOnExit);
     if (!options.dir) rmSync(dir, { recursive: true, force: true });
   };
-  await new Promise<void>((ready, fail) => {
-    const timer = setTimeout(
-      () =>
-        fail(new Error(`${options.runtime}: no "tikti listening" within ${timeoutMs} ms\n${out}\n${err}`)),
-      timeoutMs,
-    );
-    const check = () => {
-      if (out.includes('"msg":"tikti listening"')) {
+  const waitForStdout = (done: (stdout: string) => boolean, what: string, ms = 30_000) =>
+    new Promise<void>((ready, fail) => {
+      const finish = (error?: Error) => {
         clearTimeout(timer);
-        ready();
-      }
-    };
-    child.stdout!.on("data", check);
-    exited.then((code) => {
-      clearTimeout(timer);
-      fail(new Error(`${options.runtime}: exited with ${code} before listening\n${out}\n${err}`));
+        child.stdout!.off("data", check);
+        if (error) fail(error);
+        else ready();
+      };
+      const timer = setTimeout(
+        () => finish(new Error(`${options.runtime}: no ${what} within ${ms} ms\n${out}\n${err}`)),
+        ms,
+      );
+      // Registered after the accumulating listener above, so `out` already holds the chunk.
+      const check = () => {
+        if (done(out)) finish();
+      };
+      child.stdout!.on("data", check);
+      exited.then((code) =>
+        finish(new Error(`${options.runtime}: exited with ${code} before ${what}\n${out}\n${err}`)),
+      );
+      check();
     });
-    check();
-  }).catch(async (error: unknown) => {
+  const lines = options.listening ?? 1;
+  await waitForStdout(
+    (o) => listeningCount(o) >= lines,
+    lines === 1 ? "listening" : `${lines} "tikti listening" lines`,
+    timeoutMs,
+  ).catch(async (error: unknown) => {
     await abandon();
     throw error;
   });
@@ -151,10 +176,10 @@ export async function startTikti(options: StartOptions): Promise<TiktiProcess> {
     stdout: () => out,
     stderr: () => err,
     exited,
+    waitForStdout,
     async stop(signal: NodeJS.Signals = "SIGTERM") {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const code = await exited;
-      process.off("exit", killOnExit);
       if (!options.dir) rmSync(dir, { recursive: true, force: true });
       return code;
     },

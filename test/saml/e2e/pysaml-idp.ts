@@ -9,12 +9,12 @@
  * Readiness is an event (the one JSON line the program prints after binding its port), never a
  * timer. Every IdP started here is also SIGKILLed when the test process exits.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { onCleanup, spawnServer } from "../../support/children.ts";
 
 /** §16.3 item 1: the Debian packages are visible to this interpreter only. */
 export const SYSTEM_PYTHON = "/usr/bin/python3";
@@ -110,34 +110,6 @@ export interface PysamlIdp {
   stop(): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  const killAll = () => {
-    for (const child of live) {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-  };
-  process.on("exit", killAll);
-  for (const signal of ["SIGTERM", "SIGHUP"] as const) {
-    const onSignal = () => {
-      killAll();
-      if (process.listenerCount(signal) === 1) {
-        process.off(signal, onSignal);
-        process.kill(process.pid, signal);
-      }
-    };
-    process.on(signal, onSignal);
-  }
-}
-
 let depsChecked = false;
 
 /** Installs python3-pysaml2 and xmlsec1 with apt-get on a fresh machine (scripts/system-deps.mjs). */
@@ -166,8 +138,8 @@ export async function startPysamlIdp(options: {
   knobs?: IdpKnobs;
 }): Promise<PysamlIdp> {
   await ensurePysaml2();
-  installExitHook();
   const dir = mkdtempSync(join(tmpdir(), "tikti-pysaml2-"));
+  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   const spMetadataPath = join(dir, "sp-metadata.xml");
   writeFileSync(spMetadataPath, options.spMetadataXml);
   const configPath = join(dir, "config.json");
@@ -183,11 +155,11 @@ export async function startPysamlIdp(options: {
     }),
   );
 
-  const child = spawn(SYSTEM_PYTHON, [SCRIPT, configPath], {
+  // Own process group, SIGKILLed when the test file ends or its fork dies (children.ts).
+  const child = spawnServer(SYSTEM_PYTHON, [SCRIPT, configPath], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8", PYTHONDONTWRITEBYTECODE: "1" },
   });
-  live.add(child);
   let stderr = "";
   const logWaiters = new Set<() => void>();
   child.stderr!.setEncoding("utf8");
@@ -197,7 +169,6 @@ export async function startPysamlIdp(options: {
   });
   const exited = new Promise<number | null>((resolve) => {
     child.once("exit", (code) => {
-      live.delete(child);
       resolve(code);
     });
   });
