@@ -9,8 +9,7 @@ import { describe, expect, it } from "vitest";
 const root = join(import.meta.dirname, "../..");
 
 /** Known import cycles, as strongly connected components (sorted members joined by " "). */
-const KNOWN_CYCLES: string[] = [
-];
+const KNOWN_CYCLES: string[] = [];
 
 /** Known arrows from src/saml/ or src/store/ up into src/services/ or src/http/ ("from -> to"). */
 const KNOWN_UPWARD_FROM_SAML_STORE: string[] = [

@@ -1,4 +1,6 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -39,5 +41,56 @@ describe("core purity", () => {
       });
     }
     expect(problems).toEqual([]);
+  });
+});
+
+// The same boundary as a Biome rule (noRestrictedGlobals + noRestrictedImports on src/ minus
+// src/runtime/), so an editor flags it while typing. This proves the rule is configured and bites:
+// the repository's own biome.json lints a probe placed in the core and the same probe in the runtime.
+describe("the lint rule guarding the core", () => {
+  const probe = [
+    'import { readFileSync } from "node:fs";',
+    "export const env = process.env.HOME;",
+    "export const bun = typeof Bun;",
+    "export const deno = typeof Deno;",
+    "export const read = readFileSync;",
+    "",
+  ].join("\n");
+
+  function lint(dir: string, file: string): string {
+    try {
+      execFileSync(process.execPath, [join(root, "node_modules/@biomejs/biome/bin/biome"), "lint", file], {
+        cwd: dir,
+        encoding: "utf8",
+        stdio: "pipe",
+      });
+      return "";
+    } catch (e) {
+      const out = e as { stdout?: string; stderr?: string };
+      return `${out.stdout ?? ""}${out.stderr ?? ""}`;
+    }
+  }
+
+  it("refuses process, Bun, Deno and node:* in src/ but not in src/runtime/", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tikti-lint-"));
+    try {
+      const config = JSON.parse(readFileSync(join(root, "biome.json"), "utf8"));
+      delete config.$schema;
+      config.vcs = { enabled: false };
+      writeFileSync(join(dir, "biome.json"), JSON.stringify(config));
+      for (const sub of ["src/services", "src/runtime"]) {
+        mkdirSync(join(dir, sub), { recursive: true });
+        writeFileSync(join(dir, sub, "probe.ts"), probe);
+      }
+      const core = lint(dir, "src/services/probe.ts");
+      const runtime = lint(dir, "src/runtime/probe.ts");
+      const count = (text: string, rule: string) => text.split(`lint/style/${rule}`).length - 1;
+      expect(count(core, "noRestrictedImports")).toBe(1);
+      expect(count(core, "noRestrictedGlobals")).toBe(3);
+      expect(count(runtime, "noRestrictedImports")).toBe(0);
+      expect(count(runtime, "noRestrictedGlobals")).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
