@@ -79,20 +79,27 @@ describe("server with redisAddr on a real redis-server", () => {
   });
 });
 
+// Processes start in hooks (hookTimeout 120 s), not inside the 30 s test: under load the Node
+// start-up alone could eat the test's budget (docs/adr/0067-test-timeouts-under-load.md).
 describe("server started while Redis is unreachable", () => {
-  it("starts anyway, reports not ready, and becomes ready once Redis appears", async () => {
-    const redis = await startRedis();
+  let redis: RedisHandle;
+  let server: TiktiProcess;
+
+  beforeAll(async () => {
+    redis = await startRedis();
     await redis.kill();
-    const server = await startTikti({ runtime: "node", config: { redisAddr: redis.addr } });
-    try {
-      const down = await readyz(server);
-      expect(down.status).toBe(503);
-      await redis.restart();
-      const up = await readyzUntil(server, 200);
-      expect(up.status).toBe(200);
-    } finally {
-      await server.stop("SIGKILL");
-      await redis.stop();
-    }
+    server = await startTikti({ runtime: "node", config: { redisAddr: redis.addr } });
+  });
+  afterAll(async () => {
+    await server?.stop("SIGKILL");
+    await redis?.stop();
+  });
+
+  it("starts anyway, reports not ready, and becomes ready once Redis appears", async () => {
+    const down = await readyz(server);
+    expect(down.status).toBe(503);
+    await redis.restart();
+    const up = await readyzUntil(server, 200);
+    expect(up.status).toBe(200);
   });
 });

@@ -13,9 +13,10 @@ import { type RedisHandle, startRedis, waitFor } from "../support/redis-server.t
 import { listeningCount, startTikti } from "../support/tikti-process.ts";
 
 // A supervisor loads the whole program, then two workers do the same in parallel and each warms
-// its own password threads: on a loaded 2-core machine that start-up alone has taken 20–30 s, the
-// former per-test budget. Starts wait for events (every "tikti listening" line); the budget for
-// these multi-process tests is raised, bounded (docs/adr/0067-test-timeouts-under-load.md).
+// its own password threads (about 2.5x a single process's start); on a loaded 2-core machine that
+// start ate the former 30 s per-test budget. Starts wait for events (every "tikti listening"
+// line); the budget of these multi-process tests is raised, bounded
+// (docs/adr/0067-test-timeouts-under-load.md).
 const START_MS = 60_000;
 const TEST_MS = 90_000;
 
