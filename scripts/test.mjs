@@ -55,7 +55,8 @@ step(
   { ...process.env, TMPDIR: runTmp },
   removeRunTmp,
 );
-const leftInTmp = readdirSync(runTmp);
+// node-compile-cache is Node's own compile cache (NODE_COMPILE_CACHE under TMPDIR), not a test leak.
+const leftInTmp = readdirSync(runTmp).filter((e) => e !== "node-compile-cache");
 removeRunTmp();
 const statusAfter = gitStatus();
 const leftInRepo = statusBefore && statusAfter ? [...statusAfter].filter((l) => !statusBefore.has(l)) : [];
