@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { keys } from "../../../src/store/keys.ts";
 import { forEachEngine, manualClock } from "../../support/app.ts";
+import { openTempEmbedded } from "../../support/stores.ts";
 import {
   buildSamlTestApp,
   createTenant,
@@ -451,10 +452,10 @@ forEachEngine("IdP record admin API (docs/spec/saml.md §11)", (engine) => {
 
 describe("IdP admin routes work with SAML disabled", () => {
   it("registers an IdP while rotation routes answer 404", async () => {
-    const { openTempEmbedded } = await import("../../support/stores.ts");
     const files = await spFiles();
+    const store = await openTempEmbedded();
     try {
-      const t = await buildSamlTestApp({ store: await openTempEmbedded(), files, saml: { enabled: false } });
+      const t = await buildSamlTestApp({ store, files, saml: { enabled: false } });
       await createTenant(t, "acme");
       const xml = idpMetadata({ signing: [await makeCert()] });
       expect(
@@ -466,6 +467,8 @@ describe("IdP admin routes work with SAML disabled", () => {
       expect((await t.call("/admin/saml/sp/rotation", { json: { action: "prepare" } })).status).toBe(404);
       expect((await t.call("/readyz")).status).toBe(200);
     } finally {
+      // close() of a temp store also deletes its directory (test/support/stores.ts)
+      await store.close();
       await files.cleanup();
     }
   });
