@@ -102,7 +102,10 @@ function copyActor(act: ActorClaim): ActorClaim {
   return act.act ? { sub: act.sub, act: copyActor(act.act) } : { sub: act.sub };
 }
 
-/** The claims in the order of docs/spec/tokens.md §3, empty optional claims left out. */
+/**
+ * The claims in the order of docs/spec/tokens.md §3, empty optional claims left out: callers pass
+ * `scope: ""` or `eventTypes: []` as they are, and this is the one place that omits them.
+ */
 export function orderAccessTokenClaims(claims: AccessTokenClaims): Record<string, unknown> {
   return {
     iss: claims.iss,

@@ -1,7 +1,7 @@
 import { command, integer, list, tenantArg } from "../../command.ts";
 import { seg } from "../../http.ts";
 import { result } from "../../output.ts";
-import { clientPretty, readJwksFile } from "./shared.ts";
+import { clientPretty, clientSettingArgs, readJwksFile } from "./shared.ts";
 
 export default command({
   description: "Register a client (audience and OAuth client); prints its OAuth client id and secret once",
@@ -19,24 +19,8 @@ export default command({
       valueHint: "type",
       description: "CONFIDENTIAL, PUBLIC or SERVICE",
     },
-    grant: {
-      type: "string",
-      default: "token_exchange",
-      valueHint: "a,b",
-      description: "allowed grant types: token_exchange, client_credentials",
-    },
-    scopes: { type: "string", valueHint: "a,b", description: "default scopes, also the ceiling" },
-    "event-types": { type: "string", valueHint: "a,b", description: "allowed event types (ceiling)" },
-    "max-ttl": {
-      type: "string",
-      valueHint: "seconds",
-      description: "cap on access-token lifetime (60-86400)",
-    },
-    roles: {
-      type: "string",
-      valueHint: "a,b",
-      description: "tenant roles whose permissions the client holds itself (client_credentials)",
-    },
+    ...clientSettingArgs,
+    grant: { ...clientSettingArgs.grant, default: "token_exchange" },
     jwks: {
       type: "string",
       valueHint: "file",

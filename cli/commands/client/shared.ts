@@ -66,3 +66,27 @@ export function clientPretty(client: Record<string, unknown>): Pretty {
   }
   return objectFields(shown);
 }
+
+/**
+ * The settings flags `client create` and `client update` share (same names, hints and meaning);
+ * create adds its defaults for `--type` and `--grant`, update adds `--status` and `--unset`.
+ */
+export const clientSettingArgs = {
+  grant: {
+    type: "string",
+    valueHint: "a,b",
+    description: "allowed grant types: token_exchange, client_credentials",
+  },
+  scopes: { type: "string", valueHint: "a,b", description: "default scopes, also the ceiling" },
+  "event-types": { type: "string", valueHint: "a,b", description: "allowed event types (ceiling)" },
+  "max-ttl": {
+    type: "string",
+    valueHint: "seconds",
+    description: "cap on access-token lifetime (60-86400)",
+  },
+  roles: {
+    type: "string",
+    valueHint: "a,b",
+    description: "tenant roles whose permissions the client holds itself (client_credentials)",
+  },
+} as const;

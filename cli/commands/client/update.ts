@@ -2,7 +2,7 @@ import { command, integer, list, tenantArg } from "../../command.ts";
 import { usage } from "../../errors.ts";
 import { seg } from "../../http.ts";
 import { result } from "../../output.ts";
-import { clientPretty } from "./shared.ts";
+import { clientPretty, clientSettingArgs } from "./shared.ts";
 
 interface ClientObject {
   type: string;
@@ -30,23 +30,7 @@ export default command({
     "client-id": { type: "string", required: true, valueHint: "id", description: "client id" },
     type: { type: "string", valueHint: "type", description: "CONFIDENTIAL, PUBLIC or SERVICE" },
     status: { type: "string", valueHint: "status", description: "ACTIVE or DISABLED" },
-    grant: {
-      type: "string",
-      valueHint: "a,b",
-      description: "allowed grant types: token_exchange, client_credentials",
-    },
-    scopes: { type: "string", valueHint: "a,b", description: "default scopes, also the ceiling" },
-    "event-types": { type: "string", valueHint: "a,b", description: "allowed event types (ceiling)" },
-    "max-ttl": {
-      type: "string",
-      valueHint: "seconds",
-      description: "cap on access-token lifetime (60-86400)",
-    },
-    roles: {
-      type: "string",
-      valueHint: "a,b",
-      description: "tenant roles whose permissions the client holds",
-    },
+    ...clientSettingArgs,
     unset: {
       type: "string",
       valueHint: "a,b",
