@@ -10,6 +10,7 @@ import { stringify } from "yaml";
 // @ts-expect-error plain ESM helper without types
 import { runtimeBinary } from "../../scripts/rt.mjs";
 import { commandFor, type RuntimeName } from "../support/tikti-process.ts";
+import { PIN, pinned } from "./pin.ts";
 
 export type BenchRuntime = Exclude<RuntimeName, "binary">;
 
@@ -63,8 +64,14 @@ function track(child: ChildProcess, logFile: string): Proc {
 
 function spawnLogged(cmd: string, args: string[], cwd: string, logFile: string): ChildProcess {
   // Output goes to a file: the bench process does not spend CPU reading the access log.
+  // Every process this module starts is a server under test (or its baseline): the server cores.
   const fd = openSync(logFile, "w");
-  const child = spawn(cmd, args, { cwd, stdio: ["ignore", fd, fd], env: { ...process.env, NO_COLOR: "1" } });
+  const run = pinned(PIN?.server, cmd, args);
+  const child = spawn(run.cmd, run.args, {
+    cwd,
+    stdio: ["ignore", fd, fd],
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   closeSync(fd);
   return child;
 }

@@ -65,6 +65,8 @@ export interface BenchReport {
     maxConnections: number;
     halfLoadConnections: number;
     workersKey: boolean;
+    /** `taskset -c` core lists of the servers and of wrk + Redis (null/absent: unpinned). */
+    pinning?: { server: string; load: string } | null;
     /** The SAML ACS points (absent in reports from before they existed). */
     acs?: { secondsPerPoint: number; bodies: number; rate: number; rateConnections: number; users: number };
     /** Groups of a partial run (`--only`). */
@@ -212,6 +214,18 @@ function loadRow(name: string, r: LoadResult | undefined, baseline?: { label: st
   return `| ${name} | ${load} | ${f0(r.rps)}${err} | ${f2(r.p50Ms)} | ${f2(r.p99Ms)} | ${ratio} |\n`;
 }
 
+/** How the run placed servers and load on the cores (test/bench/pin.ts). */
+function pinningText(report: BenchReport, cores: number): string {
+  const pin = report.settings.pinning;
+  if (!pin) {
+    return `Load generator, server and Redis share the same ${cores} cores, so absolute numbers are low and noisy.`;
+  }
+  return (
+    `The servers under test (Tikti, the baseline servers, the crypto baselines) are pinned to core(s) ${pin.server} ` +
+    `and wrk and Redis to core(s) ${pin.load} (\`taskset\`), so a ratio describes the server, not the load generator.`
+  );
+}
+
 export function renderMarkdown(report: BenchReport): string {
   const m = report.machine;
   const cores = m.cores;
@@ -224,8 +238,7 @@ Runtimes: ${report.runtimes.map((r) => `${r.runtime} ${r.version.replace(/^deno 
 
 **How it is measured.** Each point is ${report.settings.secondsPerPoint} s of wrk (1 thread) on loopback after a 1 s
 warm-up; closed loop with ${report.settings.maxConnections} connections for throughput, 1 connection for "unloaded"
-latency, ${report.settings.halfLoadConnections} paced connections (wrk \`delay()\`) for "half of max load". Load
-generator, server and Redis share the same ${cores} cores, so absolute numbers are low and noisy: every result is
+latency, ${report.settings.halfLoadConnections} paced connections (wrk \`delay()\`) for "half of max load". ${pinningText(report, cores)} Every result is
 compared with a **baseline measured in the same run on the same runtime** (the ratio column). Data: ${report.settings.users.toLocaleString("en-US")}
 users in ${report.settings.tenants} tenants seeded in bulk (scripts/seed.ts), requests spread over ${report.settings.tokens.toLocaleString("en-US")}
 users (idTokens minted with the server's secret). Rate limits stay on with limits that never trigger (their store

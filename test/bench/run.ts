@@ -49,6 +49,7 @@ import type { SqliteDb } from "../../src/store/sqlite.ts";
 import { generateRsaPem, randomSecret } from "../support/keys.ts";
 import { freePort } from "../support/ports.ts";
 import { startRedis } from "../support/redis-server.ts";
+import { PIN, pinPid } from "./pin.ts";
 import {
   type BenchRuntime,
   bin,
@@ -127,7 +128,7 @@ const HAS_WORKERS = "workers" in configObjectSchema.shape;
 
 function workersFor(runtime: BenchRuntime, store: "redis" | "embedded"): number {
   if (!HAS_WORKERS || store === "embedded" || runtime === "deno") return 1;
-  return CORES;
+  return PIN ? PIN.serverCores : CORES;
 }
 
 interface Secrets {
@@ -610,6 +611,7 @@ async function main(): Promise<void> {
   const plan: SeedPlan = { users: USERS, tenants: TENANTS, passwordHash: await seedPasswordHash() };
   log(`seeding ${USERS} users into Redis and a template embedded store`);
   const redis = await startRedis();
+  if (PIN) pinPid(PIN.load, redis.pid);
   const redisClient = createClient({ socket: { host: redis.host, port: redis.port } });
   await redisClient.connect();
   const { createRedisStore } = await import("../../src/store/redis.ts");
@@ -687,6 +689,7 @@ async function main(): Promise<void> {
       maxConnections: MAX_CONNECTIONS,
       halfLoadConnections: HALF_CONNECTIONS,
       workersKey: HAS_WORKERS,
+      pinning: PIN ? { server: PIN.server, load: PIN.load } : null,
       acs: {
         secondsPerPoint: ACS_SECONDS,
         bodies: ACS_BODIES,
@@ -714,6 +717,7 @@ async function scaleRun(work: string, secrets: Secrets, passwordHash: string): P
 
   log(`scale: seeding ${SCALE_USERS} users into a fresh Redis`);
   const redis = await startRedis();
+  if (PIN) pinPid(PIN.load, redis.pid);
   try {
     const client = createClient({ socket: { host: redis.host, port: redis.port } });
     await client.connect();

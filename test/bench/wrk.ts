@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { PIN, pinned } from "./pin.ts";
 
 export interface LoadResult {
   /** Requests per second over the measured window. */
@@ -139,7 +140,8 @@ function runWrk(
   stopWhenExhausted = false,
 ): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
+    const run = pinned(PIN?.load, "wrk", args);
+    const child = spawn(run.cmd, run.args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let exhausted = false;
     let interrupter: ReturnType<typeof setInterval> | undefined;
