@@ -4,6 +4,7 @@
  * `<dataDir>/dev/` (mode 0600, directories 0700; docs/spec/storage.md §7) so restarts reuse them.
  */
 import { randomHex } from "../bytes.ts";
+import { generateRsaKeyPair } from "../crypto/keygen.ts";
 import type { ConfigIO } from "./io.ts";
 import { ConfigError, isLoopbackHost } from "./validate.ts";
 
@@ -36,25 +37,6 @@ export function randomBase64Url(n: number): string {
   let bin = "";
   for (const b of bytes) bin += String.fromCharCode(b);
   return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-/** A new RSA private key as PKCS#8 PEM (WebCrypto, so it runs on Bun, Deno and Node). */
-export async function generateRsaPrivateKeyPem(bits = 2048): Promise<string> {
-  const pair = await crypto.subtle.generateKey(
-    {
-      name: "RSASSA-PKCS1-v1_5",
-      modulusLength: bits,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    },
-    true,
-    ["sign", "verify"],
-  );
-  const der = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
-  let bin = "";
-  for (const b of der) bin += String.fromCharCode(b);
-  const lines = btoa(bin).match(/.{1,64}/g) ?? [];
-  return `-----BEGIN PRIVATE KEY-----\n${lines.join("\n")}\n-----END PRIVATE KEY-----\n`;
 }
 
 /** Reads the quick-start secrets from `<dataDir>/dev/`, generating (and keeping) the missing ones. */
@@ -127,7 +109,7 @@ export async function ensureDevSecrets(
   }
   let jwksPrivateKey = await read(DEV_FILES.jwksPrivateKey);
   if (jwksPrivateKey === null) {
-    jwksPrivateKey = (await generateRsaPrivateKeyPem(2048)).trimEnd();
+    jwksPrivateKey = (await generateRsaKeyPair(2048)).pkcs8Pem.trimEnd();
     await write(DEV_FILES.jwksPrivateKey, jwksPrivateKey);
     generated.jwksPrivateKey = true;
   }

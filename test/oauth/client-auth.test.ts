@@ -6,6 +6,7 @@
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { hashClientSecret, isSha256SecretHash } from "../../src/crypto/client-secret.ts";
+import { generateRsaKeyPair } from "../../src/crypto/keygen.ts";
 import { randomSalt } from "../../src/crypto/password.ts";
 import { bcryptEncoded } from "../../src/crypto/password-portable.ts";
 import { forEachEngine, TEST_ISSUER } from "../support/app.ts";
@@ -351,16 +352,7 @@ forEachEngine("OAuth client authentication", (engine) => {
       const rsa = await assertionKey("RS256", "a");
       const ec = await assertionKey("ES256", "b");
       const { exportJWK } = await import("jose");
-      const weakPair = (await crypto.subtle.generateKey(
-        {
-          name: "RSASSA-PKCS1-v1_5",
-          modulusLength: 1024,
-          publicExponent: new Uint8Array([1, 0, 1]),
-          hash: "SHA-256",
-        },
-        true,
-        ["sign", "verify"],
-      )) as CryptoKeyPair;
+      const weakPair = await generateRsaKeyPair(1024);
       const weak = { ...(await exportJWK(weakPair.publicKey)), kid: "weak" };
       const priv = { ...(await exportJWK(ec.privateKey)), kid: "priv" };
       const res = await t.call(`/tenants/${T1}/clients/worker/jwks`, {

@@ -1,5 +1,5 @@
 import { open } from "node:fs/promises";
-import { toPem } from "../../../src/crypto/pem.ts";
+import { generateRsaKeyPair } from "../../../src/crypto/keygen.ts";
 import { command } from "../../command.ts";
 import { CliError, usage } from "../../errors.ts";
 import { blocks, result, text } from "../../output.ts";
@@ -22,17 +22,8 @@ export default command({
   async run(args, ctx) {
     if (args.kid.trim() === "") throw usage("--kid must not be empty");
     const bits = Number(args.bits);
-    const pair = (await crypto.subtle.generateKey(
-      {
-        name: "RSASSA-PKCS1-v1_5",
-        modulusLength: bits,
-        publicExponent: new Uint8Array([1, 0, 1]),
-        hash: "SHA-256",
-      },
-      true,
-      ["sign", "verify"],
-    )) as CryptoKeyPair;
-    const pem = toPem(new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey)), "PRIVATE KEY");
+    const pair = await generateRsaKeyPair(bits);
+    const pem = pair.pkcs8Pem;
     const { kty, n, e } = await crypto.subtle.exportKey("jwk", pair.publicKey);
     const publicJwk = { kty, kid: args.kid, use: "sig", alg: "RS256", n, e };
 

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Clock } from "../../../src/clock.ts";
 import { oid, seq, set, derTime as time, tlv } from "../../../src/crypto/der.ts";
+import { generateRsaKeyPair } from "../../../src/crypto/keygen.ts";
 import { toPem } from "../../../src/crypto/pem.ts";
 import { createMetadataTransport } from "../../../src/runtime/saml-fetch.ts";
 import { readSamlKeyFile } from "../../../src/runtime/saml-keys.ts";
@@ -43,25 +44,12 @@ export function rsaKey(label = "default", bits = 2048): Promise<TestKey> {
   const cacheKey = `${label}:${bits}`;
   let key = keyCache.get(cacheKey);
   if (!key) {
-    key = (async () => {
-      const pair = (await crypto.subtle.generateKey(
-        {
-          name: "RSASSA-PKCS1-v1_5",
-          modulusLength: bits,
-          publicExponent: new Uint8Array([1, 0, 1]),
-          hash: "SHA-256",
-        },
-        true,
-        ["sign", "verify"],
-      )) as CryptoKeyPair;
-      const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
-      return {
-        privateKey: pair.privateKey,
-        spki: new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey)),
-        pem: toPem(pkcs8, "PRIVATE KEY"),
-        bits,
-      };
-    })();
+    key = generateRsaKeyPair(bits).then((pair) => ({
+      privateKey: pair.privateKey,
+      spki: pair.spki,
+      pem: pair.pkcs8Pem,
+      bits,
+    }));
     keyCache.set(cacheKey, key);
   }
   return key;

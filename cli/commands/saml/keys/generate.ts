@@ -1,5 +1,6 @@
 import { chmod, open, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { generateRsaKeyPair } from "../../../../src/crypto/keygen.ts";
 import { toPem } from "../../../../src/crypto/pem.ts";
 import { command, integer } from "../../../command.ts";
 import { CliError } from "../../../errors.ts";
@@ -43,22 +44,9 @@ export default command({
           throw new CliError("LOCAL", `refusing to overwrite ${f}: pass --force or choose another --out-dir`);
       }
     }
-    const pair = (await crypto.subtle.generateKey(
-      {
-        name: "RSASSA-PKCS1-v1_5",
-        modulusLength: bits,
-        publicExponent: new Uint8Array([1, 0, 1]),
-        hash: "SHA-256",
-      },
-      true,
-      ["sign", "verify"],
-    )) as CryptoKeyPair;
-    const spki = new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey));
-    const cert = await selfSignedCertificate({ privateKey: pair.privateKey, spki, cn, days });
-    const keyPem = toPem(
-      new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey)),
-      "PRIVATE KEY",
-    );
+    const pair = await generateRsaKeyPair(bits);
+    const cert = await selfSignedCertificate({ privateKey: pair.privateKey, spki: pair.spki, cn, days });
+    const keyPem = pair.pkcs8Pem;
     await write(keyFile, keyPem, 0o600, args.force === true);
     await write(certFile, toPem(cert.der, "CERTIFICATE"), 0o644, args.force === true);
     const sha256 = Buffer.from(await crypto.subtle.digest("SHA-256", cert.der as BufferSource)).toString(
