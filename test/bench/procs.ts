@@ -150,6 +150,16 @@ export async function startBaseline(
   };
 }
 
+/** The oidc-provider peer (test/bench/peer-oidc-provider.ts) on Node, ready when it says so. */
+export async function startPeer(dir: string, args: string[]): Promise<Proc> {
+  const file = join(import.meta.dirname, "peer-oidc-provider.ts");
+  const { cmd, args: full } = scriptCommand("node", file, args);
+  const log = join(dir, "peer-oidc-provider.log");
+  const proc = track(spawnLogged(cmd, full, dir, log), log);
+  await waitUntil("oidc-provider peer", async () => proc.output().includes("ready"), proc);
+  return proc;
+}
+
 /** Runs test/bench/baseline.ts `crypto` and returns its JSON line. */
 export async function runCryptoBaselines(
   runtime: BenchRuntime,

@@ -56,6 +56,7 @@ import {
   type Proc,
   runCryptoBaselines,
   startBaseline,
+  startPeer,
   startServer,
 } from "./procs.ts";
 import {
@@ -81,7 +82,7 @@ const RUNTIMES = (process.env.BENCH_RUNTIMES ?? "bun,node,deno").split(",").filt
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 const SCALE_USERS = Number(process.env.BENCH_SCALE_USERS ?? 1_000_000);
 const SCALE_RUNTIME = (process.env.BENCH_SCALE_RUNTIME ?? "bun") as BenchRuntime;
-const GROUPS = ["models", "jwks", "lookup", "exchange", "oauth", "signin", "acs", "scale"] as const;
+const GROUPS = ["models", "jwks", "lookup", "exchange", "oauth", "peer", "signin", "acs", "scale"] as const;
 type Group = (typeof GROUPS)[number];
 const ONLY = parseOnly(process.argv.slice(2));
 const want = (group: Group) => ONLY === null || ONLY.has(group);
@@ -517,6 +518,60 @@ async function measureAcs(
   return { acs: max, acsRate };
 }
 
+/** The peer's client (test/bench/peer-oidc-provider.ts) and the resource its tokens are for. */
+const PEER = { clientId: "bench-peer", secret: randomSecret(32), resource: "urn:tikti-bench:api" };
+
+/**
+ * oidc-provider's client credentials grant (issue 14's peer), closed loop like Tikti's
+ * `/oauth/token` client_credentials point: one confidential client, RS256 JWT access tokens.
+ */
+async function measurePeer(dir: string): Promise<LoadResult> {
+  const port = await freePort();
+  const peer = await startPeer(dir, [
+    "--port",
+    String(port),
+    "--client-id",
+    PEER.clientId,
+    "--client-secret",
+    PEER.secret,
+    "--resource",
+    PEER.resource,
+  ]);
+  try {
+    const body = new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: PEER.clientId,
+      client_secret: PEER.secret,
+      resource: PEER.resource,
+    }).toString();
+    const bodies = join(dir, "peer-cc.txt");
+    writeFileSync(bodies, `${body}\n`);
+    const check = await fetch(`http://127.0.0.1:${port}/token`, {
+      method: "POST",
+      headers: { "Content-Type": FORM },
+      body,
+    });
+    const answer = (await check.json()) as { access_token?: string };
+    if (check.status !== 200 || !answer.access_token) {
+      throw new Error(`bench: oidc-provider answered ${check.status}: ${JSON.stringify(answer)}`);
+    }
+    const spec = {
+      url: `http://127.0.0.1:${port}/token`,
+      method: "POST" as const,
+      requestsFile: bodies,
+      contentType: FORM,
+    };
+    await runLoad({ ...spec, connections: 8, seconds: 1 });
+    return await point("oidc-provider client_credentials (peer)", {
+      ...spec,
+      connections: MAX_CONNECTIONS,
+      seconds: SECONDS,
+    });
+  } finally {
+    await peer.stop();
+  }
+}
+
 /** Lets hashes still queued from a finished signIn point complete before the next point. */
 function drain(): Promise<void> {
   return new Promise((r) => setTimeout(r, 2500));
@@ -637,7 +692,7 @@ async function main(): Promise<void> {
       log(`  ${JSON.stringify(baselines)}`);
       const stores: RuntimeReport["stores"] = {};
       const acs = want("acs") ? writeAcsFiles(work, runtime, saml) : null;
-      const anyServerGroup = GROUPS.some((g) => g !== "scale" && want(g));
+      const anyServerGroup = GROUPS.some((g) => g !== "scale" && g !== "peer" && want(g));
       for (const store of anyServerGroup ? (["redis", "embedded"] as const) : []) {
         const workers = workersFor(runtime, store);
         log(`${runtime} on ${store}, ${workers} worker(s)`);
@@ -661,7 +716,9 @@ async function main(): Promise<void> {
         stores[store] = { workers, ...model, ...server };
         rmSync(dataDir, { recursive: true, force: true });
       }
-      runtimes.push({ runtime, version: versionOf(runtime), baselines, stores });
+      // The peer is a Node program: measured beside Node's own points, against Node's baselines.
+      const peer = runtime === "node" && want("peer") ? { oidcProvider: await measurePeer(work) } : undefined;
+      runtimes.push({ runtime, version: versionOf(runtime), baselines, stores, ...(peer ? { peer } : {}) });
     }
   } finally {
     redisClient.destroy();
