@@ -12,6 +12,7 @@
  */
 import { isTiktiError, storeUnavailable, TiktiError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import { must } from "../must.ts";
 import type { KV, OobConsumeResult, RateLimitHit, SetOptions } from "./kv.ts";
 import { SQLITE, type SqliteDb, SqliteError, type SqliteStatement } from "./sqlite.ts";
 
@@ -133,9 +134,8 @@ function checkTtlMs(ttlMs: number, what: string): void {
  * index range `[prefix, bound)`, which is exact and needs no LIKE/GLOB escaping.
  */
 export function prefixUpperBound(prefix: string): string | undefined {
-  const cps = Array.from(prefix, (c) => c.codePointAt(0)!);
-  while (cps.length > 0) {
-    const last = cps.pop()!;
+  const cps = Array.from(prefix, (c) => must(c.codePointAt(0), "a code point of the scan prefix"));
+  for (let last = cps.pop(); last !== undefined; last = cps.pop()) {
     if (last >= 0x10ffff) continue;
     const next = last === 0xd7ff ? 0xe000 : last + 1;
     return String.fromCodePoint(...cps, next);
@@ -434,11 +434,12 @@ export function createEmbeddedStore(db: SqliteDb, opts: EmbeddedStoreOptions): E
               if (!readTyped(key, "hash", now())) return [];
               return s.itemsFrom.all<{ item: string; value: string }>(key, from, size);
             });
-            if (batch.length === 0) return;
+            const last = batch.at(-1);
+            if (last === undefined) return;
             yield batch.map((r): [string, string] => [r.item, r.value]);
             if (batch.length < size) return;
             // The immediate successor of the last field in binary order.
-            from = `${batch[batch.length - 1]!.item}\u0000`;
+            from = `${last.item}\u0000`;
           }
         },
       };
@@ -469,10 +470,11 @@ export function createEmbeddedStore(db: SqliteDb, opts: EmbeddedStoreOptions): E
                   : s.keysRange.all<{ key: string }>(from, upper, t, size);
               return rows.map((r) => r.key);
             });
-            if (batch.length === 0) return;
+            const last = batch.at(-1);
+            if (last === undefined) return;
             yield batch;
             if (batch.length < size) return;
-            from = `${batch[batch.length - 1]!}\u0000`;
+            from = `${last}\u0000`;
           }
         },
       };

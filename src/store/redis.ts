@@ -572,6 +572,18 @@ function asStringArray(what: string, reply: unknown): string[] {
   throw replyError(what, reply);
 }
 
+/** The `[field, value]` pairs of a flat HGETALL/HSCAN item list; an odd count is not a reply. */
+export function asPairs(what: string, flat: string[]): Array<[field: string, value: string]> {
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i < flat.length; i += 2) {
+    const field = flat[i];
+    const value = flat[i + 1];
+    if (field === undefined || value === undefined) throw replyError(what, flat);
+    pairs.push([field, value]);
+  }
+  return pairs;
+}
+
 /** `[cursor, items]` of SCAN/HSCAN. */
 function asScanPage(what: string, reply: unknown): { cursor: string; items: string[] } {
   if (Array.isArray(reply) && reply.length === 2 && typeof reply[0] === "string") {
@@ -689,9 +701,7 @@ class RedisStore implements KV {
   hgetall(key: string): Promise<Map<string, string>> {
     return this.#run(async () => {
       const flat = asStringArray("HGETALL", await this.#send(key, ["HGETALL", key], true));
-      const out = new Map<string, string>();
-      for (let i = 0; i + 1 < flat.length; i += 2) out.set(flat[i]!, flat[i + 1]!);
-      return out;
+      return new Map(asPairs("HGETALL", flat));
     });
   }
 
@@ -706,8 +716,7 @@ class RedisStore implements KV {
         asScanPage("HSCAN", await this.#send(key, ["HSCAN", key, cursor, "COUNT", String(batchSize)], true)),
       );
       cursor = page.cursor;
-      const batch: Array<[string, string]> = [];
-      for (let i = 0; i + 1 < page.items.length; i += 2) batch.push([page.items[i]!, page.items[i + 1]!]);
+      const batch = asPairs("HSCAN", page.items);
       if (batch.length > 0) yield batch;
     } while (cursor !== "0");
   }

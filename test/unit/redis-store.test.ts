@@ -1,5 +1,6 @@
 /**
- * The Redis engine's pure parts: error translation (docs/spec/api.md §2.9) and SCAN pattern escaping.
+ * The Redis engine's pure parts: error translation (docs/spec/api.md §2.9), SCAN pattern escaping and
+ * field-value reply pairing.
  * Behaviour against real servers lives in test/conformance/redis*.test.ts.
  */
 import {
@@ -14,7 +15,7 @@ import {
 } from "redis";
 import { describe, expect, it } from "vitest";
 import { TiktiError } from "../../src/errors.ts";
-import { escapeGlob, translateRedisError } from "../../src/store/redis.ts";
+import { asPairs, escapeGlob, translateRedisError } from "../../src/store/redis.ts";
 
 function systemError(code: string): Error {
   return Object.assign(new Error(`connect ${code} 127.0.0.1:6379`), { code });
@@ -100,5 +101,27 @@ describe("escapeGlob", () => {
     ["ü😀*", "ü😀\\*"],
   ])("%s → %s", (input, escaped) => {
     expect(escapeGlob(input)).toBe(escaped);
+  });
+});
+
+describe("asPairs (HGETALL/HSCAN field-value lists)", () => {
+  it("pairs fields with values in order", () => {
+    expect(asPairs("HGETALL", [])).toEqual([]);
+    expect(asPairs("HGETALL", ["f1", "v1", "f2", ""])).toEqual([
+      ["f1", "v1"],
+      ["f2", ""],
+    ]);
+  });
+
+  it("refuses an odd list as a malformed reply (500) instead of dropping the last field", () => {
+    let caught: unknown;
+    try {
+      asPairs("HSCAN", ["f1", "v1", "f2"]);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(TiktiError);
+    expect((caught as TiktiError).code).toBe("INTERNAL");
+    expect(String(((caught as TiktiError).cause as Error).message)).toContain("HSCAN");
   });
 });
