@@ -31,6 +31,18 @@ export type AdminAction =
   | "saml.domain.delete"
   | "saml.sp.rotation";
 
+/**
+ * Who asked for an admin change, as the admin audit record names it (docs/spec/operations.md §7):
+ * every service method that changes state on an administrator's behalf takes one and writes the
+ * record itself, so no caller (HTTP route, future CLI-facing entry) can forget or duplicate it.
+ */
+export interface AdminCaller {
+  /** `apiKey` or `user:<localId>` (the admin bearer). */
+  readonly actor: string;
+  /** Correlates the record with the request (`httpRequestId`). */
+  readonly requestId: string;
+}
+
 export interface AdminAuditInput {
   action: AdminAction;
   /** `apiKey` or `user:<localId>` (the admin bearer). */
@@ -43,6 +55,12 @@ export interface AdminAuditInput {
 
 export interface Audit {
   admin(input: AdminAuditInput): Promise<void>;
+  /** `admin` for a change `caller` asked for; `outcome` defaults to success. */
+  adminChange(
+    caller: AdminCaller,
+    action: AdminAction,
+    change: { tenantId?: string; targetId?: string; outcome?: "success" | "failure" },
+  ): Promise<void>;
   /** Any other audit event (e.g. SAML assertion decisions); `event` names it. */
   record(event: string, fields: Record<string, unknown>): Promise<void>;
 }
@@ -62,20 +80,23 @@ export function createAudit(deps: {
       deps.logger.error("audit write failed", { event, error });
     }
   };
+  const admin = (input: AdminAuditInput) =>
+    write(`admin.${input.action}`, {
+      log: "audit",
+      event: `admin.${input.action}`,
+      schemaVersion: 1,
+      ts: new Date(deps.clock.now()).toISOString(),
+      actor: input.actor,
+      tenantId: input.tenantId ?? "",
+      targetId: input.targetId ?? "",
+      outcome: input.outcome ?? "success",
+      httpRequestId: input.requestId,
+      replicaID: deps.replicaId,
+    });
   return {
-    admin: (input) =>
-      write(`admin.${input.action}`, {
-        log: "audit",
-        event: `admin.${input.action}`,
-        schemaVersion: 1,
-        ts: new Date(deps.clock.now()).toISOString(),
-        actor: input.actor,
-        tenantId: input.tenantId ?? "",
-        targetId: input.targetId ?? "",
-        outcome: input.outcome ?? "success",
-        httpRequestId: input.requestId,
-        replicaID: deps.replicaId,
-      }),
+    admin,
+    adminChange: (caller, action, change) =>
+      admin({ action, actor: caller.actor, requestId: caller.requestId, ...change }),
     record: (event, fields) =>
       write(event, {
         log: "audit",

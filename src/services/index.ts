@@ -118,10 +118,10 @@ export function createServices(deps: AppDeps): Services {
     }),
     exchange: createTokenExchange(deps, { repos, rateLimiter, verifyIdToken, rules }),
     validate: createTokenValidator(deps, { repos }),
-    tenancy: createTenancyService({ repos, metrics: deps.metrics, clock: deps.clock }),
-    userAdmin: createUserAdminService({ repos, metrics: deps.metrics, clock: deps.clock }),
+    tenancy: createTenancyService({ repos, metrics: deps.metrics, clock: deps.clock, audit }),
+    userAdmin: createUserAdminService({ repos, metrics: deps.metrics, clock: deps.clock, audit }),
     saml,
-    samlAdmin: createSamlAdminService({ saml, repos }),
+    samlAdmin: createSamlAdminService({ saml, repos, audit }),
     readinessChecks: {
       ...deps.readinessChecks,
       ...(deps.config.saml.enabled ? { saml: () => saml.rotation.readiness() } : {}),

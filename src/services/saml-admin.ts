@@ -1,10 +1,12 @@
 /**
  * Business rules of the SAML administration API (docs/spec/saml.md §11, §13; docs/spec/api.md §11): IdP records,
  * domain mappings and SP key rotation. No HTTP here: routes parse shapes and call these functions,
- * and a future CLI-facing caller gets the same rules.
+ * and a future CLI-facing caller gets the same rules. Every change writes its admin audit record
+ * (docs/spec/operations.md §7, outcome success or failure) here for the `AdminCaller`, and IdP record
+ * changes count `idp_admin_changes_total{operation,result}`.
  */
 import { isGlobalOnlyRoleName, isPathTenantId, isRoleName } from "../domain/grammar.ts";
-import { TiktiError } from "../errors.ts";
+import { isTiktiError, TiktiError } from "../errors.ts";
 import { isoSeconds } from "../saml/certs.ts";
 import type { SamlContext } from "../saml/context.ts";
 import { normalizeDomain } from "../saml/discovery.ts";
@@ -26,6 +28,7 @@ import {
 import { ingestMetadata, refreshIdp } from "../saml/refresh.ts";
 import type { RotationAction, RotationStatus } from "../saml/rotation.ts";
 import type { Repos } from "../store/repos/index.ts";
+import type { AdminAction, AdminCaller, Audit } from "./audit.ts";
 
 export const IDP_BODY_LIMIT = 1024 * 1024 + 32 * 1024;
 export const ATTRIBUTE_NAMES_MAX = 10;
@@ -130,22 +133,58 @@ export interface SamlAdminService {
   getIdp(tenantId: string): Promise<Projection>;
   /** `mode` `post` creates only (409 IDP_EXISTS); `put` creates or replaces. */
   writeIdp(
+    caller: AdminCaller,
     tenantId: string,
     input: IdpWriteInput,
     mode: "post" | "put",
   ): Promise<{ projection: Projection; record: IdpRecord }>;
-  deleteIdp(tenantId: string): Promise<IdpRecord | null>;
-  refreshIdp(tenantId: string): Promise<{ projection: Projection; record: IdpRecord }>;
+  deleteIdp(caller: AdminCaller, tenantId: string): Promise<IdpRecord | null>;
+  refreshIdp(caller: AdminCaller, tenantId: string): Promise<{ projection: Projection; record: IdpRecord }>;
   listIdps(): Promise<IdpListItem[]>;
   listDomains(tenantId: string): Promise<string[]>;
-  putDomain(tenantId: string, domain: string): Promise<{ domain: string; tenantId: string }>;
-  deleteDomain(tenantId: string, domain: string): Promise<string>;
+  putDomain(
+    caller: AdminCaller,
+    tenantId: string,
+    domain: string,
+  ): Promise<{ domain: string; tenantId: string }>;
+  deleteDomain(caller: AdminCaller, tenantId: string, domain: string): Promise<string>;
   rotationStatus(): Promise<RotationStatus>;
-  rotate(action: string, force: boolean): Promise<RotationStatus>;
+  rotate(caller: AdminCaller, action: string, force: boolean): Promise<RotationStatus>;
 }
 
-export function createSamlAdminService(deps: { saml: SamlContext; repos: Repos }): SamlAdminService {
-  const { saml, repos } = deps;
+type IdpOperation = "post" | "put" | "delete" | "refresh";
+
+export function createSamlAdminService(deps: {
+  saml: SamlContext;
+  repos: Repos;
+  audit: Audit;
+}): SamlAdminService {
+  const { saml, repos, audit } = deps;
+
+  /**
+   * Runs an IdP record change, counting it and auditing its success or a refused change. A path
+   * tenant that is malformed or unknown is not a change to any IdP record: no failure record.
+   */
+  async function idpChange<T>(
+    caller: AdminCaller,
+    tenantId: string,
+    operation: IdpOperation,
+    action: AdminAction,
+    run: () => Promise<{ value: T; targetId: string }>,
+  ): Promise<T> {
+    try {
+      const { value, targetId } = await run();
+      saml.metrics.idpAdminChanges.inc({ operation, result: "success" });
+      await audit.adminChange(caller, action, { tenantId, targetId });
+      return value;
+    } catch (e) {
+      saml.metrics.idpAdminChanges.inc({ operation, result: "failure" });
+      if (isTiktiError(e) && e.status < 500 && e.code !== "INVALID_TENANT" && e.code !== "TENANT_NOT_FOUND") {
+        await audit.adminChange(caller, action, { tenantId, outcome: "failure" });
+      }
+      throw e;
+    }
+  }
 
   /** Path tenant: grammar (400 INVALID_TENANT), then existence (404 TENANT_NOT_FOUND). */
   async function requireTenant(tenantId: string): Promise<void> {
@@ -278,26 +317,36 @@ export function createSamlAdminService(deps: { saml: SamlContext; repos: Repos }
       const record = await saml.idps.get(tenantId);
       return record ? projectIdpRecord(record, saml.urls) : { configured: false };
     },
-    writeIdp,
-    async deleteIdp(tenantId) {
-      await requireTenant(tenantId);
-      const deleted = await saml.idps.delete(tenantId);
-      saml.metrics.setIdpCertificates(tenantId, null);
-      return deleted;
-    },
-    async refreshIdp(tenantId) {
-      await requireTenant(tenantId);
-      let outcome: Awaited<ReturnType<typeof refreshIdp>>;
-      try {
-        outcome = await refreshIdp(saml, tenantId, { useLock: false });
-      } catch (e) {
-        if (e instanceof MetadataError) throw e.toTiktiError();
-        throw e;
-      }
-      if (outcome.kind === "failed") throw outcome.error.toTiktiError();
-      if (outcome.kind === "skipped") throw new TiktiError("CONCURRENT_UPDATE");
-      return { projection: projectIdpRecord(outcome.record, saml.urls), record: outcome.record };
-    },
+    writeIdp: (caller, tenantId, input, mode) =>
+      idpChange(caller, tenantId, mode, mode === "post" ? "saml.idp.create" : "saml.idp.put", async () => {
+        const written = await writeIdp(tenantId, input, mode);
+        return { value: written, targetId: written.record.entityId };
+      }),
+    deleteIdp: (caller, tenantId) =>
+      idpChange(caller, tenantId, "delete", "saml.idp.delete", async () => {
+        await requireTenant(tenantId);
+        const deleted = await saml.idps.delete(tenantId);
+        saml.metrics.setIdpCertificates(tenantId, null);
+        return { value: deleted, targetId: deleted?.entityId ?? "" };
+      }),
+    refreshIdp: (caller, tenantId) =>
+      idpChange(caller, tenantId, "refresh", "saml.idp.refresh", async () => {
+        await requireTenant(tenantId);
+        let outcome: Awaited<ReturnType<typeof refreshIdp>>;
+        try {
+          outcome = await refreshIdp(saml, tenantId, { useLock: false });
+        } catch (e) {
+          if (e instanceof MetadataError) throw e.toTiktiError();
+          throw e;
+        }
+        if (outcome.kind === "failed") throw outcome.error.toTiktiError();
+        if (outcome.kind === "skipped") throw new TiktiError("CONCURRENT_UPDATE");
+        const record = outcome.record;
+        return {
+          value: { projection: projectIdpRecord(record, saml.urls), record },
+          targetId: record.entityId,
+        };
+      }),
     async listIdps() {
       const entries = await saml.idps.list();
       return entries.map(({ tenantId, record }) =>
@@ -322,32 +371,45 @@ export function createSamlAdminService(deps: { saml: SamlContext; repos: Repos }
       await requireTenant(tenantId);
       return saml.domains.list(tenantId);
     },
-    async putDomain(tenantId, raw) {
+    async putDomain(caller, tenantId, raw) {
       if (!isPathTenantId(tenantId)) throw new TiktiError("INVALID_TENANT");
       const domain = normalizeDomain(raw);
       if (domain === null) throw invalidArgument({ domain: "must be a domain name such as example.com" });
       await requireTenant(tenantId);
       await saml.domains.put(tenantId, domain);
+      await audit.adminChange(caller, "saml.domain.put", { tenantId, targetId: domain });
       return { domain, tenantId };
     },
-    async deleteDomain(tenantId, raw) {
+    async deleteDomain(caller, tenantId, raw) {
       if (!isPathTenantId(tenantId)) throw new TiktiError("INVALID_TENANT");
       const domain = normalizeDomain(raw);
       if (domain === null) throw invalidArgument({ domain: "must be a domain name such as example.com" });
       await requireTenant(tenantId);
       await saml.domains.delete(tenantId, domain);
+      await audit.adminChange(caller, "saml.domain.delete", { tenantId, targetId: domain });
       return domain;
     },
     async rotationStatus() {
       if (!saml.config.saml.enabled) throw new TiktiError("NOT_FOUND");
       return saml.rotation.status();
     },
-    async rotate(action, force) {
+    async rotate(caller, action, force) {
       if (!saml.config.saml.enabled) throw new TiktiError("NOT_FOUND");
       if (action !== "prepare" && action !== "commit" && action !== "abort") {
         throw invalidArgument({ action: "must be prepare, commit or abort" });
       }
-      return saml.rotation.apply(action as RotationAction, force);
+      let state: RotationStatus;
+      try {
+        state = await saml.rotation.apply(action as RotationAction, force);
+      } catch (e) {
+        // A transition the current state forbids is a refused admin change; other failures are not.
+        if (isTiktiError(e) && e.code === "ROTATION_STATE_CONFLICT") {
+          await audit.adminChange(caller, "saml.sp.rotation", { targetId: action, outcome: "failure" });
+        }
+        throw e;
+      }
+      await audit.adminChange(caller, "saml.sp.rotation", { targetId: action });
+      return state;
     },
   };
 }

@@ -3,7 +3,9 @@
  * Every business rule of those routes lives here — argument rules (§2.10, §2.11.1), existence
  * checks, defaults, the client secret and the token-version bumps of membership changes
  * (docs/spec/tokens.md §5) — so the HTTP routes, the CLI-facing admin routes and migrations share one
- * implementation. No HTTP here: failures are `TiktiError`s, the caller shapes the reply.
+ * implementation. No HTTP here: failures are `TiktiError`s, the caller shapes the reply. Every change
+ * takes the `AdminCaller` and writes its admin audit record (docs/spec/operations.md §7) here, after
+ * the write succeeded: the service is the one auditor whoever calls it.
  *
  * Order of checks in every operation: the tenant id of the path (`400 INVALID_TENANT`), then the
  * arguments (`400 INVALID_ARGUMENT`, every offending field in `details`), then existence (`404`),
@@ -39,6 +41,7 @@ import type { MemberEntry } from "../store/repos/memberships.ts";
 import type { Page, PageRequest } from "../store/repos/paging.ts";
 import type { TenantChange } from "../store/repos/tenants.ts";
 import { ArgumentProblems, argumentReasons } from "./arguments.ts";
+import type { AdminCaller, Audit } from "./audit.ts";
 import { jwksProblems, toClientJwks } from "./oauth/client-jwks.ts";
 import { checkUserRef, findUserByRef, type UserRefInput } from "./user-ref.ts";
 
@@ -167,56 +170,67 @@ export interface CreatedClient {
 
 export interface TenancyService {
   /** docs/spec/api.md §7.1. Id taken → `409 TENANT_EXISTS`. */
-  createTenant(input: NewTenantInput): Promise<Tenant>;
+  createTenant(caller: AdminCaller, input: NewTenantInput): Promise<Tenant>;
   /** docs/spec/api.md §7.2: ordered by id; bad `pageSize`/`pageToken` → `400 INVALID_ARGUMENT`. */
   listTenants(page?: PageRequest): Promise<Page<Tenant>>;
   /** docs/spec/api.md §7.3. */
   getTenant(tenantId: string): Promise<Tenant>;
   /** docs/spec/api.md §7.4: case-insensitive `ACTIVE` | `DISABLED`; the same status writes nothing. */
-  setTenantStatus(tenantId: string, status: string): Promise<TenantChange>;
+  setTenantStatus(caller: AdminCaller, tenantId: string, status: string): Promise<TenantChange>;
   /** docs/spec/api.md §8.1: create or replace; a removed role bumps the user's `tokenVersion`. */
-  putMembership(tenantId: string, input: MembershipInput): Promise<MembershipResult>;
+  putMembership(caller: AdminCaller, tenantId: string, input: MembershipInput): Promise<MembershipResult>;
   /** docs/spec/api.md §8.2: the user is kept, its `tokenVersion` bumped. */
-  removeMembership(tenantId: string, user: UserRefInput): Promise<MembershipRemovalResult>;
+  removeMembership(
+    caller: AdminCaller,
+    tenantId: string,
+    user: UserRefInput,
+  ): Promise<MembershipRemovalResult>;
   /** docs/spec/api.md §8.3: ordered by user id, members whose user is gone skipped. */
   listMembers(tenantId: string, page?: PageRequest): Promise<Page<MemberEntry>>;
   /** docs/spec/api.md §9.1: create or replace. */
-  putRole(tenantId: string, input: RoleInput): Promise<Role>;
+  putRole(caller: AdminCaller, tenantId: string, input: RoleInput): Promise<Role>;
   /** docs/spec/api.md §9.2: sorted by name. */
   listRoles(tenantId: string): Promise<Role[]>;
   /** docs/spec/api.md §9.3. */
   getRole(tenantId: string, name: string): Promise<Role>;
   /** docs/spec/api.md §10.1: generates the secret and stores only its bcrypt hash. */
-  createClient(tenantId: string, input: NewClientInput): Promise<CreatedClient>;
+  createClient(caller: AdminCaller, tenantId: string, input: NewClientInput): Promise<CreatedClient>;
   /** docs/spec/api.md §10.2: sorted by client id. */
   listClients(tenantId: string): Promise<Client[]>;
   /** docs/spec/api.md §10.3. */
   getClient(tenantId: string, clientId: string): Promise<Client>;
   /** docs/spec/oauth.md §3: replaces the settable fields; keeps the secret, `jwks` and `createdAt`. */
-  updateClient(tenantId: string, clientId: string, input: ClientUpdateInput): Promise<Client>;
+  updateClient(
+    caller: AdminCaller,
+    tenantId: string,
+    clientId: string,
+    input: ClientUpdateInput,
+  ): Promise<Client>;
   /**
    * docs/spec/oauth.md §2: a new secret, returned once; the old one keeps working for
    * `previousSecretTtlSeconds` (default 86 400; 0 = not at all), replacing any older previous one.
    */
   rotateClientSecret(
+    caller: AdminCaller,
     tenantId: string,
     clientId: string,
     previousSecretTtlSeconds?: number,
   ): Promise<CreatedClient>;
   /** docs/spec/oauth.md §2: replaces the client's public key set. */
-  setClientJwks(tenantId: string, clientId: string, jwks: unknown): Promise<Client>;
+  setClientJwks(caller: AdminCaller, tenantId: string, clientId: string, jwks: unknown): Promise<Client>;
 }
 
 export interface TenancyDeps {
   repos: Repos;
   metrics: Metrics;
   clock: Clock;
+  audit: Audit;
   /** Default: `sha256:` hashes (src/crypto/client-secret.ts). */
   clientSecrets?: ClientSecrets;
 }
 
 export function createTenancyService(deps: TenancyDeps): TenancyService {
-  const { repos, metrics, clock } = deps;
+  const { repos, metrics, clock, audit } = deps;
   const secrets = deps.clientSecrets ?? portableClientSecrets;
 
   const countBump = (bumped: boolean) => {
@@ -229,7 +243,7 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
     return tenant;
   }
 
-  async function createTenant(input: NewTenantInput): Promise<Tenant> {
+  async function createTenant(caller: AdminCaller, input: NewTenantInput): Promise<Tenant> {
     const problems = new ArgumentProblems();
     const name = input.name.trim();
     const nameLength = codePoints(name);
@@ -250,11 +264,13 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
       );
     }
     problems.throwIfAny();
-    return repos.tenants.create({
+    const tenant = await repos.tenants.create({
       name,
       slug: input.slug,
       ...(input.id !== undefined ? { id: input.id } : {}),
     });
+    await audit.adminChange(caller, "tenant.create", { tenantId: tenant.id, targetId: tenant.id });
+    return tenant;
   }
 
   async function getTenant(tenantId: string): Promise<Tenant> {
@@ -262,14 +278,24 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
     return existingTenant(tenantId);
   }
 
-  async function setTenantStatus(tenantId: string, status: string): Promise<TenantChange> {
+  async function setTenantStatus(
+    caller: AdminCaller,
+    tenantId: string,
+    status: string,
+  ): Promise<TenantChange> {
     checkPathTenantId(tenantId);
     const parsed = parseTenantStatus(status);
     if (!parsed) throw new TiktiError("INVALID_ARGUMENT", { details: { status: reasons.tenantStatus } });
-    return repos.tenants.setStatus(tenantId, parsed);
+    const change = await repos.tenants.setStatus(tenantId, parsed);
+    await audit.adminChange(caller, "tenant.status", { tenantId, targetId: tenantId });
+    return change;
   }
 
-  async function putMembership(tenantId: string, input: MembershipInput): Promise<MembershipResult> {
+  async function putMembership(
+    caller: AdminCaller,
+    tenantId: string,
+    input: MembershipInput,
+  ): Promise<MembershipResult> {
     checkPathTenantId(tenantId);
     const problems = new ArgumentProblems();
     const ref = checkUserRef(problems, input);
@@ -286,6 +312,7 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
     const user = await findUserByRef(repos, ref);
     const put = await repos.memberships.put(tenantId, user.localId, roles);
     countBump(put.tokenVersionBumped);
+    await audit.adminChange(caller, "membership.put", { tenantId, targetId: user.localId });
     return {
       membership: put.membership,
       user,
@@ -294,7 +321,11 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
     };
   }
 
-  async function removeMembership(tenantId: string, input: UserRefInput): Promise<MembershipRemovalResult> {
+  async function removeMembership(
+    caller: AdminCaller,
+    tenantId: string,
+    input: UserRefInput,
+  ): Promise<MembershipRemovalResult> {
     checkPathTenantId(tenantId);
     const problems = new ArgumentProblems();
     const ref = checkUserRef(problems, input);
@@ -304,6 +335,7 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
     const removal = await repos.memberships.remove(tenantId, user.localId);
     if (!removal.removed) throw new TiktiError("MEMBERSHIP_NOT_FOUND");
     countBump(removal.tokenVersionBumped);
+    await audit.adminChange(caller, "membership.remove", { tenantId, targetId: user.localId });
     return {
       tenantId,
       user,
@@ -318,7 +350,7 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
     return repos.memberships.listForTenant(tenantId, page);
   }
 
-  async function putRole(tenantId: string, input: RoleInput): Promise<Role> {
+  async function putRole(caller: AdminCaller, tenantId: string, input: RoleInput): Promise<Role> {
     checkPathTenantId(tenantId);
     const problems = new ArgumentProblems();
     if (!isRoleName(input.name)) problems.add("name", reasons.mustMatch(ROLE_NAME_PATTERN));
@@ -336,7 +368,9 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
     );
     problems.throwIfAny();
     await existingTenant(tenantId);
-    return repos.roles.put(tenantId, { name: input.name, permissions });
+    const role = await repos.roles.put(tenantId, { name: input.name, permissions });
+    await audit.adminChange(caller, "role.put", { tenantId, targetId: role.name });
+    return role;
   }
 
   async function listRoles(tenantId: string): Promise<Role[]> {
@@ -421,7 +455,11 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
     return toClientJwks(jwks);
   }
 
-  async function createClient(tenantId: string, input: NewClientInput): Promise<CreatedClient> {
+  async function createClient(
+    caller: AdminCaller,
+    tenantId: string,
+    input: NewClientInput,
+  ): Promise<CreatedClient> {
     checkPathTenantId(tenantId);
     const problems = new ArgumentProblems();
     if (!isClientId(input.clientId)) problems.add("clientId", reasons.mustMatch(CLIENT_ID_PATTERN));
@@ -443,6 +481,7 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
       ...(fields.roles !== undefined ? { roles: fields.roles } : {}),
       ...(jwks !== undefined ? { jwks } : {}),
     });
+    await audit.adminChange(caller, "client.create", { tenantId, targetId: client.clientId });
     return { client, secret };
   }
 
@@ -466,21 +505,29 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
     return written;
   }
 
-  async function updateClient(tenantId: string, clientId: string, input: ClientUpdateInput): Promise<Client> {
+  async function updateClient(
+    caller: AdminCaller,
+    tenantId: string,
+    clientId: string,
+    input: ClientUpdateInput,
+  ): Promise<Client> {
     checkPathTenantId(tenantId);
     const problems = new ArgumentProblems();
     const fields = checkClientFields(problems, input);
     const status = input.status === undefined ? "ACTIVE" : parseTenantStatus(input.status);
     if (status === null) problems.add("status", reasons.tenantStatus);
     problems.throwIfAny();
-    return modifyClient(tenantId, clientId, (current) => ({
+    const client = await modifyClient(tenantId, clientId, (current) => ({
       ...current,
       ...fields,
       status: status as string,
     }));
+    await audit.adminChange(caller, "client.update", { tenantId, targetId: client.clientId });
+    return client;
   }
 
   async function rotateClientSecret(
+    caller: AdminCaller,
     tenantId: string,
     clientId: string,
     previousSecretTtlSeconds = PREVIOUS_SECRET_TTL_DEFAULT_SECONDS,
@@ -502,15 +549,23 @@ export function createTenancyService(deps: TenancyDeps): TenancyService {
       previousSecretHash: ttl > 0 && current.secretHash !== "" ? current.secretHash : undefined,
       previousSecretExpiresAt: ttl > 0 && current.secretHash !== "" ? expiresAt : undefined,
     }));
+    await audit.adminChange(caller, "client.secret.rotate", { tenantId, targetId: client.clientId });
     return { client, secret };
   }
 
-  async function setClientJwks(tenantId: string, clientId: string, jwks: unknown): Promise<Client> {
+  async function setClientJwks(
+    caller: AdminCaller,
+    tenantId: string,
+    clientId: string,
+    jwks: unknown,
+  ): Promise<Client> {
     checkPathTenantId(tenantId);
     const problems = new ArgumentProblems();
     const checked = await checkJwks(problems, jwks);
     problems.throwIfAny();
-    return modifyClient(tenantId, clientId, (current) => ({ ...current, jwks: checked }));
+    const client = await modifyClient(tenantId, clientId, (current) => ({ ...current, jwks: checked }));
+    await audit.adminChange(caller, "client.jwks.put", { tenantId, targetId: client.clientId });
+    return client;
   }
 
   async function listClients(tenantId: string): Promise<Client[]> {

@@ -2,6 +2,7 @@
  * Admin user lifecycle (docs/spec/api.md §6.1, §6.2): status changes and global revocation. Both are
  * one `CAS_HSET` of the user record (docs/spec/storage.md §4.2, §4.3), the `tokenVersion` bump inside the
  * same write (docs/spec/tokens.md §5). No HTTP here; reused by the CLI-facing routes and migrations.
+ * Each change writes its admin audit record (docs/spec/operations.md §7) here, for the `AdminCaller`.
  */
 import type { Clock } from "../clock.ts";
 import { parseUserStatus } from "../domain/grammar.ts";
@@ -11,6 +12,7 @@ import type { Metrics } from "../metrics.ts";
 import type { Repos } from "../store/repos/index.ts";
 import { withTokenVersionBump } from "../store/repos/users.ts";
 import { ArgumentProblems } from "./arguments.ts";
+import type { AdminCaller, Audit } from "./audit.ts";
 import { checkUserRef, findUserByRef, type UserRefInput } from "./user-ref.ts";
 
 /** `email` or `localId`, exactly one (src/services/user-ref.ts). */
@@ -45,12 +47,12 @@ export interface UserAdminService {
    * docs/spec/api.md §6.1. Moving to `SUSPENDED` or `INACTIVE` from another status bumps `tokenVersion`;
    * back to `ACTIVE` does not (earlier tokens stay dead). The same status writes nothing.
    */
-  setStatus(input: UserStatusInput): Promise<UserStatusResult>;
+  setStatus(caller: AdminCaller, input: UserStatusInput): Promise<UserStatusResult>;
   /**
    * docs/spec/api.md §6.2: `tokenVersion + 1` in one atomic write. A tenant or non-global scope →
    * `400 UNSUPPORTED_REVOCATION_SCOPE` before anything is read or written.
    */
-  revoke(input: RevokeInput): Promise<RevokeResult>;
+  revoke(caller: AdminCaller, input: RevokeInput): Promise<RevokeResult>;
 }
 
 /** Statuses that end every session: entering one of them bumps `tokenVersion`. */
@@ -60,10 +62,11 @@ export function createUserAdminService(deps: {
   repos: Repos;
   metrics: Metrics;
   clock: Clock;
+  audit: Audit;
 }): UserAdminService {
-  const { repos, metrics, clock } = deps;
+  const { repos, metrics, clock, audit } = deps;
 
-  async function setStatus(input: UserStatusInput): Promise<UserStatusResult> {
+  async function setStatus(caller: AdminCaller, input: UserStatusInput): Promise<UserStatusResult> {
     const problems = new ArgumentProblems();
     const ref = checkUserRef(problems, input);
     const status = parseUserStatus(input.status);
@@ -77,10 +80,12 @@ export function createUserAdminService(deps: {
     });
     const tokenVersionBumped = change.changed && change.after.tokenVersion > change.before.tokenVersion;
     if (tokenVersionBumped) metrics.tokenVersionBumps.inc({ cause: "status" });
+    // Audited even when nothing changed: the administrator asked, and the answer was a success.
+    await audit.adminChange(caller, "user.status", { targetId: change.after.localId });
     return { user: change.after, changed: change.changed, tokenVersionBumped };
   }
 
-  async function revoke(input: RevokeInput): Promise<RevokeResult> {
+  async function revoke(caller: AdminCaller, input: RevokeInput): Promise<RevokeResult> {
     const scope = input.scope ?? "";
     if (
       (input.tenantId !== undefined && input.tenantId !== "") ||
@@ -94,6 +99,7 @@ export function createUserAdminService(deps: {
     const user = await findUserByRef(repos, ref);
     const change = await repos.users.mutate(user.localId, withTokenVersionBump);
     metrics.tokenVersionBumps.inc({ cause: "revoke" });
+    await audit.adminChange(caller, "user.revoke", { targetId: change.after.localId });
     return { user: change.after, revokedAt: new Date(clock.now()).toISOString() };
   }
 

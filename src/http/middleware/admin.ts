@@ -1,9 +1,15 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { HonoEnv } from "../../deps.ts";
 import { TiktiError } from "../../errors.ts";
+import type { AdminCaller } from "../../services/audit.ts";
 import type { IdTokenVerifier } from "../../services/verify-id-token.ts";
 
 const BEARER = /^bearer[ \t]+(\S+)[ \t]*$/i;
+
+/** Who called an admin route, for the service that audits the change (src/services/audit.ts). */
+export function adminCaller(c: Context<HonoEnv>): AdminCaller {
+  return { actor: c.get("actor") ?? "apiKey", requestId: c.get("requestId") };
+}
 
 /**
  * Admin routes (docs/spec/api.md §2.3): the API key, plus — when `admin.requireAdminToken` is on, or

@@ -5,9 +5,10 @@
  */
 import { z } from "zod";
 import { json } from "../json-response.ts";
+import { adminCaller } from "../middleware/admin.ts";
 import { defineRoute, type RouteContext, type RouteSpec } from "../route.ts";
 import { optional } from "../schemas.ts";
-import { ADMIN_ERRORS, auditAdmin } from "./tenants.ts";
+import { ADMIN_ERRORS } from "./tenants.ts";
 
 const TAG = "accounts";
 
@@ -57,8 +58,7 @@ export function adminAccountRoutes(ctx: RouteContext): RouteSpec[] {
       success: { schema: statusSchema },
       errors: ["INVALID_ARGUMENT", "USER_NOT_FOUND", "CONCURRENT_UPDATE", ...ADMIN_ERRORS],
       handler: async (c, { body }) => {
-        const { user } = await users.setStatus(body);
-        await auditAdmin(ctx, c, "user.status", "", user.localId);
+        const { user } = await users.setStatus(adminCaller(c), body);
         return json(c, { localId: user.localId, email: user.email, status: user.status });
       },
     }),
@@ -78,8 +78,7 @@ export function adminAccountRoutes(ctx: RouteContext): RouteSpec[] {
         ...ADMIN_ERRORS,
       ],
       handler: async (c, { body }) => {
-        const { user, revokedAt } = await users.revoke(body);
-        await auditAdmin(ctx, c, "user.revoke", "", user.localId);
+        const { user, revokedAt } = await users.revoke(adminCaller(c), body);
         return json(c, {
           localId: user.localId,
           email: user.email,

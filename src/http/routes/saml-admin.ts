@@ -4,16 +4,16 @@
  * list and SP key rotation. They work whether or not `saml.enabled` is set, except rotation, which
  * answers `404 NOT_FOUND` then.
  *
- * Every change writes the admin audit record of docs/spec/operations.md §7 (outcome success or failure) and,
- * for IdP records, `idp_admin_changes_total{operation,result}`.
+ * Every change is audited (and IdP record changes counted) by src/services/saml-admin.ts, which gets
+ * the caller from `adminCaller`.
  */
 import type { Context } from "hono";
 import { z } from "zod";
 import type { HonoEnv } from "../../deps.ts";
-import { type ErrorCode, isTiktiError } from "../../errors.ts";
-import type { AdminAction } from "../../services/audit.ts";
+import type { ErrorCode } from "../../errors.ts";
 import { IDP_BODY_LIMIT } from "../../services/saml-admin.ts";
 import { json } from "../json-response.ts";
+import { adminCaller } from "../middleware/admin.ts";
 import { defineRoute, type RouteContext, type RouteSpec } from "../route.ts";
 import { optional } from "../schemas.ts";
 
@@ -114,49 +114,9 @@ const rotationSchema = z.object({
   loaded: z.object({ current: z.string().nullable(), next: z.string().nullable() }),
 });
 
-type IdpOperation = "post" | "put" | "delete" | "refresh";
-
 export function samlAdminRoutes(ctx: RouteContext): RouteSpec[] {
   const { saml, samlAdmin: service } = ctx.services;
   const tenantIdOf = (c: Context<HonoEnv>) => c.req.param("tenantId") ?? "";
-
-  const audit = (
-    c: Context<HonoEnv>,
-    action: AdminAction,
-    tenantId: string,
-    targetId: string,
-    outcome: "success" | "failure",
-  ) =>
-    ctx.services.audit.admin({
-      action,
-      actor: c.get("actor") ?? "apiKey",
-      tenantId,
-      targetId,
-      outcome,
-      requestId: c.get("requestId"),
-    });
-
-  /** Runs an IdP change, counting it and auditing success or a refused change. */
-  async function idpChange<T>(
-    c: Context<HonoEnv>,
-    operation: IdpOperation,
-    action: AdminAction,
-    run: () => Promise<{ value: T; targetId: string }>,
-  ): Promise<T> {
-    const tenantId = tenantIdOf(c);
-    try {
-      const { value, targetId } = await run();
-      saml.metrics.idpAdminChanges.inc({ operation, result: "success" });
-      await audit(c, action, tenantId, targetId, "success");
-      return value;
-    } catch (e) {
-      saml.metrics.idpAdminChanges.inc({ operation, result: "failure" });
-      if (isTiktiError(e) && e.status < 500 && e.code !== "INVALID_TENANT" && e.code !== "TENANT_NOT_FOUND") {
-        await audit(c, action, tenantId, "", "failure");
-      }
-      throw e;
-    }
-  }
 
   /** POST (create only, 409 IDP_EXISTS) and PUT (create or replace) differ only in their mode. */
   const writeIdpRoute = (path: string, mode: "post" | "put", summary: string) =>
@@ -178,13 +138,7 @@ export function samlAdminRoutes(ctx: RouteContext): RouteSpec[] {
         ...ADMIN_ERRORS,
       ],
       handler: async (c, { body }) =>
-        json(
-          c,
-          await idpChange(c, mode, mode === "post" ? "saml.idp.create" : "saml.idp.put", async () => {
-            const { projection, record } = await service.writeIdp(tenantIdOf(c), body, mode);
-            return { value: projection, targetId: record.entityId };
-          }),
-        ),
+        json(c, (await service.writeIdp(adminCaller(c), tenantIdOf(c), body, mode)).projection),
     });
 
   const idpRoutes = (path: string, alias: boolean): RouteSpec[] => {
@@ -211,10 +165,7 @@ export function samlAdminRoutes(ctx: RouteContext): RouteSpec[] {
         success: { status: 204, description: "Deleted" },
         errors: [...PATH_TENANT, "IDP_NOT_FOUND", ...ADMIN_ERRORS],
         handler: async (c) => {
-          await idpChange(c, "delete", "saml.idp.delete", async () => {
-            const deleted = await service.deleteIdp(tenantIdOf(c));
-            return { value: undefined, targetId: deleted?.entityId ?? "" };
-          });
+          await service.deleteIdp(adminCaller(c), tenantIdOf(c));
           return c.body(null, 204);
         },
       }),
@@ -238,14 +189,7 @@ export function samlAdminRoutes(ctx: RouteContext): RouteSpec[] {
         "INTERNAL",
         ...ADMIN_ERRORS,
       ],
-      handler: async (c) =>
-        json(
-          c,
-          await idpChange(c, "refresh", "saml.idp.refresh", async () => {
-            const { projection, record } = await service.refreshIdp(tenantIdOf(c));
-            return { value: projection, targetId: record.entityId };
-          }),
-        ),
+      handler: async (c) => json(c, (await service.refreshIdp(adminCaller(c), tenantIdOf(c))).projection),
     }),
     ...idpRoutes("/admin/tenants/:tenantId/saml/idp", true),
     defineRoute({
@@ -266,12 +210,8 @@ export function samlAdminRoutes(ctx: RouteContext): RouteSpec[] {
       summary: "Map an email domain to a tenant (idempotent)",
       success: { schema: domainSchema },
       errors: [...PATH_TENANT, "INVALID_ARGUMENT", "DOMAIN_CONFLICT", ...ADMIN_ERRORS],
-      handler: async (c) => {
-        const tenantId = tenantIdOf(c);
-        const mapped = await service.putDomain(tenantId, c.req.param("domain") ?? "");
-        await audit(c, "saml.domain.put", tenantId, mapped.domain, "success");
-        return json(c, mapped);
-      },
+      handler: async (c) =>
+        json(c, await service.putDomain(adminCaller(c), tenantIdOf(c), c.req.param("domain") ?? "")),
     }),
     defineRoute({
       method: "DELETE",
@@ -282,9 +222,7 @@ export function samlAdminRoutes(ctx: RouteContext): RouteSpec[] {
       success: { status: 204, description: "Deleted" },
       errors: [...PATH_TENANT, "INVALID_ARGUMENT", "DOMAIN_NOT_FOUND", ...ADMIN_ERRORS],
       handler: async (c) => {
-        const tenantId = tenantIdOf(c);
-        const domain = await service.deleteDomain(tenantId, c.req.param("domain") ?? "");
-        await audit(c, "saml.domain.delete", tenantId, domain, "success");
+        await service.deleteDomain(adminCaller(c), tenantIdOf(c), c.req.param("domain") ?? "");
         return c.body(null, 204);
       },
     }),
@@ -329,18 +267,8 @@ export function samlAdminRoutes(ctx: RouteContext): RouteSpec[] {
           "CONCURRENT_UPDATE",
           ...ADMIN_ERRORS,
         ],
-        handler: async (c, { body }) => {
-          try {
-            const state = await service.rotate(body.action, body.force ?? false);
-            await audit(c, "saml.sp.rotation", "", body.action, "success");
-            return json(c, state);
-          } catch (e) {
-            if (isTiktiError(e) && e.code === "ROTATION_STATE_CONFLICT") {
-              await audit(c, "saml.sp.rotation", "", body.action, "failure");
-            }
-            throw e;
-          }
-        },
+        handler: async (c, { body }) =>
+          json(c, await service.rotate(adminCaller(c), body.action, body.force ?? false)),
       }),
     ];
   }

@@ -23,7 +23,6 @@ import {
 } from "../../domain/grammar.ts";
 import type { Client, Role, Tenant } from "../../domain/types.ts";
 import type { ErrorCode } from "../../errors.ts";
-import type { AdminAction } from "../../services/audit.ts";
 import { oauthClientIdOf } from "../../services/oauth/client-auth.ts";
 import {
   CLIENT_GRANT_TYPES,
@@ -43,6 +42,7 @@ import {
   type PageRequest,
 } from "../../store/repos/paging.ts";
 import { json } from "../json-response.ts";
+import { adminCaller } from "../middleware/admin.ts";
 import { defineRoute, type RouteContext, type RouteSpec } from "../route.ts";
 import { optional } from "../schemas.ts";
 
@@ -266,23 +266,6 @@ export function pageRequest(query: {
   };
 }
 
-/** Writes the admin audit record of docs/spec/operations.md §7 after a successful change. */
-export function auditAdmin(
-  ctx: RouteContext,
-  c: Context<HonoEnv>,
-  action: AdminAction,
-  tenantId: string,
-  targetId: string,
-): Promise<void> {
-  return ctx.services.audit.admin({
-    action,
-    actor: c.get("actor") ?? "apiKey",
-    tenantId,
-    targetId,
-    requestId: c.get("requestId"),
-  });
-}
-
 export function tenantRoutes(ctx: RouteContext): RouteSpec[] {
   const { tenancy } = ctx.services;
   const tenantIdOf = (c: Context<HonoEnv>) => c.req.param("tenantId") ?? "";
@@ -311,8 +294,7 @@ export function tenantRoutes(ctx: RouteContext): RouteSpec[] {
       success: { schema: tenantSchema },
       errors: ["INVALID_ARGUMENT", "TENANT_EXISTS", ...ADMIN_ERRORS],
       handler: async (c, { body }) => {
-        const tenant = await tenancy.createTenant(body);
-        await auditAdmin(ctx, c, "tenant.create", tenant.id, tenant.id);
+        const tenant = await tenancy.createTenant(adminCaller(c), body);
         return json(c, tenantBody(tenant));
       },
     }),
@@ -343,9 +325,7 @@ export function tenantRoutes(ctx: RouteContext): RouteSpec[] {
       success: { schema: tenantSchema },
       errors: [...PATH_TENANT, "INVALID_ARGUMENT", "CONCURRENT_UPDATE", ...ADMIN_ERRORS],
       handler: async (c, { body }) => {
-        const tenantId = tenantIdOf(c);
-        const change = await tenancy.setTenantStatus(tenantId, body.status);
-        await auditAdmin(ctx, c, "tenant.status", tenantId, tenantId);
+        const change = await tenancy.setTenantStatus(adminCaller(c), tenantIdOf(c), body.status);
         return json(c, tenantBody(change.after));
       },
     }),
@@ -359,9 +339,7 @@ export function tenantRoutes(ctx: RouteContext): RouteSpec[] {
       success: { schema: membershipSchema },
       errors: [...PATH_TENANT, "INVALID_ARGUMENT", "USER_NOT_FOUND", "CONCURRENT_UPDATE", ...ADMIN_ERRORS],
       handler: async (c, { body }) => {
-        const tenantId = tenantIdOf(c);
-        const { membership, user } = await tenancy.putMembership(tenantId, body);
-        await auditAdmin(ctx, c, "membership.put", tenantId, user.localId);
+        const { membership, user } = await tenancy.putMembership(adminCaller(c), tenantIdOf(c), body);
         return json(c, {
           id: membership.id,
           tenantId: membership.tenantId,
@@ -390,8 +368,7 @@ export function tenantRoutes(ctx: RouteContext): RouteSpec[] {
       ],
       handler: async (c, { body }) => {
         const tenantId = tenantIdOf(c);
-        const removal = await tenancy.removeMembership(tenantId, body);
-        await auditAdmin(ctx, c, "membership.remove", tenantId, removal.user.localId);
+        const removal = await tenancy.removeMembership(adminCaller(c), tenantId, body);
         return json(c, {
           tenantId,
           userId: removal.user.localId,
@@ -434,10 +411,7 @@ export function tenantRoutes(ctx: RouteContext): RouteSpec[] {
       success: { schema: roleSchema },
       errors: [...PATH_TENANT, "INVALID_ARGUMENT", ...ADMIN_ERRORS],
       handler: async (c, { body }) => {
-        const tenantId = tenantIdOf(c);
-        const role = await tenancy.putRole(tenantId, body);
-        await auditAdmin(ctx, c, "role.put", tenantId, role.name);
-        return json(c, roleBodyOf(role));
+        return json(c, roleBodyOf(await tenancy.putRole(adminCaller(c), tenantIdOf(c), body)));
       },
     }),
     defineRoute({
@@ -471,9 +445,7 @@ export function tenantRoutes(ctx: RouteContext): RouteSpec[] {
       success: { schema: createdClientSchema },
       errors: [...PATH_TENANT, "INVALID_ARGUMENT", "CLIENT_EXISTS", ...ADMIN_ERRORS],
       handler: async (c, { body }) => {
-        const tenantId = tenantIdOf(c);
-        const { client, secret } = await tenancy.createClient(tenantId, body);
-        await auditAdmin(ctx, c, "client.create", tenantId, client.clientId);
+        const { client, secret } = await tenancy.createClient(adminCaller(c), tenantIdOf(c), body);
         return json(c, { ...clientBodyOf(client), secret });
       },
     }),
@@ -508,9 +480,8 @@ export function tenantRoutes(ctx: RouteContext): RouteSpec[] {
       success: { schema: clientSchema },
       errors: [...PATH_TENANT, "INVALID_ARGUMENT", "CLIENT_NOT_FOUND", "CONCURRENT_UPDATE", ...ADMIN_ERRORS],
       handler: async (c, { body }) => {
-        const tenantId = tenantIdOf(c);
-        const client = await tenancy.updateClient(tenantId, c.req.param("clientId") ?? "", body);
-        await auditAdmin(ctx, c, "client.update", tenantId, client.clientId);
+        const clientId = c.req.param("clientId") ?? "";
+        const client = await tenancy.updateClient(adminCaller(c), tenantIdOf(c), clientId, body);
         return json(c, clientBodyOf(client));
       },
     }),
@@ -527,11 +498,11 @@ export function tenantRoutes(ctx: RouteContext): RouteSpec[] {
         const tenantId = tenantIdOf(c);
         const clientId = c.req.param("clientId") ?? "";
         const { client, secret } = await tenancy.rotateClientSecret(
+          adminCaller(c),
           tenantId,
           clientId,
           body.previousSecretTtlSeconds,
         );
-        await auditAdmin(ctx, c, "client.secret.rotate", tenantId, client.clientId);
         return json(c, { oauthClientId: oauthClientIdOf(tenantId, client.clientId), secret });
       },
     }),
@@ -545,9 +516,8 @@ export function tenantRoutes(ctx: RouteContext): RouteSpec[] {
       success: { schema: clientSchema },
       errors: [...PATH_TENANT, "INVALID_ARGUMENT", "CLIENT_NOT_FOUND", "CONCURRENT_UPDATE", ...ADMIN_ERRORS],
       handler: async (c, { body }) => {
-        const tenantId = tenantIdOf(c);
-        const client = await tenancy.setClientJwks(tenantId, c.req.param("clientId") ?? "", body);
-        await auditAdmin(ctx, c, "client.jwks.put", tenantId, client.clientId);
+        const clientId = c.req.param("clientId") ?? "";
+        const client = await tenancy.setClientJwks(adminCaller(c), tenantIdOf(c), clientId, body);
         return json(c, clientBodyOf(client));
       },
     }),
