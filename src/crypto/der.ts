@@ -4,6 +4,7 @@
  * src/saml/certs.ts.
  */
 import { concatBytes } from "../bytes.ts";
+import { must } from "../must.ts";
 
 /** Definite-length encoding of a content length. */
 export function derLength(n: number): Uint8Array {
@@ -25,7 +26,7 @@ export const set = (...parts: Uint8Array[]) => tlv(0x31, ...parts);
 /** OBJECT IDENTIFIER from dotted form. */
 export function oid(dotted: string): Uint8Array {
   const [a, b, ...rest] = dotted.split(".").map(Number);
-  const out = [40 * a! + b!];
+  const out = [40 * must(a, `first arc of OID ${dotted}`) + must(b, `second arc of OID ${dotted}`)];
   for (const n of rest) {
     const chunk = [n & 0x7f];
     for (let v = Math.floor(n / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift((v & 0x7f) | 0x80);

@@ -168,7 +168,8 @@ export function buildIdTokenClaims(config: IdTokenConfig, input: IdTokenInput, i
     ...(input.tid ? { tid: input.tid } : {}),
     amr: [input.amr],
     ver: input.ver,
-    ...(input.amr === "saml" ? { sid: input.sid! } : {}),
+    // inputProblem: sid is present exactly when amr is "saml".
+    ...(input.sid !== undefined ? { sid: input.sid } : {}),
     iat,
     exp: input.exp ?? iat + config.idTokenTtlSeconds,
     jti: crypto.randomUUID(),

@@ -5,6 +5,7 @@
  * byte-identical output and the JWKS route does no work per request.
  */
 import { exportJWK, importJWK, importPKCS8, importSPKI, type JWK } from "jose";
+import { must } from "../must.ts";
 import { toPkcs8Pem } from "./pem.ts";
 
 export interface ExtraJwksKey {
@@ -46,7 +47,7 @@ export async function loadKeyRing(options: {
 
   const verificationKeys = new Map<string, CryptoKey>();
   for (const jwk of jwks) {
-    verificationKeys.set(jwk.kid!, (await importJWK(jwk, "RS256")) as CryptoKey);
+    verificationKeys.set(must(jwk.kid, "kid of a JWKS key"), (await importJWK(jwk, "RS256")) as CryptoKey);
   }
   const doc = { keys: jwks };
   return {

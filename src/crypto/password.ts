@@ -8,6 +8,7 @@
  * Passwords are handled as UTF-8 bytes (never normalised, never trimmed) and never logged.
  */
 import { TiktiError } from "../errors.ts";
+import { must } from "../must.ts";
 
 /** `accounts.passwordHash` of the configuration (structurally the same type). */
 export interface PasswordHashPolicy {
@@ -113,8 +114,9 @@ export function parsePasswordHash(stored: string): ParsedPasswordHash | undefine
     const m = ARGON2ID_RE.exec(stored);
     if (!m) return undefined;
     const [mem, t, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
-    const salt = decodePhcBase64(m[4]!);
-    const hash = decodePhcBase64(m[5]!);
+    // The pattern always captures groups 4 and 5; "" would not decode and refuse the hash.
+    const salt = decodePhcBase64(m[4] ?? "");
+    const hash = decodePhcBase64(m[5] ?? "");
     if (!salt || !hash) return undefined;
     if (t < 1 || t > ARGON2_MAX_T || p < 1 || p > ARGON2_MAX_P || mem < 8 * p || mem > ARGON2_MAX_M) {
       return undefined;
@@ -126,8 +128,8 @@ export function parsePasswordHash(stored: string): ParsedPasswordHash | undefine
     const m = SCRYPT_RE.exec(stored);
     if (!m) return undefined;
     const [ln, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
-    const salt = decodePhcBase64(m[4]!);
-    const hash = decodePhcBase64(m[5]!);
+    const salt = decodePhcBase64(m[4] ?? "");
+    const hash = decodePhcBase64(m[5] ?? "");
     if (!salt || !hash) return undefined;
     if (ln < 1 || ln > SCRYPT_MAX_LN || r < 1 || r > SCRYPT_MAX_R || p < 1 || p > SCRYPT_MAX_P)
       return undefined;
@@ -136,15 +138,17 @@ export function parsePasswordHash(stored: string): ParsedPasswordHash | undefine
   }
   const b = BCRYPT_RE.exec(stored);
   if (b) {
-    const cost = Number(b[2]);
+    const [, variant, costText, salt, checksum] = b;
+    if (salt === undefined || checksum === undefined) return undefined;
+    const cost = Number(costText);
     if (cost < 4 || cost > 31) return undefined;
     return {
       scheme: "bcrypt",
       encoded: stored,
-      variant: b[1] as "2a" | "2b" | "2y",
+      variant: variant as "2a" | "2b" | "2y",
       cost,
-      salt: b[3]!,
-      checksum: b[4]!,
+      salt,
+      checksum,
     };
   }
   return undefined;
@@ -204,7 +208,7 @@ export function formatScrypt(
 /** PHC strings use standard base64 without padding. */
 export function encodePhcBase64(bytes: Uint8Array): string {
   let bin = "";
-  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!);
+  for (const byte of bytes) bin += String.fromCharCode(byte);
   return btoa(bin).replace(/=+$/, "");
 }
 
@@ -301,7 +305,9 @@ export function createPasswordHasher(policy: PasswordHashPolicy, engine: Passwor
       // A hash of a random password with these parameters: verifying against it costs what a
       // real verify of such a hash costs. Computed once, on first need (again if it failed).
       if (!dummy) {
-        dummy = engine.hash(randomSalt(24), p).then((encoded) => parsePasswordHash(encoded)!);
+        dummy = engine
+          .hash(randomSalt(24), p)
+          .then((encoded) => must(parsePasswordHash(encoded), "the dummy hash the engine wrote"));
         dummy.catch(() => {
           dummy = undefined;
         });

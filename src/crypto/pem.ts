@@ -9,9 +9,9 @@ const PKCS1_HEADER = /-----BEGIN RSA PRIVATE KEY-----([\s\S]*?)-----END RSA PRIV
 
 /** Returns a PKCS#8 PEM for a PKCS#8 or PKCS#1 RSA private key PEM; other input is returned as is. */
 export function toPkcs8Pem(pem: string): string {
-  const m = PKCS1_HEADER.exec(pem);
-  if (!m) return pem.trim();
-  const pkcs1 = base64ToBytes(m[1]!.replace(/\s+/g, ""));
+  const body = PKCS1_HEADER.exec(pem)?.[1];
+  if (body === undefined) return pem.trim();
+  const pkcs1 = base64ToBytes(body.replace(/\s+/g, ""));
   // PrivateKeyInfo ::= SEQUENCE { version INTEGER 0, algorithm AlgorithmIdentifier rsaEncryption, privateKey OCTET STRING }
   const algorithm = [
     0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,

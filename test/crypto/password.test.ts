@@ -1,10 +1,18 @@
 import { describe, expect, it } from "vitest";
 import {
+  createPasswordHasher,
+  GO_BCRYPT_COST,
+  type PasswordEngine,
   type PasswordHashPolicy,
   parsePasswordHash,
   passwordNeedsRehash,
 } from "../../src/crypto/password.ts";
-import { argon2idRaw, createInProcessPasswordHasher, scryptRaw } from "../../src/crypto/password-portable.ts";
+import {
+  argon2idRaw,
+  createInProcessPasswordHasher,
+  portablePasswordEngine,
+  scryptRaw,
+} from "../../src/crypto/password-portable.ts";
 import { isTiktiError } from "../../src/errors.ts";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -282,5 +290,23 @@ describe("verifyDummy", () => {
     // An unknown stored value takes the same path.
     const unknown = await time(() => hasher.verify("wrong", ""));
     expect(unknown).toBeGreaterThan(real * 0.5);
+  });
+});
+
+describe("the dummy hash of a failed check", () => {
+  it("fails closed (INTERNAL) when the engine writes a hash that does not parse, and is made again next time", async () => {
+    const policy: PasswordHashPolicy = { ...FAST, scheme: "bcrypt", bcryptCost: GO_BCRYPT_COST };
+    const written = ["not a password hash"];
+    const engine: PasswordEngine = {
+      async hash(password, p) {
+        const encoded = await portablePasswordEngine.hash(password, p);
+        return written.shift() ?? encoded;
+      },
+      verify: (password, stored) => portablePasswordEngine.verify(password, stored),
+    };
+    const hasher = createPasswordHasher(policy, engine);
+    const first = await hasher.verifyDummy("wrong").catch((e: unknown) => e);
+    expect(isTiktiError(first) && first.code).toBe("INTERNAL");
+    expect(await hasher.verifyDummy("wrong")).toBe(false);
   });
 });
