@@ -94,10 +94,14 @@ export async function startServer(
   dir: string,
   name: string,
   config: Record<string, unknown> & { port: number },
+  runtimeFlags: string[] = [],
 ): Promise<Proc> {
   const configFile = join(dir, `${name}.yaml`);
   writeFileSync(configFile, stringify(config), { mode: 0o600 });
   const { cmd, args } = commandFor(runtime, ["-f", configFile]);
+  // Runtime flags (profilers, inspector) go right before the entry script.
+  const entry = args.findIndex((a) => a.endsWith(`src/runtime/${runtime}.ts`));
+  if (runtimeFlags.length > 0) args.splice(entry, 0, ...runtimeFlags);
   const child = spawnLogged(cmd, args, dir, join(dir, `${name}.log`));
   const proc = track(child, join(dir, `${name}.log`));
   let exitedEarly = false;

@@ -20,6 +20,9 @@
  * exchange, oauth, signin, acs, scale) to iterate on one of them; the crypto baselines always run. Its
  * report goes to $TMPDIR/tikti-bench-only unless BENCH_OUT is set, never over docs/.
  * `npm run bench -- --render` rewrites benchmarks.md from benchmarks.json (after editing notes.md).
+ * `npm run bench -- --profile` (issue 14 item 1) records a CPU profile of the server under load on
+ * JWKS, lookup and exchange, one route at a time, on each runtime (Redis, pinned like the bench),
+ * and writes them as text to test/bench/profiles/<runtime>-<route>.txt (test/bench/cpuprofile.ts).
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -49,6 +52,8 @@ import type { SqliteDb } from "../../src/store/sqlite.ts";
 import { generateRsaPem, randomSecret } from "../support/keys.ts";
 import { freePort } from "../support/ports.ts";
 import { startRedis } from "../support/redis-server.ts";
+import { type CpuProfile, renderSummary, summarise } from "./cpuprofile.ts";
+import { startInspectorProfile } from "./inspector.ts";
 import { PIN, pinPid } from "./pin.ts";
 import {
   type BenchRuntime,
@@ -648,7 +653,124 @@ function versionOf(runtime: BenchRuntime): string {
   return r.stdout.split("\n")[0]!.trim();
 }
 
+/** Where `--profile` writes its text profiles (checked in). */
+const PROFILES = join(root, "test/bench/profiles");
+const PROFILE_SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 8);
+
+/**
+ * `--profile`: for each runtime and each of JWKS, lookup and exchange, a server on Redis (one
+ * process, pinned) under the bench's closed-loop load for PROFILE_SECONDS while the CPU profiler
+ * records. Node and Deno are profiled through the inspector for exactly the loaded window; Bun
+ * with `--cpu-prof` for its lifetime, the samples before the window dropped.
+ */
+async function profileMain(): Promise<void> {
+  ensureWrk();
+  const work = mkdtempSync(join(tmpdir(), "tikti-profile-"));
+  const secrets: Secrets = {
+    jwtSecret: randomSecret(48),
+    apiKey: randomSecret(32),
+    pem: await generateRsaPem(),
+  };
+  const plan: SeedPlan = { users: USERS, tenants: TENANTS, passwordHash: await seedPasswordHash() };
+  const redis = await startRedis();
+  if (PIN) pinPid(PIN.load, redis.pid);
+  mkdirSync(PROFILES, { recursive: true });
+  try {
+    const client = createClient({ socket: { host: redis.host, port: redis.port } });
+    await client.connect();
+    const { createRedisStore } = await import("../../src/store/redis.ts");
+    const kv = createRedisStore({ addr: redis.addr, logger: silentLogger });
+    await waitPing(kv);
+    await seedTenants(kv, TENANTS);
+    await kv.close();
+    await seedUsersRedis(client, plan);
+    client.destroy();
+    const files = await writeRequestFiles(work, secrets, USERS, "profile");
+    for (const runtime of RUNTIMES) {
+      for (const route of ["jwks", "lookup", "exchange"] as const) {
+        const port = await freePort();
+        const name = `${runtime}-${route}`;
+        const base = `http://127.0.0.1:${port}`;
+        const spec: LoadSpec =
+          route === "jwks"
+            ? { url: `${base}/.well-known/jwks.json`, method: "GET", connections: 0, seconds: 0 }
+            : {
+                url: `${base}/accounts/${route === "lookup" ? "lookup" : "token/exchange"}`,
+                method: "POST",
+                requestsFile: route === "lookup" ? files.lookup : files.exchange,
+                apiKey: secrets.apiKey,
+                connections: 0,
+                seconds: 0,
+              };
+        const inspectPort = await freePort();
+        const flags =
+          runtime === "bun"
+            ? [
+                "--cpu-prof",
+                `--cpu-prof-dir=${work}`,
+                `--cpu-prof-name=${name}.cpuprofile`,
+                "--cpu-prof-interval=250",
+              ]
+            : [`--inspect=127.0.0.1:${inspectPort}`];
+        const spawned = performance.now();
+        const config = serverConfig(
+          secrets,
+          port,
+          join(work, `data-${name}`),
+          { redisAddr: redis.addr },
+          1,
+          null,
+        );
+        const server = await startServer(runtime, work, name, config, flags);
+        let profile: CpuProfile | undefined;
+        let skipUs = 0;
+        let result: LoadResult;
+        try {
+          await runLoad({ ...spec, connections: 8, seconds: 2 });
+          if (runtime === "bun") {
+            skipUs = (performance.now() - spawned) * 1000;
+            result = await point(`${name} (profiled)`, {
+              ...spec,
+              connections: MAX_CONNECTIONS,
+              seconds: PROFILE_SECONDS,
+            });
+          } else {
+            const running = await startInspectorProfile(inspectPort);
+            result = await point(`${name} (profiled)`, {
+              ...spec,
+              connections: MAX_CONNECTIONS,
+              seconds: PROFILE_SECONDS,
+            });
+            profile = await running.stop();
+          }
+        } finally {
+          await server.stop();
+        }
+        if (runtime === "bun") {
+          profile = JSON.parse(readFileSync(join(work, `${name}.cpuprofile`), "utf8")) as CpuProfile;
+        }
+        const title =
+          `${runtime} ${versionOf(runtime)} — ${route} on Redis, 1 process` +
+          (PIN ? ` pinned to core(s) ${PIN.server}, wrk and Redis on ${PIN.load}` : ", unpinned") +
+          ` — ${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms` +
+          ` (${new Date().toISOString().slice(0, 16)}Z)`;
+        if (!profile) throw new Error(`bench: no profile recorded for ${name}`);
+        const text = renderSummary(title, summarise(profile, { skipUs }));
+        writeFileSync(join(PROFILES, `${name}.txt`), text);
+        log(`  wrote test/bench/profiles/${name}.txt`);
+      }
+    }
+  } finally {
+    await redis.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes("--profile")) {
+    await profileMain();
+    return;
+  }
   if (process.argv.includes("--render")) {
     // After editing test/bench/notes.md: the same report from the run's JSON, notes included.
     const report = JSON.parse(readFileSync(join(OUT, "benchmarks.json"), "utf8")) as BenchReport;
