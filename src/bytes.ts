@@ -114,7 +114,8 @@ export async function readAllLimited(
 }
 
 export function concatBytes(chunks: readonly Uint8Array[], total?: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
+  const [only] = chunks;
+  if (chunks.length === 1 && only !== undefined) return only;
   const out = new Uint8Array(total ?? chunks.reduce((n, c) => n + c.byteLength, 0));
   let offset = 0;
   for (const c of chunks) {

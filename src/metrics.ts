@@ -87,7 +87,11 @@ export class Histogram implements Series {
       s = { counts: this.buckets.map(() => 0), sum: 0, count: 0, labels };
       this.series.set(k, s);
     }
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
+    const counts = s.counts;
+    // counts has one entry per bucket, each starting at 0.
+    this.buckets.forEach((bound, i) => {
+      if (value <= bound) counts[i] = (counts[i] ?? 0) + 1;
+    });
     s.sum += value;
     s.count++;
   }

@@ -8,6 +8,7 @@
  */
 import { parseDocument } from "yaml";
 import type { z } from "zod";
+import { must } from "../must.ts";
 import { devIssuerBaseUrl, devQuickStartDocument, ensureDevSecrets } from "./dev.ts";
 import type { ConfigIO } from "./io.ts";
 import { type Config, configLeaves, configSchema, ISSUER_PLACEHOLDER, type LeafKind } from "./schema.ts";
@@ -113,8 +114,9 @@ export async function loadConfig(
   const warnings: string[] = [];
   const env = io.env;
   const leaves = configLeaves();
-  const explicit = argv.configPath !== undefined && argv.configPath !== "";
-  const shownPath = explicit ? argv.configPath! : DEFAULT_CONFIG_PATH;
+  const explicitPath = argv.configPath === "" ? undefined : argv.configPath;
+  const explicit = explicitPath !== undefined;
+  const shownPath = explicitPath ?? DEFAULT_CONFIG_PATH;
   const path = io.resolvePath(shownPath);
 
   let doc: Record<string, unknown>;
@@ -393,8 +395,8 @@ function formatPath(path: readonly (string | number)[]): string {
 function removeGoOnlyKeys(doc: Record<string, unknown>, warnings: string[]): void {
   for (const [dotted, hint] of Object.entries(GO_ONLY_KEYS)) {
     const path = dotted.split(".");
-    const parent = getObject(doc, path.slice(0, -1));
-    const last = path[path.length - 1]!;
+    const last = must(path.pop(), `the last segment of ${dotted}`);
+    const parent = getObject(doc, path);
     if (parent && Object.hasOwn(parent, last)) {
       delete parent[last];
       warnings.push(`config: ${dotted}: ignored (only Go Tikti used this key)${hint ? `; ${hint}` : ""}`);
@@ -426,9 +428,10 @@ function getObject(doc: Record<string, unknown>, path: readonly string[]): Recor
 }
 
 function setPath(doc: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  const parents = path.slice(0, -1);
+  const leaf = must(path.at(-1), "the key of a configuration path");
   let cur = doc;
-  for (let i = 0; i < path.length - 1; i++) {
-    const seg = path[i]!;
+  for (const [i, seg] of parents.entries()) {
     const next = cur[seg];
     if (next === undefined || next === null) {
       const created: Record<string, unknown> = {};
@@ -440,7 +443,7 @@ function setPath(doc: Record<string, unknown>, path: readonly string[], value: u
       throw new ConfigError(path.slice(0, i + 1).join("."), "expected a mapping of keys");
     }
   }
-  cur[path[path.length - 1]!] = value;
+  cur[leaf] = value;
 }
 
 const VAR_EXPR = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
@@ -458,7 +461,7 @@ export function expandString(
   let out = "";
   let expanded = false;
   for (let i = 0; i < s.length; i++) {
-    const ch = s[i]!;
+    const ch = s.charAt(i);
     if (ch !== "$") {
       out += ch;
       continue;
@@ -481,7 +484,7 @@ export function expandString(
         key,
         `invalid expression "${s.slice(i, close + 1)}" (expected \${VAR} or \${VAR:-default})`,
       );
-    const name = m[1]!;
+    const name = must(m[1], "the variable name of an expansion");
     if (name === "issuerBaseUrl") {
       if (m[2] !== undefined)
         throw new ConfigError(key, `\${issuerBaseUrl} is reserved and takes no default`);

@@ -308,9 +308,10 @@ async function checkSigningKeys(c: Config): Promise<ConfigProblem[]> {
       problems.push({ key: at, problem: "needs exactly one of publicKey or privateKey" });
       continue;
     }
+    // hasPublic/hasPrivate say which one is set; an empty PEM would be refused by the check.
     const problem = hasPublic
-      ? await checkRsaKeyPem(entry.publicKey!, "public")
-      : await checkRsaKeyPem(entry.privateKey!, "private");
+      ? await checkRsaKeyPem(entry.publicKey ?? "", "public")
+      : await checkRsaKeyPem(entry.privateKey ?? "", "private");
     if (problem) problems.push({ key: `${at}.${hasPublic ? "publicKey" : "privateKey"}`, problem });
   }
   return problems;
@@ -336,14 +337,13 @@ interface PemBlock {
 /** Exactly one PEM block with only whitespace around it; encrypted keys are refused. */
 function parseSinglePem(text: string): PemBlock | string {
   const re = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
-  const blocks = [...text.matchAll(re)];
-  if (blocks.length === 0) return "not a PEM block";
-  if (blocks.length > 1) return "must contain exactly one PEM block";
-  const m = blocks[0]!;
-  if (text.replace(m[0], "").trim() !== "") return "unexpected text around the PEM block";
-  const label = m[1]!;
-  if (m[3] !== label) return "PEM BEGIN and END labels differ";
-  const body = m[2]!;
+  const [m, ...others] = text.matchAll(re);
+  if (m === undefined) return "not a PEM block";
+  if (others.length > 0) return "must contain exactly one PEM block";
+  const [block, label, body, endLabel] = m;
+  if (label === undefined || body === undefined) return "not a PEM block";
+  if (text.replace(block, "").trim() !== "") return "unexpected text around the PEM block";
+  if (endLabel !== label) return "PEM BEGIN and END labels differ";
   if (label === "ENCRYPTED PRIVATE KEY" || body.includes("Proc-Type:")) {
     return "encrypted private keys are not supported";
   }
@@ -484,9 +484,10 @@ function checkStorage(c: Config, warnings: string[]): ConfigProblem[] {
     c.redisUrl !== "" ? "redisUrl" : null,
     c.redisCluster.length > 0 ? "redisCluster" : null,
   ].filter((s): s is string => s !== null);
-  if (selectors.length > 1) {
+  const [, second] = selectors;
+  if (second !== undefined) {
     problems.push({
-      key: selectors[1]!,
+      key: second,
       problem: `only one of redisAddr, redisUrl, redisCluster may be set (found ${selectors.join(", ")})`,
     });
   }

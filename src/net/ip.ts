@@ -24,8 +24,7 @@ function parseIpv4(s: string): Uint8Array | null {
   const parts = s.split(".");
   if (parts.length !== 4) return null;
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
+  for (const [i, p] of parts.entries()) {
     if (!/^(0|[1-9]\d{0,2})$/.test(p)) return null;
     const n = Number(p);
     if (n > 255) return null;
@@ -36,18 +35,19 @@ function parseIpv4(s: string): Uint8Array | null {
 
 function parseIpv6(s: string): Uint8Array | null {
   if (!/^[0-9a-fA-F:.]+$/.test(s)) return null;
-  const halves = s.split("::");
-  if (halves.length > 2) return null;
+  const [first, second, ...more] = s.split("::");
+  if (first === undefined || more.length > 0) return null;
   const parseGroups = (part: string): number[] | null => {
     if (part === "") return [];
     const groups: number[] = [];
     const items = part.split(":");
-    for (let i = 0; i < items.length; i++) {
-      const g = items[i]!;
+    for (const [i, g] of items.entries()) {
       if (i === items.length - 1 && g.includes(".")) {
         const v4 = parseIpv4(g);
         if (!v4) return null;
-        groups.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
+        // Two big-endian 16-bit groups; DataView throws (fails closed) on fewer than 4 bytes.
+        const view = new DataView(v4.buffer, v4.byteOffset, v4.byteLength);
+        groups.push(view.getUint16(0), view.getUint16(2));
       } else {
         if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
         groups.push(Number.parseInt(g, 16));
@@ -55,12 +55,12 @@ function parseIpv6(s: string): Uint8Array | null {
     }
     return groups;
   };
-  const head = parseGroups(halves[0]!);
-  const tail = halves.length === 2 ? parseGroups(halves[1]!) : [];
+  const head = parseGroups(first);
+  const tail = second === undefined ? [] : parseGroups(second);
   if (!head || !tail) return null;
   const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
-  const groups = [...head, ...new Array<number>(halves.length === 2 ? missing : 0).fill(0), ...tail];
+  if (second === undefined ? missing !== 0 : missing < 1) return null;
+  const groups = [...head, ...new Array<number>(second === undefined ? 0 : missing).fill(0), ...tail];
   const out = new Uint8Array(16);
   groups.forEach((g, i) => {
     out[i * 2] = g >> 8;
@@ -86,9 +86,13 @@ export function parseCidr(input: string): Cidr | null {
 export function cidrContains(cidr: Cidr, ip: Uint8Array): boolean {
   if (cidr.bytes.length !== ip.length) return false;
   let bits = cidr.prefix;
-  for (let i = 0; i < ip.length && bits > 0; i++, bits -= 8) {
+  for (const [i, byte] of ip.entries()) {
+    if (bits <= 0) break;
     const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if ((cidr.bytes[i]! & mask) !== (ip[i]! & mask)) return false;
+    const network = cidr.bytes[i];
+    // Same length was checked above; a missing byte could only mean "not inside".
+    if (network === undefined || (network & mask) !== (byte & mask)) return false;
+    bits -= 8;
   }
   return true;
 }
@@ -111,8 +115,7 @@ export function resolveClientIp(
     .split(",")
     .map((h) => h.trim())
     .filter(Boolean);
-  for (let i = hops.length - 1; i >= 0; i--) {
-    const hop = hops[i]!;
+  for (const hop of hops.toReversed()) {
     if (!isTrusted(hop)) return parseIp(hop) ? hop : socketAddress;
   }
   return hops[0] ?? socketAddress;

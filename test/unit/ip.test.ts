@@ -17,6 +17,14 @@ describe("parseIp / parseCidr", () => {
     expect(parseIp("2001:db8:0:0:0:0:0:1")).toEqual(parseIp("2001:db8::1"));
   });
 
+  it("parses an IPv4 tail of an IPv6 address into its last two groups", () => {
+    expect(Array.from(parseIp("64:ff9b::192.0.2.33") ?? [])).toEqual([
+      0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 192, 0, 2, 33,
+    ]);
+    expect(parseIp("64:ff9b::192.0.2")).toBeNull();
+    expect(parseIp("1:2:3:4:5:6:7:8::")).toBeNull();
+  });
+
   it.each(["256.0.0.1", "1.2.3", "01.2.3.4", "1.2.3.4.5", "::1::", "gggg::", "1:2:3:4:5:6:7:8:9", "", "abc"])(
     "refuses %s",
     (ip) => {
@@ -38,6 +46,11 @@ describe("parseIp / parseCidr", () => {
     const v6 = parseCidr("fd00::/8")!;
     expect(cidrContains(v6, parseIp("fd12::1")!)).toBe(true);
     expect(cidrContains(v6, parseIp("10.0.0.1")!)).toBe(false);
+    const all = parseCidr("0.0.0.0/0");
+    const host = parseCidr("192.0.2.1");
+    expect(all && cidrContains(all, new Uint8Array([203, 0, 113, 1]))).toBe(true);
+    expect(host && cidrContains(host, new Uint8Array([192, 0, 2, 1]))).toBe(true);
+    expect(host && cidrContains(host, new Uint8Array([192, 0, 2, 0]))).toBe(false);
   });
 });
 
@@ -51,6 +64,9 @@ describe("resolveClientIp (docs/spec/api.md §2.8)", () => {
   });
   it("ignores X-Forwarded-For with no trusted proxies configured", () => {
     expect(resolveClientIp("10.0.0.5", "6.6.6.6", [])).toBe("10.0.0.5");
+  });
+  it("takes the left-most hop when every hop is a trusted proxy", () => {
+    expect(resolveClientIp("10.0.0.5", "10.9.9.9, 10.1.1.1", trusted)).toBe("10.9.9.9");
   });
   it("falls back to the socket address when the chosen hop is not an address", () => {
     expect(resolveClientIp("10.0.0.5", "garbage", trusted)).toBe("10.0.0.5");
