@@ -5,10 +5,13 @@
  *
  * Model: `kv_keys` holds one row per key (type, string value, absolute expiry in unix ms);
  * `kv_items` holds hash fields and set members. Every operation runs synchronously on one
- * connection, so it is atomic with respect to every other operation of the process (§7.2); every
- * write runs in its own `BEGIN IMMEDIATE … COMMIT` so that it is also atomic on disk, and with WAL +
- * `synchronous=FULL` the commit is fsynced before the promise resolves (§7.3). Expired keys are
- * ignored on read and purged lazily by writes and by a periodic sweep (§7.4).
+ * connection, so it is atomic with respect to every other operation of the process (§7.2). Writes
+ * are group-committed (docs/adr/0095-embedded-group-commit.md): each runs at once under its own
+ * savepoint inside the open `BEGIN IMMEDIATE` transaction, the transaction commits once the event
+ * loop has handled what is ready (`setImmediate`), and with WAL + `synchronous=FULL` that commit is
+ * fsynced before any of its writes' promises resolves (§7.3): one fsync per batch of concurrent
+ * writes instead of one per write. Expired keys are ignored on read and purged lazily by writes and
+ * by a periodic sweep (§7.4).
  */
 import { isTiktiError, storeUnavailable, TiktiError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
@@ -178,6 +181,9 @@ export function createEmbeddedStore(db: SqliteDb, opts: EmbeddedStoreOptions): E
     begin: q("BEGIN IMMEDIATE"),
     commit: q("COMMIT"),
     rollback: q("ROLLBACK"),
+    savepoint: q("SAVEPOINT w"),
+    release: q("RELEASE w"),
+    rollbackTo: q("ROLLBACK TO w"),
     ping: q("SELECT 1 AS ok"),
     getKey: q("SELECT type, value, expires_at FROM kv_keys WHERE key = ?"),
     putKey: q(
@@ -225,23 +231,69 @@ export function createEmbeddedStore(db: SqliteDb, opts: EmbeddedStoreOptions): E
     }
   };
 
-  /** Runs `fn` in one write transaction, rolled back on any error. */
-  const tx = <T>(fn: () => T): Promise<T> =>
-    op(() => {
-      s.begin.run();
+  /**
+   * The writes of the open transaction, acknowledged together when it commits; `null` when none is
+   * open. One fsync then covers every write the event loop issued meanwhile (docs/adr/0095-embedded-group-commit.md):
+   * a request's rate-limit hit costs a share of a commit, not a commit of its own.
+   */
+  let pending: Array<{ resolve: () => void; reject: (e: TiktiError) => void }> | null = null;
+
+  /** Commits the open transaction (if any), then settles its writes: resolved only once durable. */
+  const commitPending = (): void => {
+    const writes = pending;
+    if (writes === null) return;
+    pending = null;
+    try {
+      s.commit.run();
+    } catch (e) {
       try {
-        const result = fn();
-        s.commit.run();
-        return result;
+        s.rollback.run();
+      } catch {
+        // A failed COMMIT may already have rolled back; the commit error is what the writers get.
+      }
+      const error = translate(e);
+      for (const w of writes) w.reject(error);
+      return;
+    }
+    for (const w of writes) w.resolve();
+  };
+
+  // After the I/O callbacks that are ready now (check phase), so that concurrent requests share it.
+  const scheduleCommit = (): void => {
+    setImmediate(commitPending);
+  };
+
+  /**
+   * Runs `fn` as one write: synchronously (so atomic and ordered with every other operation, §7.2)
+   * under a savepoint of the open transaction, undone alone on any error; its promise resolves
+   * with the result after the transaction's COMMIT, i.e. after the fsync (§7.3).
+   */
+  const tx = <T>(fn: () => T): Promise<T> => {
+    let result: T;
+    try {
+      ensureOpen();
+      if (pending === null) {
+        s.begin.run();
+        pending = [];
+        scheduleCommit();
+      }
+      s.savepoint.run();
+      try {
+        result = fn();
       } catch (e) {
-        try {
-          s.rollback.run();
-        } catch {
-          // COMMIT failures may already have rolled back; the original error is what matters.
-        }
+        s.rollbackTo.run();
+        s.release.run();
         throw e;
       }
+      s.release.run();
+    } catch (e) {
+      return Promise.reject(translate(e));
+    }
+    const writes = pending;
+    return new Promise<T>((resolve, reject) => {
+      writes.push({ resolve: () => resolve(result), reject });
     });
+  };
 
   /** The live row of `key`, or undefined when absent or expired. */
   const read = (key: string, t: number): KeyRow | undefined => {
@@ -324,6 +376,8 @@ export function createEmbeddedStore(db: SqliteDb, opts: EmbeddedStoreOptions): E
 
   const sweepExpired = (): number => {
     ensureOpen();
+    // Its own transactions below: settle the open one first.
+    commitPending();
     let removed = 0;
     for (;;) {
       const t = now();
@@ -568,6 +622,8 @@ export function createEmbeddedStore(db: SqliteDb, opts: EmbeddedStoreOptions): E
       if (sweepTimer !== undefined) clearInterval(sweepTimer);
       sweepTimer = undefined;
       try {
+        // Writes already run but not yet committed are committed (and acknowledged) before closing.
+        commitPending();
         db.close();
       } catch (e) {
         log.warn("closing the embedded store failed", { err: e });

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
 // @ts-expect-error plain ESM helper without types
@@ -16,7 +16,7 @@ import { silentLogger } from "../../src/logger.ts";
 import { EMBEDDED_DB_FILE, openEmbeddedStore, StoreLockedError } from "../../src/runtime/embedded-open.ts";
 import { openSqlite } from "../../src/runtime/sqlite-node.ts";
 import { createEmbeddedStore, prefixUpperBound } from "../../src/store/embedded.ts";
-import type { SqliteDb } from "../../src/store/sqlite.ts";
+import { SQLITE, type SqliteDb, SqliteError } from "../../src/store/sqlite.ts";
 
 const repoRoot = resolve(import.meta.dirname, "../..");
 const childScript = join(repoRoot, "test/support/embedded-child.ts");
@@ -272,6 +272,163 @@ describe("embedded store: sweep timer", () => {
     const { code, signal } = await child.exited;
     clearTimeout(killer);
     expect({ code, signal }).toEqual({ code: 0, signal: null });
+  });
+});
+
+/**
+ * A driver connection whose COMMITs are counted (`log` gets "commit" when one ran) and whose
+ * statements can be made to fail: `failNext.set(sql, error)` throws `error` at that statement's next run.
+ */
+function instrumented(path: string) {
+  const raw = openSqlite(path);
+  const log: string[] = [];
+  const failNext = new Map<string, Error>();
+  const db: SqliteDb = {
+    path: raw.path,
+    exec: (sql) => raw.exec(sql),
+    close: () => raw.close(),
+    prepare(sql) {
+      const stmt = raw.prepare(sql);
+      const fail = () => {
+        const e = failNext.get(sql);
+        if (e) {
+          failNext.delete(sql);
+          throw e;
+        }
+      };
+      return {
+        run: (...params) => {
+          fail();
+          const r = stmt.run(...params);
+          if (sql === "COMMIT") log.push("commit");
+          return r;
+        },
+        get: (...params) => stmt.get(...params),
+        all: (...params) => stmt.all(...params),
+      };
+    },
+  };
+  return { db, log, failNext };
+}
+
+// docs/adr/0095-embedded-group-commit.md: concurrent writes share one fsynced COMMIT, and none is
+// acknowledged before it ran (docs/spec/storage.md §7.3).
+describe("embedded store: group commit", () => {
+  it("acknowledges concurrent writes with one COMMIT, each only after that COMMIT ran", async () => {
+    const path = join(tempDir(), EMBEDDED_DB_FILE);
+    const { db, log } = instrumented(path);
+    const kv = createEmbeddedStore(db, { logger: silentLogger });
+    const acked = (p: Promise<unknown>) =>
+      p.then((v) => {
+        log.push("ack");
+        return v;
+      });
+    const results = await Promise.all([
+      acked(kv.set("s", "v")),
+      acked(kv.rlIncr("rl:a", 60_000)),
+      acked(kv.rlIncr("rl:b", 60_000)),
+      acked(kv.rlIncr("rl:a", 60_000)),
+      acked(kv.hset("h", "f", "v")),
+      acked(kv.casSet("c", null, "x", 60_000)),
+      acked(kv.set("s", "w", { nx: true })),
+      acked(kv.consume("s")),
+    ]);
+    expect(log).toEqual(["commit", ...Array(8).fill("ack")]);
+    // Each write saw the ones issued before it (they ran in order, synchronously).
+    expect(
+      results.map((r) => (typeof r === "object" && r !== null ? (r as { count: number }).count : r)),
+    ).toEqual([true, 1, 1, 2, true, true, false, "v"]);
+    // A write issued after the batch committed opens the next one.
+    await kv.incr("n");
+    expect(log.filter((l) => l === "commit")).toHaveLength(2);
+    await kv.close();
+    const reopened = await open(dirname(path));
+    try {
+      expect(await reopened.get("s")).toBeNull();
+      expect(await reopened.get("rl:a")).toBe("2");
+      expect(await reopened.hget("h", "f")).toBe("v");
+      expect(await reopened.get("c")).toBe("x");
+      expect(await reopened.get("n")).toBe("1");
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it("undoes a failing write alone; the other writes of its batch commit", async () => {
+    const path = join(tempDir(), EMBEDDED_DB_FILE);
+    const { db, failNext } = instrumented(path);
+    const kv = createEmbeddedStore(db, { logger: silentLogger });
+    await kv.set("str", "x");
+    // HSET of a new key writes the key row, then the item: the item insert fails after the key row exists.
+    failNext.set(
+      "INSERT INTO kv_items (key, item, value) VALUES (?, ?, ?) ON CONFLICT (key, item) DO NOTHING",
+      new SqliteError("sqlite: disk I/O error", SQLITE.IOERR, false),
+    );
+    const [before, broken, wrongType, after] = await Promise.allSettled([
+      kv.set("a", "1"),
+      kv.hset("h", "f", "v"),
+      kv.hset("str", "f", "v"),
+      kv.incr("n"),
+    ]);
+    expect(before.status).toBe("fulfilled");
+    expect(broken.status === "rejected" && (broken.reason as { code: string }).code).toBe(
+      "STORE_UNAVAILABLE",
+    );
+    expect(wrongType.status === "rejected" && (wrongType.reason as { code: string }).code).toBe("INTERNAL");
+    expect(after.status).toBe("fulfilled");
+    await kv.close();
+    const reopened = await open(dirname(path));
+    try {
+      expect(await reopened.exists("h")).toBe(false);
+      expect(await reopened.get("a")).toBe("1");
+      expect(await reopened.get("n")).toBe("1");
+      expect(await reopened.get("str")).toBe("x");
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it("rejects every write of a batch whose COMMIT fails, and rolls them all back", async () => {
+    const { db, failNext, log } = instrumented(join(tempDir(), EMBEDDED_DB_FILE));
+    const kv = createEmbeddedStore(db, { logger: silentLogger });
+    await kv.set("k", "old");
+    failNext.set("COMMIT", new SqliteError("sqlite: database or disk is full", SQLITE.FULL, false));
+    const outcomes = await Promise.allSettled([
+      kv.set("k", "new"),
+      kv.rlIncr("rl:x", 60_000),
+      kv.sadd("s", "m"),
+    ]);
+    expect(outcomes.map((o) => o.status === "rejected" && (o.reason as { code: string }).code)).toEqual([
+      "STORE_UNAVAILABLE",
+      "STORE_UNAVAILABLE",
+      "STORE_UNAVAILABLE",
+    ]);
+    expect(await kv.get("k")).toBe("old");
+    expect(await kv.exists("rl:x")).toBe(false);
+    expect(await kv.smembers("s")).toEqual([]);
+    // The store goes on: the next write opens and commits a new transaction.
+    expect(await kv.rlIncr("rl:x", 60_000)).toMatchObject({ count: 1 });
+    expect(log.filter((l) => l === "commit")).toHaveLength(2);
+    await kv.close();
+  });
+
+  it("commits the open batch before closing and before a sweep", async () => {
+    const path = join(tempDir(), EMBEDDED_DB_FILE);
+    const { db, log } = instrumented(path);
+    const kv = createEmbeddedStore(db, { logger: silentLogger });
+    const write = kv.set("a", "1");
+    expect(kv.sweepExpired()).toBe(0);
+    expect(log).toEqual(["commit"]);
+    await write;
+    const last = kv.set("b", "2");
+    await kv.close();
+    await last;
+    const reopened = await open(dirname(path));
+    try {
+      expect([await reopened.get("a"), await reopened.get("b")]).toEqual(["1", "2"]);
+    } finally {
+      await reopened.close();
+    }
   });
 });
 
