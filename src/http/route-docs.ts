@@ -38,7 +38,7 @@ export interface PageRouteDoc {
 
 const HTML = "text/html; charset=utf-8";
 /**
- * The neutral HTML error pages of src/saml/pages.ts by status (docs/spec/saml.md §6.7): an error id, never the
+ * The neutral HTML error pages of src/http/saml/pages.ts by status (docs/spec/saml.md §6.7): an error id, never the
  * reason. `internal` answers 503 with `Retry-After` when the store is down; 429 carries `Retry-After`.
  */
 const ERROR_PAGES: Record<number, PageResponse> = {

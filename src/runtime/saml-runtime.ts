@@ -8,10 +8,10 @@
  */
 import process from "node:process";
 import type { AppDeps, SamlIo } from "../deps.ts";
-import type { SamlContext } from "../saml/context.ts";
 import type { MetadataTransport } from "../saml/metadata.ts";
-import { refreshTick } from "../saml/refresh.ts";
 import type { KeyFileReader } from "../saml/sp-keys.ts";
+import type { SamlContext } from "../services/saml/context.ts";
+import { refreshTick } from "../services/saml/refresh.ts";
 import { createMetadataTransport } from "./saml-fetch.ts";
 import { readSamlKeyFile } from "./saml-keys.ts";
 

@@ -2,9 +2,10 @@
  * The AuthnRequest of docs/spec/saml.md §5 step 5 — no XML declaration and no enveloped signature — and
  * its signed HTTP-Redirect URL (step 7), signed with the pair the rotation state selects (§13).
  */
-import type { SamlContext } from "./context.ts";
 import { BINDING_POST } from "./metadata.ts";
 import { buildXml, redirectUrl } from "./outbound.ts";
+import type { SpKeyPair } from "./sp-keys.ts";
+import type { SamlUrls } from "./urls.ts";
 import { NS } from "./xml.ts";
 
 export interface AuthnRequestInput {
@@ -43,7 +44,7 @@ export function buildAuthnRequest(input: AuthnRequestInput): string {
 
 /** §5 steps 5 and 7: the URL the browser is sent to. */
 export async function authnRequestUrl(
-  saml: SamlContext,
+  saml: { urls: SamlUrls; rotation: { signingPair(): Promise<SpKeyPair> } },
   input: {
     id: string;
     issueInstant: string;

@@ -20,7 +20,7 @@ import { TiktiError } from "../errors.ts";
 import { cidrContains, parseCidr, parseIp } from "../net/ip.ts";
 import { CertificateParseError, isoSeconds, parseCertificate, sha256Hex, strictBase64 } from "./certs.ts";
 import { type FreshCert, NAMEID_EMAIL, type SloBinding } from "./idp-records.ts";
-import type { PublishedCertificates } from "./rotation.ts";
+import type { SpKeyPair } from "./sp-keys.ts";
 import type { SamlUrls } from "./urls.ts";
 
 export const NS_MD = "urn:oasis:names:tc:SAML:2.0:metadata";
@@ -565,6 +565,12 @@ const builder = new XMLBuilder({
   format: true,
   indentBy: "  ",
 });
+
+/** The SP pairs the metadata publishes (chosen by the rotation state, src/services/saml/rotation.ts). */
+export interface PublishedCertificates {
+  signing: SpKeyPair[];
+  encryption: SpKeyPair[];
+}
 
 export interface SpMetadataInput {
   urls: SamlUrls;

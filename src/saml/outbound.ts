@@ -7,7 +7,7 @@
  *   The URL may not exceed 8192 bytes.
  * - HTTP-POST binding: an enveloped XML signature (rsa-sha256, sha256, exclusive C14N) referencing
  *   the root `ID`, placed right after `Issuer` as the SAML schema requires, delivered by an
- *   auto-submit form whose script carries a per-response nonce.
+ *   auto-submit form whose script carries a per-response nonce (src/http/saml/auto-submit.ts).
  *
  * XML is built with fast-xml-parser's builder (values escaped), never by string concatenation of
  * untrusted values.
@@ -16,8 +16,6 @@ import { XMLBuilder } from "fast-xml-parser";
 import { SignedXml } from "xml-crypto";
 import { base64ToBytes, bytesToBase64, toPem } from "../crypto/pem.ts";
 import { DIGEST_ALG_URI, ENVELOPED_SIGNATURE, EXC_C14N, SIG_ALG_URI } from "./algorithms.ts";
-import { newNonce } from "./ids.ts";
-import { autoSubmitCsp, BROWSER_HEADERS, escapeHtml, HTML_CONTENT_TYPE } from "./pages.ts";
 import type { SpKeyPair } from "./sp-keys.ts";
 
 export const SIG_ALG_RSA_SHA256 = SIG_ALG_URI["rsa-sha256"];
@@ -99,67 +97,4 @@ export function signEnveloped(xml: string, pair: SpKeyPair): string {
     location: { reference: "/*/*[local-name(.)='Issuer']", action: "after" },
   });
   return sig.getSignedXml();
-}
-
-/**
- * §9.2 step 7 / §9.3 step 6, POST binding: a `200` page whose form posts `fields` to `action`,
- * submitted by a nonce-carrying script (with a `<noscript>` button). CSP: `autoSubmitCsp` (no
- * `form-action`, docs/spec/saml.md §10.1).
- */
-export function autoSubmitForm(input: {
-  action: string;
-  fields: Record<string, string>;
-  extraHeaders?: Record<string, string>;
-}): Response {
-  const nonce = newNonce();
-  const hidden = Object.entries(input.fields)
-    .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
-    .join("");
-  const body =
-    '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Continue</title></head><body>' +
-    `<form id="tikti-saml-post" method="post" action="${escapeHtml(input.action)}">${hidden}` +
-    '<noscript><button type="submit">Continue</button></noscript></form>' +
-    `<script nonce="${nonce}">document.getElementById("tikti-saml-post").submit();</script>` +
-    "</body></html>\n";
-  return new Response(body, {
-    status: 200,
-    headers: {
-      ...BROWSER_HEADERS,
-      ...input.extraHeaders,
-      "Content-Type": HTML_CONTENT_TYPE,
-      "Content-Security-Policy": autoSubmitCsp(nonce),
-    },
-  });
-}
-
-/**
- * §6.2: the same-site repost page for a browser that withheld the state cookie on the IdP's
- * cross-site POST. Its form posts the message back to `action` with `_tikti_state_retry=1`.
- */
-export function repostPage(input: {
-  action: string;
-  samlResponse: string;
-  relayState: string | null;
-}): Response {
-  const nonce = newNonce();
-  const relay =
-    input.relayState === null
-      ? ""
-      : `<input type="hidden" name="RelayState" value="${escapeHtml(input.relayState)}">`;
-  const body =
-    '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Continue</title></head><body>' +
-    `<form id="tikti-saml-repost" method="post" action="${escapeHtml(input.action)}">` +
-    `<input type="hidden" name="SAMLResponse" value="${escapeHtml(input.samlResponse)}">${relay}` +
-    '<input type="hidden" name="_tikti_state_retry" value="1">' +
-    '<noscript><p>Continue to finish signing in.</p><button type="submit">Continue</button></noscript></form>' +
-    `<script nonce="${nonce}">document.getElementById("tikti-saml-repost").submit();</script>` +
-    "</body></html>\n";
-  return new Response(body, {
-    status: 200,
-    headers: {
-      ...BROWSER_HEADERS,
-      "Content-Type": HTML_CONTENT_TYPE,
-      "Content-Security-Policy": autoSubmitCsp(nonce),
-    },
-  });
 }

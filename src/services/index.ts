@@ -4,7 +4,6 @@
  * test can call any service without HTTP.
  */
 import type { AppDeps, ReadinessCheck } from "../deps.ts";
-import { createSamlContext, type SamlContext } from "../saml/context.ts";
 import { createRepos, type Repos } from "../store/repos/index.ts";
 import { createAccessTokenStateChecker } from "./access-token-state.ts";
 import { type AccountsService, createAccountsService } from "./accounts.ts";
@@ -15,6 +14,7 @@ import { createTokenIntrospection, type TokenIntrospection } from "./oauth/intro
 import { createRefreshTokenService, type RefreshTokenService } from "./oauth/refresh-tokens.ts";
 import { createOAuthTokenService, type OAuthTokenService } from "./oauth/token.ts";
 import { createRateLimiter, type RateLimiter } from "./rate-limit.ts";
+import { createSamlContext, type SamlContext } from "./saml/context.ts";
 import { createSamlAdminService, type SamlAdminService } from "./saml-admin.ts";
 import { createTenancyService, type TenancyService } from "./tenancy.ts";
 import { createUserAdminService, type UserAdminService } from "./user-admin.ts";
@@ -37,7 +37,7 @@ export interface Services {
   tenancy: TenancyService;
   /** Admin actions on one user: status, revocation (docs/spec/api.md §6). */
   userAdmin: UserAdminService;
-  /** SP keys and rotation, IdP records, domains, SAML metrics (src/saml/context.ts). */
+  /** SP keys and rotation, IdP records, domains, SAML metrics (src/services/saml/context.ts). */
   saml: SamlContext;
   /** IdP records, refresh, domain mappings, SP rotation (docs/spec/api.md §11). */
   samlAdmin: SamlAdminService;

@@ -8,7 +8,6 @@
 import { isGlobalOnlyRoleName, isPathTenantId, isRoleName } from "../domain/grammar.ts";
 import { isTiktiError, TiktiError } from "../errors.ts";
 import { isoSeconds } from "../saml/certs.ts";
-import type { SamlContext } from "../saml/context.ts";
 import { normalizeDomain } from "../saml/discovery.ts";
 import {
   type AttributeMap,
@@ -25,10 +24,11 @@ import {
   MetadataError,
   type ParsedIdpMetadata,
 } from "../saml/metadata.ts";
-import { ingestMetadata, refreshIdp } from "../saml/refresh.ts";
-import type { RotationAction, RotationStatus } from "../saml/rotation.ts";
 import type { Repos } from "../store/repos/index.ts";
 import type { AdminAction, AdminCaller, Audit } from "./audit.ts";
+import type { SamlContext } from "./saml/context.ts";
+import { ingestMetadata, refreshIdp } from "./saml/refresh.ts";
+import type { RotationAction, RotationStatus } from "./saml/rotation.ts";
 
 export const IDP_BODY_LIMIT = 1024 * 1024 + 32 * 1024;
 export const ATTRIBUTE_NAMES_MAX = 10;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_ATTRIBUTE_MAP, NAMEID_EMAIL } from "../../src/saml/idp-records.ts";
-import { mapAttributes } from "../../src/saml/jit.ts";
+import { mapAttributes } from "../../src/services/saml/jit.ts";
 import { keys } from "../../src/store/keys.ts";
 import type { KV } from "../../src/store/kv.ts";
 import { forEachEngine } from "../support/app.ts";

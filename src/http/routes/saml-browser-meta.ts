@@ -14,14 +14,8 @@ import { isPathTenantId } from "../../domain/grammar.ts";
 import { isTiktiError, type TiktiError } from "../../errors.ts";
 import { emailDomain } from "../../saml/discovery.ts";
 import { buildSpMetadata, SP_METADATA_CONTENT_TYPE } from "../../saml/metadata.ts";
-import {
-  BROWSER_HEADERS,
-  DISCOVERY_CSP,
-  discoveryPage,
-  newErrorId,
-  samlErrorPage,
-} from "../../saml/pages.ts";
 import type { Services } from "../../services/index.ts";
+import { BROWSER_HEADERS, DISCOVERY_CSP, discoveryPage, newErrorId, samlErrorPage } from "../saml/pages.ts";
 
 /** SAML browser POST bodies (docs/spec/api.md §2.4). */
 export const SAML_BROWSER_BODY_LIMIT = 256 * 1024;

@@ -13,13 +13,14 @@ import { type Context, Hono } from "hono";
 import { readRequestBodyLimited, StreamTooLarge } from "../../bytes.ts";
 import type { AppDeps, HonoEnv } from "../../deps.ts";
 import { isTiktiError } from "../../errors.ts";
-import { handleAcs } from "../../saml/acs.ts";
-import { errorPage, type FlowDeps, type FlowRequest, isStoreUnavailable } from "../../saml/flow.ts";
-import { startLogin } from "../../saml/login.ts";
-import { sloEndpoint, spLogout } from "../../saml/logout.ts";
-import { ERROR_PAGE_CSP } from "../../saml/pages.ts";
-import { expiredStateCookie } from "../../saml/state-cookie.ts";
 import type { Services } from "../../services/index.ts";
+import { handleAcs } from "../../services/saml/acs.ts";
+import { type FlowDeps, type FlowRequest, isStoreUnavailable } from "../../services/saml/flow.ts";
+import { startLogin } from "../../services/saml/login.ts";
+import { sloEndpoint, spLogout } from "../../services/saml/logout.ts";
+import { ERROR_PAGE_CSP } from "../saml/pages.ts";
+import { errorPage } from "../saml/render.ts";
+import { expiredStateCookie } from "../saml/state-cookie.ts";
 
 /** SAML browser POST bodies (docs/spec/api.md §2.4, docs/spec/saml.md §6.1, §7.2). */
 export const SAML_POST_BODY_LIMIT = 256 * 1024;

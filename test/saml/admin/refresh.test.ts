@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import { createMetadataTransport } from "../../../src/runtime/saml-fetch.ts";
 import type { MetadataTransport } from "../../../src/saml/metadata.ts";
-import { isDue, refreshIdp, refreshTick } from "../../../src/saml/refresh.ts";
+import { isDue, refreshIdp, refreshTick } from "../../../src/services/saml/refresh.ts";
 import { keys } from "../../../src/store/keys.ts";
 import { forEachEngine, manualClock } from "../../support/app.ts";
 import {

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import { isRoleName } from "../../../src/domain/grammar.ts";
 import { DEFAULT_ATTRIBUTE_MAP, NAMEID_EMAIL } from "../../../src/saml/idp-records.ts";
-import { mapAttributes, mapRoles } from "../../../src/saml/jit.ts";
+import { mapAttributes, mapRoles } from "../../../src/services/saml/jit.ts";
 import { keys } from "../../../src/store/keys.ts";
 import { forEachEngine, manualClock } from "../../support/app.ts";
 import {

@@ -14,8 +14,8 @@ import { generateRsaKeyPair } from "../../../src/crypto/keygen.ts";
 import { toPem } from "../../../src/crypto/pem.ts";
 import { createMetadataTransport } from "../../../src/runtime/saml-fetch.ts";
 import { readSamlKeyFile } from "../../../src/runtime/saml-keys.ts";
-import type { SamlContext } from "../../../src/saml/context.ts";
 import type { MetadataTransport } from "../../../src/saml/metadata.ts";
+import type { SamlContext } from "../../../src/services/saml/context.ts";
 import type { KV } from "../../../src/store/kv.ts";
 import { buildTestApp, TEST_ISSUER, type TestApp } from "../../support/app.ts";
 

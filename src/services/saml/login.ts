@@ -13,14 +13,15 @@
  *   6. ★ `SET saml:req:{id} NX EX requestTTLSeconds` (store unreachable → 503 page).
  *   8. 302 to the IdP with the state cookie; metric `authn_requests_total{tid}`.
  */
-import { isPathTenantId } from "../domain/grammar.ts";
-import { authnRequestUrl } from "./authn-request.ts";
-import { errorPage, type FlowDeps, type FlowRequest, isStoreUnavailable, redirect } from "./flow.ts";
-import { newMessageId, samlInstant } from "./ids.ts";
-import { OutboundTooLong } from "./outbound.ts";
-import { chooseReturnTo, relayStateFor } from "./relay-state.ts";
-import { type AuthnRequestRecord, storeRequest } from "./request-records.ts";
-import { stateCookie } from "./state-cookie.ts";
+import { isPathTenantId } from "../../domain/grammar.ts";
+import { errorPage, redirect } from "../../http/saml/render.ts";
+import { stateCookie } from "../../http/saml/state-cookie.ts";
+import { authnRequestUrl } from "../../saml/authn-request.ts";
+import { newMessageId, samlInstant } from "../../saml/ids.ts";
+import { OutboundTooLong } from "../../saml/outbound.ts";
+import { chooseReturnTo, relayStateFor } from "../../saml/relay-state.ts";
+import { type AuthnRequestRecord, storeRequest } from "../../saml/request-records.ts";
+import { type FlowDeps, type FlowRequest, isStoreUnavailable } from "./flow.ts";
 
 export interface LoginRequest extends FlowRequest {
   tenantId: string;

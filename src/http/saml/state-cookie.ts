@@ -10,7 +10,7 @@
  * - The idToken cookie (`saml.acs.cookieName`, default `tikti_idt`) with the attributes configured
  *   under `saml.acs`.
  */
-import type { Config } from "../config/schema.ts";
+import type { Config } from "../../config/schema.ts";
 
 export const STATE_COOKIE = "__Host-tikti_saml_state";
 export const SLO_COOKIE = "__Host-tikti_saml_slo";

@@ -1,30 +1,11 @@
 /**
- * What the SAML browser flows (login.ts, acs.ts, logout.ts) share: their dependencies, the
- * per-request inputs, and the rendering of neutral error pages with cookies attached.
+ * Rendering shared by the SAML browser flows: neutral error pages with cookies attached, redirects
+ * with the browser headers, and `Set-Cookie` on a response built elsewhere.
  */
-import type { AppDeps } from "../deps.ts";
-import { isTiktiError } from "../errors.ts";
-import type { Logger } from "../logger.ts";
-import type { Services } from "../services/index.ts";
-import type { SamlContext } from "./context.ts";
+
+import type { SamlBucket, SamlReason } from "../../saml/reasons.ts";
+import type { FlowRequest } from "../../services/saml/flow.ts";
 import { BROWSER_HEADERS, newErrorId, type SamlErrorPageKind, samlErrorPage } from "./pages.ts";
-import type { SamlBucket, SamlReason } from "./reasons.ts";
-
-export interface FlowDeps {
-  deps: AppDeps;
-  saml: SamlContext;
-  services: Services;
-}
-
-/** The parts of one HTTP request a flow may use. */
-export interface FlowRequest {
-  /** Per-request logger (carries the request id). */
-  log: Logger;
-  /** `X-Request-ID` of the request. */
-  httpRequestId: string;
-  /** The raw `Cookie` header. */
-  cookieHeader: string | null;
-}
 
 /** Appends `Set-Cookie` headers to a response built elsewhere. */
 export function withCookies(response: Response, cookies: readonly string[]): Response {
@@ -38,10 +19,6 @@ export function redirect(location: string, cookies: readonly string[] = []): Res
     new Response(null, { status: 302, headers: { ...BROWSER_HEADERS, Location: location } }),
     cookies,
   );
-}
-
-export function isStoreUnavailable(error: unknown): boolean {
-  return isTiktiError(error) && error.code === "STORE_UNAVAILABLE";
 }
 
 /**

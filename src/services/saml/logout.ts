@@ -11,39 +11,34 @@
  *   `LogoutResponse` to one of ours (§9.4). Validation is response-logout.ts; candidate tenants,
  *   replay guard, session ends and the signed LogoutResponse are here.
  */
-import { bytesToBase64 } from "../crypto/pem.ts";
-import { isPathTenantId } from "../domain/grammar.ts";
-import { keys } from "../store/keys.ts";
-import {
-  errorPage,
-  type FlowDeps,
-  type FlowRequest,
-  isStoreUnavailable,
-  redirect,
-  withCookies,
-} from "./flow.ts";
-import type { IdpRecord } from "./idp-records.ts";
-import { newMessageId, SESSION_ID_PATTERN, samlInstant } from "./ids.ts";
-import { buildLogoutRequest, buildLogoutResponse } from "./logout-messages.ts";
-import { autoSubmitForm, redirectUrl, signEnveloped } from "./outbound.ts";
-import { SAML_REASON_BUCKET, type SamlBucket, type SamlRejection } from "./reasons.ts";
-import { chooseReturnTo, safeReturnTo } from "./relay-state.ts";
-import { consumeRequest, type LogoutRequestRecord, storeRequest } from "./request-records.ts";
-import {
-  type LogoutFacts,
-  type LogoutInput,
-  type PreparedLogoutMessage,
-  prepareLogoutMessage,
-  verifyLogoutMessage,
-} from "./response-logout.ts";
-import { endSession, readSession, sessionIndexEntries } from "./sessions.ts";
+import { bytesToBase64 } from "../../crypto/pem.ts";
+import { isPathTenantId } from "../../domain/grammar.ts";
+import { autoSubmitForm } from "../../http/saml/auto-submit.ts";
+import { errorPage, redirect, withCookies } from "../../http/saml/render.ts";
 import {
   cookieValues,
   expiredIdTokenCookie,
   expiredSloCookie,
   SLO_COOKIE,
   sloCookie,
-} from "./state-cookie.ts";
+} from "../../http/saml/state-cookie.ts";
+import type { IdpRecord } from "../../saml/idp-records.ts";
+import { newMessageId, SESSION_ID_PATTERN, samlInstant } from "../../saml/ids.ts";
+import { buildLogoutRequest, buildLogoutResponse } from "../../saml/logout-messages.ts";
+import { redirectUrl, signEnveloped } from "../../saml/outbound.ts";
+import { SAML_REASON_BUCKET, type SamlBucket, type SamlRejection } from "../../saml/reasons.ts";
+import { chooseReturnTo, safeReturnTo } from "../../saml/relay-state.ts";
+import { consumeRequest, type LogoutRequestRecord, storeRequest } from "../../saml/request-records.ts";
+import {
+  type LogoutFacts,
+  type LogoutInput,
+  type PreparedLogoutMessage,
+  prepareLogoutMessage,
+  verifyLogoutMessage,
+} from "../../saml/response-logout.ts";
+import { endSession, readSession, sessionIndexEntries } from "../../saml/sessions.ts";
+import { keys } from "../../store/keys.ts";
+import { type FlowDeps, type FlowRequest, isStoreUnavailable } from "./flow.ts";
 
 /** Replay window of inbound LogoutRequest IDs (§9.3 step 4). */
 const LOGOUT_REPLAY_TTL_SECONDS = 3600;

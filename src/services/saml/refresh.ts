@@ -6,18 +6,23 @@
  * endpoint and certificate (only `lastRefreshError` and `refreshFailures` change). The background
  * loop takes `saml:refresh:lock:{tid}` (`SET NX EX 600`) so one replica fetches per tenant.
  */
-import { TiktiError } from "../errors.ts";
-import { keys } from "../store/keys.ts";
-import { isoSeconds } from "./certs.ts";
-import type { SamlContext } from "./context.ts";
-import { encryptionCertsOf, expirySources, type IdpRecord, mergeSigningCerts } from "./idp-records.ts";
+import { TiktiError } from "../../errors.ts";
+import { isoSeconds } from "../../saml/certs.ts";
+import {
+  encryptionCertsOf,
+  expirySources,
+  type IdpRecord,
+  mergeSigningCerts,
+} from "../../saml/idp-records.ts";
 import {
   fetchMetadata,
   METADATA_MESSAGES,
   MetadataError,
   type ParsedIdpMetadata,
   parseIdpMetadata,
-} from "./metadata.ts";
+} from "../../saml/metadata.ts";
+import { keys } from "../../store/keys.ts";
+import type { SamlContext } from "./context.ts";
 
 const REFRESH_LOCK_TTL_MS = 600_000;
 const JITTER_MAX_MS = 5 * 60_000;

@@ -9,14 +9,15 @@
  * than sign with the wrong key.
  */
 
-import type { Clock } from "../clock.ts";
-import type { Config } from "../config/schema.ts";
-import { TiktiError } from "../errors.ts";
-import type { Logger } from "../logger.ts";
-import { keys } from "../store/keys.ts";
-import type { KV } from "../store/kv.ts";
-import { isoSeconds } from "./certs.ts";
-import type { SpKeyPair, SpKeyStore } from "./sp-keys.ts";
+import type { Clock } from "../../clock.ts";
+import type { Config } from "../../config/schema.ts";
+import { TiktiError } from "../../errors.ts";
+import type { Logger } from "../../logger.ts";
+import { isoSeconds } from "../../saml/certs.ts";
+import type { PublishedCertificates } from "../../saml/metadata.ts";
+import type { SpKeyPair, SpKeyStore } from "../../saml/sp-keys.ts";
+import { keys } from "../../store/keys.ts";
+import type { KV } from "../../store/kv.ts";
 
 /** How old the state seen by a replica may be (docs/spec/saml.md §13). */
 export const ROTATION_STATE_MAX_AGE_MS = 10_000;
@@ -42,11 +43,6 @@ export interface RotationStatus {
   commitNotBefore?: string;
   committedAt?: string | null;
   loaded: { current: string | null; next: string | null };
-}
-
-export interface PublishedCertificates {
-  signing: SpKeyPair[];
-  encryption: SpKeyPair[];
 }
 
 export interface SpRotation {

@@ -6,24 +6,24 @@
  * `/readyz` check `saml` (docs/spec/operations.md §5).
  */
 
-import type { Clock } from "../clock.ts";
-import type { Config } from "../config/schema.ts";
-import type { AppDeps } from "../deps.ts";
-import type { Logger } from "../logger.ts";
-import type { Audit } from "../services/audit.ts";
-import type { KV } from "../store/kv.ts";
-import { createDomainRepo, type DomainRepo } from "./discovery.ts";
-import { createIdpRecordRepo, type IdpRecordRepo } from "./idp-records.ts";
+import type { Clock } from "../../clock.ts";
+import type { Config } from "../../config/schema.ts";
+import type { AppDeps } from "../../deps.ts";
+import type { Logger } from "../../logger.ts";
+import { createDomainRepo, type DomainRepo } from "../../saml/discovery.ts";
+import { createIdpRecordRepo, type IdpRecordRepo } from "../../saml/idp-records.ts";
 import {
   type FetchRules,
   type MetadataRules,
   type MetadataTransport,
   noNetworkTransport,
-} from "./metadata.ts";
-import { type SamlMetrics, samlMetrics } from "./metrics.ts";
+} from "../../saml/metadata.ts";
+import { type SamlMetrics, samlMetrics } from "../../saml/metrics.ts";
+import { createSpKeyStore, type SpKeyStore } from "../../saml/sp-keys.ts";
+import { type SamlUrls, samlUrls } from "../../saml/urls.ts";
+import type { KV } from "../../store/kv.ts";
+import type { Audit } from "../audit.ts";
 import { createSpRotation, type SpRotation } from "./rotation.ts";
-import { createSpKeyStore, type SpKeyStore } from "./sp-keys.ts";
-import { type SamlUrls, samlUrls } from "./urls.ts";
 
 export interface SamlContext {
   config: Config;

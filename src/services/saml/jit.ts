@@ -15,18 +15,18 @@
  *   Concurrent logins of one new NameID yield one user.
  * - §8.4: `roleMap` is the only way an IdP value becomes a role; global roles are never touched.
  */
-import { isValidEmail, normaliseEmail } from "../domain/email.ts";
-import { isGlobalOnlyRoleName, isRoleName } from "../domain/grammar.ts";
-import type { User } from "../domain/types.ts";
-import { TiktiError } from "../errors.ts";
-import type { Logger } from "../logger.ts";
-import type { Metrics } from "../metrics.ts";
-import { keys } from "../store/keys.ts";
-import type { KV } from "../store/kv.ts";
-import type { Repos } from "../store/repos/index.ts";
-import type { AttributeMap } from "./idp-records.ts";
-import { NAMEID_EMAIL } from "./idp-records.ts";
-import { sha256Tagged } from "./ids.ts";
+import { isValidEmail, normaliseEmail } from "../../domain/email.ts";
+import { isGlobalOnlyRoleName, isRoleName } from "../../domain/grammar.ts";
+import type { User } from "../../domain/types.ts";
+import { TiktiError } from "../../errors.ts";
+import type { Logger } from "../../logger.ts";
+import type { Metrics } from "../../metrics.ts";
+import type { AttributeMap } from "../../saml/idp-records.ts";
+import { NAMEID_EMAIL } from "../../saml/idp-records.ts";
+import { sha256Tagged } from "../../saml/ids.ts";
+import { keys } from "../../store/keys.ts";
+import type { KV } from "../../store/kv.ts";
+import type { Repos } from "../../store/repos/index.ts";
 
 /** §8.2. */
 export const TENANT_ATTRIBUTE_NAMES: readonly string[] = ["tid", "tenant_id", "tenantId"];

@@ -30,13 +30,32 @@
  *          stored `returnTo` (re-checked) with the idToken cookie and the expired state cookie.
  */
 
-import { isPathTenantId } from "../domain/grammar.ts";
-import type { User } from "../domain/types.ts";
-import { keys } from "../store/keys.ts";
-import { VERSION } from "../version.ts";
-import { errorPage, type FlowDeps, type FlowRequest, isStoreUnavailable, redirect } from "./flow.ts";
-import type { IdpRecord } from "./idp-records.ts";
-import { MESSAGE_ID_PATTERN, newSessionId, sha256Tagged } from "./ids.ts";
+import { isPathTenantId } from "../../domain/grammar.ts";
+import type { User } from "../../domain/types.ts";
+import { repostPage } from "../../http/saml/auto-submit.ts";
+import { errorPage, redirect } from "../../http/saml/render.ts";
+import {
+  cookieValues,
+  expiredStateCookie,
+  idTokenCookie,
+  STATE_COOKIE,
+} from "../../http/saml/state-cookie.ts";
+import type { IdpRecord } from "../../saml/idp-records.ts";
+import { MESSAGE_ID_PATTERN, newSessionId, sha256Tagged } from "../../saml/ids.ts";
+import { reject, SAML_REASON_BUCKET, type SamlReason, type SamlRejection } from "../../saml/reasons.ts";
+import { byteLength, RELAY_STATE_MAX_BYTES, safeReturnTo } from "../../saml/relay-state.ts";
+import { consumeRequest } from "../../saml/request-records.ts";
+import {
+  prepareSamlResponse,
+  replayTtlSeconds,
+  type ValidatedAssertion,
+  validateSamlResponse,
+} from "../../saml/response.ts";
+import { endSession, newSession, startSession } from "../../saml/sessions.ts";
+import { usableCertificates } from "../../saml/verify.ts";
+import { keys } from "../../store/keys.ts";
+import { VERSION } from "../../version.ts";
+import { type FlowDeps, type FlowRequest, isStoreUnavailable } from "./flow.ts";
 import {
   attributeHash,
   ensureMembership,
@@ -46,19 +65,6 @@ import {
   resolveSamlUser,
   stripTenantAttributes,
 } from "./jit.ts";
-import { repostPage } from "./outbound.ts";
-import { reject, SAML_REASON_BUCKET, type SamlReason, type SamlRejection } from "./reasons.ts";
-import { byteLength, RELAY_STATE_MAX_BYTES, safeReturnTo } from "./relay-state.ts";
-import { consumeRequest } from "./request-records.ts";
-import {
-  prepareSamlResponse,
-  replayTtlSeconds,
-  type ValidatedAssertion,
-  validateSamlResponse,
-} from "./response.ts";
-import { endSession, newSession, startSession } from "./sessions.ts";
-import { cookieValues, expiredStateCookie, idTokenCookie, STATE_COOKIE } from "./state-cookie.ts";
-import { usableCertificates } from "./verify.ts";
 
 export const RETRY_FIELD = "_tikti_state_retry";
 const FORM_FIELDS = new Set(["SAMLResponse", "RelayState", RETRY_FIELD]);
