@@ -67,15 +67,19 @@ export interface TiktiErrorOptions {
   details?: Record<string, string>;
   /** Replaces the catalogue message where the spec gives a specific one (e.g. `IDP_EXISTS`). */
   message?: string;
-  /** Extra response headers, e.g. `Retry-After` for `RATE_LIMITED`. */
-  headers?: Record<string, string>;
+  /**
+   * When the caller may try again, in seconds (`RATE_LIMITED`, `STORE_UNAVAILABLE`). A fact of the
+   * failure, not a header: the error → HTTP mappers (src/http/error-handler.ts, oauth-errors.ts, the
+   * SAML error pages) turn it into `Retry-After`, so no service builds HTTP.
+   */
+  retryAfterSeconds?: number;
 }
 
 export class TiktiError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly details: Record<string, string> | undefined;
-  readonly headers: Record<string, string> | undefined;
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(code: ErrorCode, options: TiktiErrorOptions = {}) {
     super(options.message ?? catalogue[code].message, { cause: options.cause });
@@ -83,7 +87,7 @@ export class TiktiError extends Error {
     this.code = code;
     this.status = catalogue[code].status;
     this.details = options.details;
-    this.headers = options.headers;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   /** The documented error body (docs/spec/api.md §2.1). */
@@ -100,5 +104,5 @@ export function isTiktiError(e: unknown): e is TiktiError {
 
 /** A store failure: the engine could not answer (connection, timeout). Maps to 503. */
 export function storeUnavailable(cause: unknown): TiktiError {
-  return new TiktiError("STORE_UNAVAILABLE", { cause, headers: { "Retry-After": "5" } });
+  return new TiktiError("STORE_UNAVAILABLE", { cause, retryAfterSeconds: 5 });
 }

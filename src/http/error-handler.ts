@@ -30,8 +30,14 @@ export function errorHandler(deps: AppDeps): ErrorHandler<HonoEnv> {
   };
 }
 
+/** The JSON answer of `e`; its `retryAfterSeconds` becomes `Retry-After` here, the one place that knows HTTP. */
 export function jsonError(c: Context, e: TiktiError): Response {
-  return json(c, e.toBody(), e.status, e.headers);
+  return json(
+    c,
+    e.toBody(),
+    e.status,
+    e.retryAfterSeconds !== undefined ? { "Retry-After": String(e.retryAfterSeconds) } : undefined,
+  );
 }
 
 export const notFound: NotFoundHandler<HonoEnv> = (c) => jsonError(c, new TiktiError("NOT_FOUND"));

@@ -18,8 +18,7 @@ export const OAUTH_NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" 
 export function toOAuthError(err: unknown): OAuthError {
   if (isOAuthError(err)) return err;
   if (isTiktiError(err)) {
-    const retry = Number(err.headers?.["Retry-After"]);
-    const retryAfterSeconds = Number.isFinite(retry) ? retry : undefined;
+    const { retryAfterSeconds } = err;
     switch (err.code) {
       case "RATE_LIMITED":
         return new OAuthError("temporarily_unavailable", "rate limited", {

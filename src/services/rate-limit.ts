@@ -102,7 +102,7 @@ export function createRateLimiter(
 
   const limited = (bucket: string, pttlMs: number): TiktiError => {
     metrics.rateLimited.inc({ bucket });
-    return new TiktiError("RATE_LIMITED", { headers: { "Retry-After": String(retryAfterSeconds(pttlMs)) } });
+    return new TiktiError("RATE_LIMITED", { retryAfterSeconds: retryAfterSeconds(pttlMs) });
   };
 
   const lockoutKey = async (email: string, clientIp: string) =>

@@ -131,7 +131,7 @@ describe("redis engine: scripts, outages, timeouts", () => {
       const err = await rejection(op());
       expect(err.code).toBe("STORE_UNAVAILABLE");
       expect(err.status).toBe(503);
-      expect(err.headers).toEqual({ "Retry-After": "5" });
+      expect(err.retryAfterSeconds).toBe(5);
       expect(err.cause).toBeDefined();
     }
     // Offline means fail at once, not after the command deadline.

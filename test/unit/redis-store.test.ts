@@ -78,7 +78,7 @@ describe("translateRedisError", () => {
     expect(translated.cause).toBe(err);
     if (code === "STORE_UNAVAILABLE") {
       expect(translated.status).toBe(503);
-      expect(translated.headers).toEqual({ "Retry-After": "5" });
+      expect(translated.retryAfterSeconds).toBe(5);
     } else {
       expect(translated.status).toBe(500);
     }

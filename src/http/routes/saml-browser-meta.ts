@@ -83,7 +83,7 @@ export function samlBrowserMetaRoutes(deps: AppDeps, services: Services): Hono<H
   const fromError = (c: Context<HonoEnv>, error: unknown) => {
     if (isTiktiError(error) && error.code === "RATE_LIMITED") {
       return errorPage(c, "too_many", "rate_limited", {
-        retryAfter: Number((error as TiktiError).headers?.["Retry-After"] ?? "60"),
+        retryAfter: (error as TiktiError).retryAfterSeconds ?? 60,
       });
     }
     const storeUnavailable = isTiktiError(error) && error.code === "STORE_UNAVAILABLE";

@@ -62,7 +62,7 @@ export function samlBrowserRoutes(deps: AppDeps, services: Services): Hono<HonoE
           request(c),
           "too_many",
           { flow: flowName, reason: "rate_limited" },
-          { retryAfter: Number(error.headers?.["Retry-After"] ?? "60"), cookies },
+          { retryAfter: error.retryAfterSeconds ?? 60, cookies },
         );
       }
       const storeUnavailable = isStoreUnavailable(error);
