@@ -6,19 +6,19 @@
 
 import { randomHex, sha256Hex, toBase64 } from "../bytes.ts";
 
+// The id grammars are part of the keyspace (`saml:req:{id}`, `saml:sid:{sid}`): the repositories own them.
+export { MESSAGE_ID_PATTERN } from "../store/repos/saml-requests.ts";
+export { SESSION_ID_PATTERN } from "../store/repos/saml-sessions.ts";
+
 /** `_` + 40 lowercase hex characters. */
 export function newMessageId(): string {
   return `_${randomHex(20)}`;
 }
 
-export const MESSAGE_ID_PATTERN = /^_[0-9a-f]{40}$/;
-
 /** A SAML session id: 32 lowercase hex characters. */
 export function newSessionId(): string {
   return randomHex(16);
 }
-
-export const SESSION_ID_PATTERN = /^[0-9a-f]{32}$/;
 
 /** A CSP script nonce (base64 of 16 random bytes). */
 export function newNonce(): string {

@@ -56,12 +56,15 @@ export interface Services {
 
 export function createServices(deps: AppDeps): Services {
   const repoDeps = { kv: deps.store, logger: deps.logger, clock: deps.clock };
-  const repos = createRepos({ ...repoDeps, oobCodeTtlSeconds: deps.config.accounts.oobCodeTtlSeconds });
+  const repos = createRepos({
+    ...repoDeps,
+    oobCodeTtlSeconds: deps.config.accounts.oobCodeTtlSeconds,
+    samlDomainIndexKey: deps.config.saml.discover.emailDomainIndexKey,
+  });
   const rateLimiter = createRateLimiter(deps.store, deps.config, deps.metrics, deps.clock);
   const verifyIdToken = createIdTokenVerifier({
     signer: deps.idTokens,
     repos,
-    kv: deps.store,
     clock: deps.clock,
     logger: deps.logger,
   });

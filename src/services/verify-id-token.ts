@@ -10,8 +10,6 @@ import { normaliseEmail } from "../domain/email.ts";
 import type { User } from "../domain/types.ts";
 import { TiktiError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import { keys } from "../store/keys.ts";
-import type { KV } from "../store/kv.ts";
 import type { Repos } from "../store/repos/index.ts";
 
 export interface VerifiedIdToken {
@@ -33,11 +31,6 @@ export interface VerifyIdTokenOptions {
 
 export type IdTokenVerifier = (token: string, options?: VerifyIdTokenOptions) => Promise<VerifiedIdToken>;
 
-interface SamlSessionRecord {
-  userId?: unknown;
-  tenantId?: unknown;
-}
-
 function invalid(reason: string): TiktiError {
   return new TiktiError("INVALID_TOKEN", { cause: new Error(`id token rejected: ${reason}`) });
 }
@@ -45,7 +38,6 @@ function invalid(reason: string): TiktiError {
 export function createIdTokenVerifier(deps: {
   signer: IdTokenSigner;
   repos: Repos;
-  kv: KV;
   clock: Clock;
   logger: Logger;
 }): IdTokenVerifier {
@@ -78,13 +70,7 @@ export function createIdTokenVerifier(deps: {
     // V10
     if (saml) {
       if (!claims.sid || !claims.tid) throw invalid("saml token without sid or tid");
-      const raw = await deps.kv.get(keys.samlSession(claims.sid));
-      let session: SamlSessionRecord | null = null;
-      try {
-        session = raw === null ? null : (JSON.parse(raw) as SamlSessionRecord);
-      } catch {
-        session = null;
-      }
+      const session = await repos.saml.sessions.get(claims.sid);
       if (!session || session.userId !== claims.sub || session.tenantId !== claims.tid) {
         throw invalid("saml session ended or mismatched");
       }

@@ -26,6 +26,8 @@ export const keys = {
 
   samlIdp: (tenantId: string) => `saml:idp:${tenantId}`,
   samlIdpPrefix: () => "saml:idp:",
+  /** Entity-id index of the IdP records: a set of tenant ids, by the SHA-256 hex of the `entityID`. */
+  samlEntity: (entityIdSha256Hex: string) => `saml:entity:${entityIdSha256Hex}`,
   samlRequest: (id: string) => `saml:req:${id}`,
   samlSeen: (id: string) => `saml:seen:${id}`,
   samlSession: (sid: string) => `saml:sid:${sid}`,
@@ -44,5 +46,7 @@ export const keys = {
   migrationsLock: () => "tikti:migrations:lock",
 } as const;
 
+/** Default `saml.discover.emailDomainIndexKey`: the index's keys are `<indexKey>:<domain>` (docs/spec/saml.md §10). */
+export const DEFAULT_DISCOVER_DOMAIN_INDEX_KEY = "saml:discover:domain";
 /** Default prefix of the email-domain discovery index (docs/spec/saml.md §10, configurable). */
-export const DEFAULT_DISCOVER_DOMAIN_PREFIX = "saml:discover:domain:";
+export const DEFAULT_DISCOVER_DOMAIN_PREFIX = `${DEFAULT_DISCOVER_DOMAIN_INDEX_KEY}:`;

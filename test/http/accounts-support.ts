@@ -121,7 +121,7 @@ export async function tokenFor(t: TestApp, user: User, amr: "pwd" | "oob" = "pwd
 export async function samlTokenFor(t: TestApp, user: User, tenantId: string): Promise<string> {
   await t.store.set(
     keys.samlSession(SAML_SID),
-    JSON.stringify({ sid: SAML_SID, tenantId, userId: user.localId }),
+    JSON.stringify({ sid: SAML_SID, tenantId, userId: user.localId, nameId: user.email }),
   );
   const signed = await t.deps.idTokens.sign({
     sub: user.localId,

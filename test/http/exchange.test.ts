@@ -107,7 +107,7 @@ forEachEngine("POST /accounts/token/exchange", (engine) => {
 
   /** A SAML idToken for `tid` with its live session (docs/spec/tokens.md §4.1 V10). */
   async function samlIdToken(tid: string, role = "COMPANY_EMPLOYEE"): Promise<string> {
-    await t.store.set(keys.samlSession(SID), JSON.stringify({ userId: USER, tenantId: tid }));
+    await t.store.set(keys.samlSession(SID), JSON.stringify({ userId: USER, tenantId: tid, nameId: "n" }));
     return idToken({ tid, amr: "saml", role });
   }
 
@@ -442,6 +442,17 @@ forEachEngine("POST /accounts/token/exchange", (engine) => {
       const own = await samlIdToken(T1);
       expect((await workerRequest({ idToken: own })).status).toBe(200);
       expect((await workerRequest({ idToken: own, tenantId: undefined })).status).toBe(200);
+    });
+
+    it("V10: a session record that does not say whose session it is (no nameId, not JSON) → 401", async () => {
+      await seed();
+      const token = await samlIdToken(T1);
+      expect((await workerRequest({ idToken: token })).status).toBe(200);
+      // docs/api-decisions.md "One decoder of a SAML session record": tenantId, userId and nameId.
+      for (const stored of [JSON.stringify({ userId: USER, tenantId: T1 }), "not json", "null"]) {
+        await t.store.set(keys.samlSession(SID), stored);
+        await expectError(await workerRequest({ idToken: token }), 401, "INVALID_TOKEN");
+      }
     });
   });
 

@@ -418,7 +418,7 @@ forEachEngine("POST /oauth/token", (engine) => {
         400,
         "invalid_grant",
       );
-      await t.store.set(keys.samlSession(SID), JSON.stringify({ userId: USER, tenantId: T2 }));
+      await t.store.set(keys.samlSession(SID), JSON.stringify({ userId: USER, tenantId: T2, nameId: "n" }));
       await t.app.services.repos.memberships.put(T2, USER, []);
       const saml = await idToken({ saml: true, tid: T2 });
       await expectOAuthError(

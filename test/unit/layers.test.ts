@@ -36,7 +36,6 @@ const KNOWN_SAML_RESPONSES: string[] = ["src/saml/outbound.ts"];
 /** Known files under src/saml/ that reach the `KV` interface (import it, or call a store). */
 const KNOWN_SAML_KV: string[] = [
   "src/saml/discovery.ts",
-  "src/saml/idp-records.ts",
   "src/saml/request-records.ts",
   "src/saml/sessions.ts",
 ];
