@@ -19,7 +19,7 @@ import { type FlowDeps, type FlowRequest, isStoreUnavailable } from "../../servi
 import { startLogin } from "../../services/saml/login.ts";
 import { sloEndpoint, spLogout } from "../../services/saml/logout.ts";
 import { ERROR_PAGE_CSP } from "../saml/pages.ts";
-import { errorPage } from "../saml/render.ts";
+import { errorPage, renderDecision } from "../saml/render.ts";
 import { expiredStateCookie } from "../saml/state-cookie.ts";
 
 /** SAML browser POST bodies (docs/spec/api.md §2.4, docs/spec/saml.md §6.1, §7.2). */
@@ -80,7 +80,8 @@ export function samlBrowserRoutes(deps: AppDeps, services: Services): Hono<HonoE
   app.get("/saml/login/:tid", async (c) => {
     const refused = await limited(c, "login");
     if (refused) return refused;
-    return startLogin(flow, { ...request(c), tenantId: c.req.param("tid"), query: query(c) });
+    const req = { ...request(c), tenantId: c.req.param("tid"), query: query(c) };
+    return renderDecision(await startLogin(flow, req), { log: req.log, config: deps.config });
   });
 
   async function acs(c: Context<HonoEnv>, unsolicitedTenantId: string | null): Promise<Response> {

@@ -14,21 +14,27 @@
  *   8. 302 to the IdP with the state cookie; metric `authn_requests_total{tid}`.
  */
 import { isPathTenantId } from "../../domain/grammar.ts";
-import { errorPage, redirect } from "../../http/saml/render.ts";
-import { stateCookie } from "../../http/saml/state-cookie.ts";
 import { authnRequestUrl } from "../../saml/authn-request.ts";
 import { newMessageId, samlInstant } from "../../saml/ids.ts";
 import { OutboundTooLong } from "../../saml/outbound.ts";
 import { chooseReturnTo, relayStateFor } from "../../saml/relay-state.ts";
 import { type AuthnRequestRecord, storeRequest } from "../../saml/request-records.ts";
-import { type FlowDeps, type FlowRequest, isStoreUnavailable } from "./flow.ts";
+import {
+  type FlowDecision,
+  type FlowDeps,
+  type FlowRequest,
+  isStoreUnavailable,
+  redirectTo,
+  refuse,
+  setCookie,
+} from "./flow.ts";
 
 export interface LoginRequest extends FlowRequest {
   tenantId: string;
   query: URLSearchParams;
 }
 
-export async function startLogin(flow: FlowDeps, req: LoginRequest): Promise<Response> {
+export async function startLogin(flow: FlowDeps, req: LoginRequest): Promise<FlowDecision> {
   const { deps, saml, services } = flow;
   const config = deps.config;
   const tid = req.tenantId;
@@ -40,20 +46,19 @@ export async function startLogin(flow: FlowDeps, req: LoginRequest): Promise<Res
   });
   try {
     // 2. Tenant and IdP record.
-    if (!isPathTenantId(tid)) return errorPage(req, "not_configured", what("tid_unknown", "tid_malformed"));
+    if (!isPathTenantId(tid)) return refuse("not_configured", what("tid_unknown", "tid_malformed"));
     const tenant = await services.repos.tenants.get(tid);
-    if (tenant?.status !== "ACTIVE") return errorPage(req, "not_configured", what("tid_unknown", "tenant"));
+    if (tenant?.status !== "ACTIVE") return refuse("not_configured", what("tid_unknown", "tenant"));
     const read = await saml.idps.read(tid);
-    if (read.kind === "absent") return errorPage(req, "not_configured", what("tid_unknown", "no_idp"));
-    if (read.kind === "corrupt")
-      return errorPage(req, "internal", what("internal_error", "idp_record_corrupt"));
+    if (read.kind === "absent") return refuse("not_configured", what("tid_unknown", "no_idp"));
+    if (read.kind === "corrupt") return refuse("internal", what("internal_error", "idp_record_corrupt"));
     const record = read.record;
 
     // 3. Return target.
     const targets = req.query.getAll("RelayState");
-    if (targets.length > 1) return errorPage(req, "bad_request", what("bad_request", "relay_state_repeated"));
+    if (targets.length > 1) return refuse("bad_request", what("bad_request", "relay_state_repeated"));
     const returnTo = chooseReturnTo(config, targets[0] ?? null, config.saml.acs.postLoginURL);
-    if (returnTo === null) return errorPage(req, "bad_request", what("bad_request", "relay_state_unsafe"));
+    if (returnTo === null) return refuse("bad_request", what("bad_request", "relay_state_unsafe"));
     const relayState = relayStateFor(returnTo);
     const forced = req.query.getAll("forceAuthn");
     const forceAuthn = (forced.length === 1 && forced[0] === "true") || record.forceAuthn;
@@ -74,7 +79,7 @@ export async function startLogin(flow: FlowDeps, req: LoginRequest): Promise<Res
       });
     } catch (error) {
       const detail = error instanceof OutboundTooLong ? "redirect_too_long" : "signing_failed";
-      return errorPage(req, "internal", { ...what("internal_error", detail), error });
+      return refuse("internal", { ...what("internal_error", detail), error });
     }
 
     // 6.
@@ -94,11 +99,10 @@ export async function startLogin(flow: FlowDeps, req: LoginRequest): Promise<Res
     // 8.
     saml.metrics.authnRequests.inc({ tid });
     req.log.info("SAML login started", { tenantId: tid, samlRequestId: id, forceAuthn });
-    return redirect(location, [stateCookie(id, ttl)]);
+    return redirectTo(location, [setCookie("state", id, ttl)]);
   } catch (error) {
     const storeUnavailable = isStoreUnavailable(error);
-    return errorPage(
-      req,
+    return refuse(
       "internal",
       { ...what("internal_error", storeUnavailable ? "store_unavailable" : "unexpected"), error },
       { storeUnavailable },
