@@ -23,9 +23,6 @@ const KNOWN_SERVICES_TO_HTTP: string[] = [
   "src/services/saml/acs.ts -> src/http/saml/auto-submit.ts",
   "src/services/saml/acs.ts -> src/http/saml/render.ts",
   "src/services/saml/acs.ts -> src/http/saml/state-cookie.ts",
-  "src/services/saml/logout.ts -> src/http/saml/auto-submit.ts",
-  "src/services/saml/logout.ts -> src/http/saml/render.ts",
-  "src/services/saml/logout.ts -> src/http/saml/state-cookie.ts",
 ];
 
 /** Known files under src/saml/ that construct a `Response`. */

@@ -6,7 +6,8 @@
  * Like the metadata/discovery sub-app, mounted at the root only when `saml.enabled`: no `/v1` alias,
  * no CORS, HTML pages or redirects — never JSON errors. This file does the HTTP part (the `samlIp`
  * rate limit before any parsing or signature work, bodies capped at 256 KiB while streaming); the
- * flows live in src/saml/{login,acs,logout}.ts.
+ * flows live in src/services/saml/{login,acs,logout}.ts and return decisions that src/http/saml/render.ts
+ * renders.
  */
 
 import { type Context, Hono } from "hono";
@@ -15,12 +16,17 @@ import type { AppDeps, HonoEnv } from "../../deps.ts";
 import { isTiktiError } from "../../errors.ts";
 import type { Services } from "../../services/index.ts";
 import { handleAcs } from "../../services/saml/acs.ts";
-import { type FlowDeps, type FlowRequest, isStoreUnavailable } from "../../services/saml/flow.ts";
+import {
+  type FlowDecision,
+  type FlowDeps,
+  type FlowRequest,
+  isStoreUnavailable,
+} from "../../services/saml/flow.ts";
 import { startLogin } from "../../services/saml/login.ts";
 import { sloEndpoint, spLogout } from "../../services/saml/logout.ts";
 import { ERROR_PAGE_CSP } from "../saml/pages.ts";
 import { errorPage, renderDecision } from "../saml/render.ts";
-import { expiredStateCookie } from "../saml/state-cookie.ts";
+import { cookieValues, expiredStateCookie, SLO_COOKIE, STATE_COOKIE } from "../saml/state-cookie.ts";
 
 /** SAML browser POST bodies (docs/spec/api.md §2.4, docs/spec/saml.md §6.1, §7.2). */
 export const SAML_POST_BODY_LIMIT = 256 * 1024;
@@ -38,11 +44,20 @@ export function samlBrowserRoutes(deps: AppDeps, services: Services): Hono<HonoE
   if (!deps.config.saml.enabled) return app;
   const flow: FlowDeps = { deps, saml: services.saml, services };
 
-  const request = (c: Context<HonoEnv>): FlowRequest => ({
-    log: c.get("log") ?? deps.logger,
-    httpRequestId: c.get("requestId") ?? "",
-    cookieHeader: c.req.header("cookie") ?? null,
-  });
+  const request = (c: Context<HonoEnv>): FlowRequest => {
+    const header = c.req.header("cookie") ?? null;
+    return {
+      log: c.get("log") ?? deps.logger,
+      httpRequestId: c.get("requestId") ?? "",
+      cookies: {
+        state: cookieValues(header, STATE_COOKIE),
+        slo: cookieValues(header, SLO_COOKIE),
+        idToken: cookieValues(header, deps.config.saml.acs.cookieName),
+      },
+    };
+  };
+  const render = (decision: FlowDecision, req: FlowRequest): Response =>
+    renderDecision(decision, { log: req.log, config: deps.config });
 
   /**
    * `samlIp` (docs/spec/api.md §2.8) before anything else: `429` page with `Retry-After`, no audit record.
@@ -81,7 +96,7 @@ export function samlBrowserRoutes(deps: AppDeps, services: Services): Hono<HonoE
     const refused = await limited(c, "login");
     if (refused) return refused;
     const req = { ...request(c), tenantId: c.req.param("tid"), query: query(c) };
-    return renderDecision(await startLogin(flow, req), { log: req.log, config: deps.config });
+    return render(await startLogin(flow, req), req);
   });
 
   async function acs(c: Context<HonoEnv>, unsolicitedTenantId: string | null): Promise<Response> {
@@ -114,9 +129,10 @@ export function samlBrowserRoutes(deps: AppDeps, services: Services): Hono<HonoE
   app.post("/saml/acs", (c) => acs(c, null));
   app.post("/saml/acs/:tid", (c) => acs(c, c.req.param("tid")));
 
-  app.get("/saml/logout/:tid", (c) =>
-    spLogout(flow, { ...request(c), tenantId: c.req.param("tid"), query: query(c) }),
-  );
+  app.get("/saml/logout/:tid", async (c) => {
+    const req = { ...request(c), tenantId: c.req.param("tid"), query: query(c) };
+    return render(await spLogout(flow, req), req);
+  });
 
   /** §9.4: every SLO answer carries the headers of §6.7 (the auto-submit form has its own CSP). */
   const sloHeaders = (res: Response): Response => {
@@ -125,14 +141,10 @@ export function samlBrowserRoutes(deps: AppDeps, services: Services): Hono<HonoE
     return res;
   };
 
-  app.get("/saml/slo", async (c) =>
-    sloHeaders(
-      await sloEndpoint(flow, {
-        ...request(c),
-        input: { binding: "redirect", rawQuery: rawQuery(c.req.url) },
-      }),
-    ),
-  );
+  app.get("/saml/slo", async (c) => {
+    const req = { ...request(c), input: { binding: "redirect" as const, rawQuery: rawQuery(c.req.url) } };
+    return sloHeaders(render(await sloEndpoint(flow, req), req));
+  });
 
   app.post("/saml/slo", async (c) => {
     let body: Uint8Array;
@@ -143,36 +155,10 @@ export function samlBrowserRoutes(deps: AppDeps, services: Services): Hono<HonoE
         return errorPage(request(c), "too_large", { flow: "slo", reason: "body_too_large" });
       return errorPage(request(c), "bad_request", { flow: "slo", reason: "body_unreadable", error });
     }
-    const type = c.req.header("content-type")?.split(";", 1)[0]?.trim().toLowerCase();
-    let params: URLSearchParams | null = null;
-    if (type === "application/x-www-form-urlencoded") {
-      try {
-        params = new URLSearchParams(new TextDecoder("utf-8", { fatal: true }).decode(body));
-      } catch {
-        params = null;
-      }
-    }
-    const one = (name: string): string | null | undefined => {
-      const all = params?.getAll(name) ?? [];
-      if (all.length > 1) return undefined;
-      return all[0] ?? null;
-    };
-    const samlRequest = one("SAMLRequest");
-    const samlResponse = one("SAMLResponse");
-    const relayState = one("RelayState");
-    if (!params || samlRequest === undefined || samlResponse === undefined || relayState === undefined) {
-      return errorPage(request(c), "bad_request", {
-        flow: "slo",
-        reason: "request_not_found",
-        detail: "form",
-      });
-    }
-    return sloHeaders(
-      await sloEndpoint(flow, {
-        ...request(c),
-        input: { binding: "post", samlRequest, samlResponse, relayState },
-      }),
-    );
+    // The form rules are the flow's (src/services/saml/forms.ts, beside the ACS's).
+    const contentType = c.req.header("content-type") ?? null;
+    const req = { ...request(c), input: { binding: "post" as const, contentType, body } };
+    return sloHeaders(render(await sloEndpoint(flow, req), req));
   });
 
   return app;

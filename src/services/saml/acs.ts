@@ -34,16 +34,11 @@ import { isPathTenantId } from "../../domain/grammar.ts";
 import type { User } from "../../domain/types.ts";
 import { repostPage } from "../../http/saml/auto-submit.ts";
 import { errorPage, redirect } from "../../http/saml/render.ts";
-import {
-  cookieValues,
-  expiredStateCookie,
-  idTokenCookie,
-  STATE_COOKIE,
-} from "../../http/saml/state-cookie.ts";
+import { expiredStateCookie, idTokenCookie } from "../../http/saml/state-cookie.ts";
 import type { IdpRecord } from "../../saml/idp-records.ts";
 import { MESSAGE_ID_PATTERN, newSessionId, sha256Tagged } from "../../saml/ids.ts";
 import { reject, SAML_REASON_BUCKET, type SamlReason, type SamlRejection } from "../../saml/reasons.ts";
-import { byteLength, RELAY_STATE_MAX_BYTES, safeReturnTo } from "../../saml/relay-state.ts";
+import { safeReturnTo } from "../../saml/relay-state.ts";
 import { consumeRequest } from "../../saml/request-records.ts";
 import {
   prepareSamlResponse,
@@ -56,6 +51,7 @@ import { usableCertificates } from "../../saml/verify.ts";
 import { keys } from "../../store/keys.ts";
 import { VERSION } from "../../version.ts";
 import { type FlowDeps, type FlowRequest, isStoreUnavailable } from "./flow.ts";
+import { type AcsForm, parseAcsForm } from "./forms.ts";
 import {
   attributeHash,
   ensureMembership,
@@ -66,8 +62,6 @@ import {
   stripTenantAttributes,
 } from "./jit.ts";
 
-export const RETRY_FIELD = "_tikti_state_retry";
-const FORM_FIELDS = new Set(["SAMLResponse", "RelayState", RETRY_FIELD]);
 const AUDIT_DETAIL = /^[a-z0-9_:.-]{1,64}$/;
 const BUILD_SHA = /^[0-9a-f]{7,40}$/;
 
@@ -76,12 +70,6 @@ export interface AcsRequest extends FlowRequest {
   body: Uint8Array;
   /** `null` on `/saml/acs`; the URL tenant on `/saml/acs/:tid` (§6.6). */
   unsolicitedTenantId: string | null;
-}
-
-interface AcsForm {
-  samlResponse: string;
-  relayState: string | null;
-  retry: boolean;
 }
 
 /** What the audit record (§15) and the metrics learn as the pipeline advances. */
@@ -110,35 +98,6 @@ interface Accepted {
   session: { sid: string; tenantId: string; nameId: string };
 }
 
-function isFormMediaType(value: string | null): boolean {
-  return value?.split(";", 1)[0]?.trim().toLowerCase() === "application/x-www-form-urlencoded";
-}
-
-/** §6.1 form rules. */
-function parseForm(contentType: string | null, body: Uint8Array): AcsForm | SamlRejection {
-  if (!isFormMediaType(contentType)) return reject("request_not_found", "form_media_type");
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(body);
-  } catch {
-    return reject("request_not_found", "form_encoding");
-  }
-  const params = new URLSearchParams(text);
-  for (const name of params.keys()) {
-    if (!FORM_FIELDS.has(name)) return reject("request_not_found", "form_field");
-  }
-  const responses = params.getAll("SAMLResponse");
-  if (responses.length !== 1 || responses[0] === "") return reject("request_not_found", "form_saml_response");
-  const relay = params.getAll("RelayState");
-  if (relay.length > 1 || (relay[0] !== undefined && byteLength(relay[0]) > RELAY_STATE_MAX_BYTES)) {
-    return reject("request_not_found", "form_relay_state");
-  }
-  const retry = params.getAll(RETRY_FIELD);
-  if (retry.length > 1 || (retry.length === 1 && retry[0] !== "1"))
-    return reject("request_not_found", "form_retry");
-  return { samlResponse: responses[0]!, relayState: relay[0] ?? null, retry: retry.length === 1 };
-}
-
 function auditDetail(detail: string | undefined): string | undefined {
   if (!detail) return undefined;
   const clean = detail
@@ -154,12 +113,12 @@ export async function handleAcs(flow: FlowDeps, req: AcsRequest): Promise<Respon
   const solicited = req.unsolicitedTenantId === null;
   const facts: Facts = { tid: null, retried: false };
 
-  const form = parseForm(req.contentType, req.body);
+  const form = parseAcsForm(req.contentType, req.body);
   if ("ok" in form) return decide(flow, req, facts, form, started);
 
   let candidates: string[] = [];
   if (solicited) {
-    candidates = cookieValues(req.cookieHeader, STATE_COOKIE).filter((v) => MESSAGE_ID_PATTERN.test(v));
+    candidates = req.cookies.state.filter((v) => MESSAGE_ID_PATTERN.test(v));
     if (candidates.length === 0) {
       if (!form.retry) {
         saml.metrics.stateRepost.inc({ result: "offered" });

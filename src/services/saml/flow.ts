@@ -23,8 +23,12 @@ export interface FlowRequest {
   log: Logger;
   /** `X-Request-ID` of the request. */
   httpRequestId: string;
-  /** The raw `Cookie` header. */
-  cookieHeader: string | null;
+  /**
+   * Values of the flow cookies the browser sent, in order, duplicates kept (the route reads them
+   * with the names of src/http/saml/state-cookie.ts; a cookie without the `__Host-` prefix is never
+   * read).
+   */
+  cookies: { state: string[]; slo: string[]; idToken: string[] };
 }
 
 /**
@@ -87,6 +91,11 @@ export function refuse(
 
 export function redirectTo(location: string, cookies: FlowCookie[] = []): FlowDecision {
   return { kind: "redirect", location, cookies };
+}
+
+/** `decision` with `cookies` applied after its own. */
+export function withFlowCookies(decision: FlowDecision, cookies: FlowCookie[]): FlowDecision {
+  return decision.kind === "repost" ? decision : { ...decision, cookies: [...decision.cookies, ...cookies] };
 }
 
 export function isStoreUnavailable(error: unknown): boolean {

@@ -13,15 +13,6 @@
  */
 import { bytesToBase64 } from "../../crypto/pem.ts";
 import { isPathTenantId } from "../../domain/grammar.ts";
-import { autoSubmitForm } from "../../http/saml/auto-submit.ts";
-import { errorPage, redirect, withCookies } from "../../http/saml/render.ts";
-import {
-  cookieValues,
-  expiredIdTokenCookie,
-  expiredSloCookie,
-  SLO_COOKIE,
-  sloCookie,
-} from "../../http/saml/state-cookie.ts";
 import type { IdpRecord } from "../../saml/idp-records.ts";
 import { newMessageId, SESSION_ID_PATTERN, samlInstant } from "../../saml/ids.ts";
 import { buildLogoutRequest, buildLogoutResponse } from "../../saml/logout-messages.ts";
@@ -38,7 +29,18 @@ import {
 } from "../../saml/response-logout.ts";
 import { endSession, readSession, sessionIndexEntries } from "../../saml/sessions.ts";
 import { keys } from "../../store/keys.ts";
-import { type FlowDeps, type FlowRequest, isStoreUnavailable } from "./flow.ts";
+import {
+  expireCookie,
+  type FlowDecision,
+  type FlowDeps,
+  type FlowRequest,
+  isStoreUnavailable,
+  redirectTo,
+  refuse,
+  setCookie,
+  withFlowCookies,
+} from "./flow.ts";
+import { parseSloForm } from "./forms.ts";
 
 /** Replay window of inbound LogoutRequest IDs (§9.3 step 4). */
 const LOGOUT_REPLAY_TTL_SECONDS = 3600;
@@ -50,12 +52,12 @@ export interface SpLogoutRequest extends FlowRequest {
   query: URLSearchParams;
 }
 
-export async function spLogout(flow: FlowDeps, req: SpLogoutRequest): Promise<Response> {
+export async function spLogout(flow: FlowDeps, req: SpLogoutRequest): Promise<FlowDecision> {
   const { deps, saml } = flow;
   const config = deps.config;
   const tid = req.tenantId;
   const bad = (detail: string) =>
-    errorPage(req, "bad_request", {
+    refuse("bad_request", {
       flow: "logout",
       reason: "bad_request",
       detail,
@@ -65,7 +67,7 @@ export async function spLogout(flow: FlowDeps, req: SpLogoutRequest): Promise<Re
     // 1. The idToken cookie: V1, V2, V4, V5 (expiry ignored), amr saml, sid, tid = :tid.
     if (!isPathTenantId(tid)) return bad("tid_malformed");
     let claims: { sub: string; sid: string } | null = null;
-    for (const token of cookieValues(req.cookieHeader, config.saml.acs.cookieName)) {
+    for (const token of req.cookies.idToken) {
       try {
         const c = await deps.idTokens.verifyIdTokenCrypto(token, deps.clock.now(), { ignoreExpiry: true });
         if (!c.amr.includes("saml") || !c.sid || !SESSION_ID_PATTERN.test(c.sid) || c.tid !== tid) continue;
@@ -82,11 +84,11 @@ export async function spLogout(flow: FlowDeps, req: SpLogoutRequest): Promise<Re
     if (targets.length > 1) return bad("relay_state_repeated");
     const returnTo = chooseReturnTo(config, targets[0] ?? null, config.saml.acs.postLogoutURL);
     if (returnTo === null) return bad("relay_state_unsafe");
-    const expireIdToken = expiredIdTokenCookie(config);
+    const expireIdToken = expireCookie("idToken");
 
     // 3. Already ended.
     const session = await readSession(deps.store, claims.sid);
-    if (!session) return redirect(returnTo, [expireIdToken]);
+    if (!session) return redirectTo(returnTo, [expireIdToken]);
     if (session.userId !== claims.sub || session.tenantId !== tid) return bad("session_mismatch");
 
     // 4. End the session locally, whatever the IdP does next.
@@ -97,7 +99,7 @@ export async function spLogout(flow: FlowDeps, req: SpLogoutRequest): Promise<Re
     // 5. No IdP SLO endpoint: local logout only.
     const read = await saml.idps.read(tid);
     if (read.kind !== "ok" || read.record.sloUrl === "" || read.record.sloBinding === "") {
-      return redirect(returnTo, [expireIdToken]);
+      return redirectTo(returnTo, [expireIdToken]);
     }
     const record = read.record;
 
@@ -115,12 +117,11 @@ export async function spLogout(flow: FlowDeps, req: SpLogoutRequest): Promise<Re
       sessionIndex: session.sessionIndex || null,
     });
     const ttl = config.saml.sp.requestTTLSeconds;
-    let response: Response;
+    let outbound: FlowDecision;
     try {
-      response = await deliver(flow, record.sloBinding, record.sloUrl, "SAMLRequest", xml, null);
+      outbound = await deliver(flow, record.sloBinding, record.sloUrl, "SAMLRequest", xml, null);
     } catch (error) {
-      return errorPage(
-        req,
+      return refuse(
         "internal",
         { flow: "logout", reason: "internal_error", detail: "signing_failed", tenantId: tid, error },
         { cookies: [expireIdToken] },
@@ -138,11 +139,10 @@ export async function spLogout(flow: FlowDeps, req: SpLogoutRequest): Promise<Re
     };
     await storeRequest(deps.store, stored, ttl);
     // 7, 8.
-    return withCookies(response, [expireIdToken, sloCookie(id, ttl)]);
+    return withFlowCookies(outbound, [expireIdToken, setCookie("slo", id, ttl)]);
   } catch (error) {
     const storeUnavailable = isStoreUnavailable(error);
-    return errorPage(
-      req,
+    return refuse(
       "internal",
       {
         flow: "logout",
@@ -151,7 +151,7 @@ export async function spLogout(flow: FlowDeps, req: SpLogoutRequest): Promise<Re
         tenantId: tid,
         error,
       },
-      { storeUnavailable, cookies: [expiredIdTokenCookie(config)] },
+      { storeUnavailable, cookies: [expireCookie("idToken")] },
     );
   }
 }
@@ -164,22 +164,22 @@ async function deliver(
   parameter: "SAMLRequest" | "SAMLResponse",
   xml: string,
   relayState: string | null,
-): Promise<Response> {
+): Promise<FlowDecision> {
   const pair = await flow.saml.rotation.signingPair();
   if (binding === "HTTP-POST") {
     const signed = signEnveloped(xml, pair);
     const fields: Record<string, string> = { [parameter]: bytesToBase64(new TextEncoder().encode(signed)) };
     if (relayState) fields.RelayState = relayState;
-    return autoSubmitForm({ action: destination, fields });
+    return { kind: "post", action: destination, fields, cookies: [] };
   }
-  return redirect(await redirectUrl({ destination, parameter, xml, relayState, pair }));
+  return redirectTo(await redirectUrl({ destination, parameter, xml, relayState, pair }));
 }
 
 // ------------------------------------------------------------------------------ /saml/slo (§9.3, §9.4)
 
 export type SloInput =
   | { binding: "redirect"; rawQuery: string }
-  | { binding: "post"; samlRequest: string | null; samlResponse: string | null; relayState: string | null };
+  | { binding: "post"; contentType: string | null; body: Uint8Array };
 
 export type SloRequest = FlowRequest & { input: SloInput };
 
@@ -195,9 +195,8 @@ function sloBucket(rejection: SamlRejection): SamlBucket {
   }
 }
 
-export async function sloEndpoint(flow: FlowDeps, req: SloRequest): Promise<Response> {
-  const bad = (detail: string) =>
-    errorPage(req, "bad_request", { flow: "slo", reason: "request_not_found", detail });
+export async function sloEndpoint(flow: FlowDeps, req: SloRequest): Promise<FlowDecision> {
+  const bad = (detail: string) => refuse("bad_request", { flow: "slo", reason: "request_not_found", detail });
   try {
     const input = req.input;
     let logoutInput: LogoutInput;
@@ -212,14 +211,18 @@ export async function sloEndpoint(flow: FlowDeps, req: SloRequest): Promise<Resp
       kind = hasRequest ? "logout-request" : "logout-response";
       logoutInput = { binding: "redirect", rawQuery: input.rawQuery };
     } else {
-      if ((input.samlRequest === null) === (input.samlResponse === null)) return bad("parameters");
-      kind = input.samlRequest !== null ? "logout-request" : "logout-response";
-      logoutInput = { binding: "post", value: (input.samlRequest ?? input.samlResponse)! };
-      postRelayState = input.relayState;
+      const form = parseSloForm(input.contentType, input.body);
+      if (form === null) return bad("form");
+      const value = form.samlRequest ?? form.samlResponse;
+      if (value === null || (form.samlRequest !== null && form.samlResponse !== null))
+        return bad("parameters");
+      kind = form.samlRequest !== null ? "logout-request" : "logout-response";
+      logoutInput = { binding: "post", value };
+      postRelayState = form.relayState;
     }
     const prepared = await prepareLogoutMessage(logoutInput, kind);
     if (!prepared.ok) {
-      return errorPage(req, sloBucket(prepared), {
+      return refuse(sloBucket(prepared), {
         flow: "slo",
         reason: prepared.reason,
         detail: prepared.detail,
@@ -231,8 +234,7 @@ export async function sloEndpoint(flow: FlowDeps, req: SloRequest): Promise<Resp
       : await logoutResponse(flow, req, prepared.message);
   } catch (error) {
     const storeUnavailable = isStoreUnavailable(error);
-    return errorPage(
-      req,
+    return refuse(
       "internal",
       {
         flow: "slo",
@@ -266,7 +268,7 @@ async function idpLogoutRequest(
   req: SloRequest,
   prepared: PreparedLogoutMessage,
   postRelayState: string | null,
-): Promise<Response> {
+): Promise<FlowDecision> {
   const { deps, saml } = flow;
   const config = deps.config;
   const now = deps.clock.now();
@@ -291,7 +293,7 @@ async function idpLogoutRequest(
   }
   if (candidates.length === 0) candidates = await saml.idps.tenantsForEntityId(prepared.issuer);
   if (candidates.length === 0) {
-    return errorPage(req, "forbidden", {
+    return refuse("forbidden", {
       flow: "slo",
       reason: "issuer_mismatch",
       detail: "no_candidate_tenant",
@@ -319,7 +321,7 @@ async function idpLogoutRequest(
       reason: "signature_invalid" as const,
       detail: "no_record",
     };
-    return errorPage(req, sloBucket(failure), {
+    return refuse(sloBucket(failure), {
       flow: "slo",
       reason: failure.reason,
       detail: failure.detail,
@@ -333,7 +335,7 @@ async function idpLogoutRequest(
     ttlMs: LOGOUT_REPLAY_TTL_SECONDS * 1000,
   });
   if (!fresh)
-    return errorPage(req, "forbidden", {
+    return refuse("forbidden", {
       flow: "slo",
       reason: "request_replay",
       detail: "logout_request_seen",
@@ -360,10 +362,10 @@ async function idpLogoutRequest(
 
   // 6. Signed LogoutResponse (Success, also when nothing matched), with the idToken cookie expired.
   const { record } = verified[0]!;
-  const expireIdToken = expiredIdTokenCookie(config);
+  const expireIdToken = expireCookie("idToken");
   const destination = record.sloResponseUrl || record.sloUrl;
   if (destination === "" || record.sloBinding === "") {
-    return redirect(config.saml.acs.postLogoutURL, [expireIdToken]);
+    return redirectTo(config.saml.acs.postLogoutURL, [expireIdToken]);
   }
   const xml = buildLogoutResponse({
     id: newMessageId(),
@@ -373,8 +375,8 @@ async function idpLogoutRequest(
     spEntityId: saml.urls.entityId,
   });
   const relayState = prepared.binding === "redirect" ? facts.relayState : postRelayState;
-  const response = await deliver(flow, record.sloBinding, destination, "SAMLResponse", xml, relayState);
-  return withCookies(response, [expireIdToken]);
+  const outbound = await deliver(flow, record.sloBinding, destination, "SAMLResponse", xml, relayState);
+  return withFlowCookies(outbound, [expireIdToken]);
 }
 
 /** §9.4: the IdP's answer to one of our LogoutRequests. */
@@ -382,28 +384,28 @@ async function logoutResponse(
   flow: FlowDeps,
   req: SloRequest,
   prepared: PreparedLogoutMessage,
-): Promise<Response> {
+): Promise<FlowDecision> {
   const { deps, saml } = flow;
   const config = deps.config;
-  const cookies = [expiredSloCookie()];
-  const refuse = (bucket: SamlBucket, reason: string, detail: string, tenantId?: string) =>
-    errorPage(req, bucket, { flow: "slo", reason, detail, ...(tenantId ? { tenantId } : {}) }, { cookies });
+  const cookies = [expireCookie("slo")];
+  const refuseSlo = (bucket: SamlBucket, reason: string, detail: string, tenantId?: string) =>
+    refuse(bucket, { flow: "slo", reason, detail, ...(tenantId ? { tenantId } : {}) }, { cookies });
 
   // 2. Bound to this browser's logout request, consumed once.
   const irt = prepared.inResponseTo;
-  const bound = cookieValues(req.cookieHeader, SLO_COOKIE);
-  if (bound.length === 0) return refuse("bad_request", "request_not_found", "slo_cookie_missing");
+  const bound = req.cookies.slo;
+  if (bound.length === 0) return refuseSlo("bad_request", "request_not_found", "slo_cookie_missing");
   if (irt === null || !bound.includes(irt))
-    return refuse("bad_request", "request_not_found", "in_response_to_not_bound");
+    return refuseSlo("bad_request", "request_not_found", "in_response_to_not_bound");
   const record = await consumeRequest(deps.store, irt, "logout");
-  if (!record) return refuse("bad_request", "request_not_found", "request_record");
+  if (!record) return refuseSlo("bad_request", "request_not_found", "request_record");
   const tid = record.tenantId;
 
   // 3. Signature, Issuer, Destination with the record tenant's pinned certificates.
   const read = await saml.idps.read(tid);
   if (read.kind !== "ok") {
     saml.metrics.logoutResponses.inc({ tid, result: "failure" });
-    return refuse("forbidden", "tid_unknown", "no_idp", tid);
+    return refuseSlo("forbidden", "tid_unknown", "no_idp", tid);
   }
   const result = await verifyLogoutMessage(prepared, {
     now: deps.clock.now(),
@@ -414,9 +416,9 @@ async function logoutResponse(
   });
   if (!result.ok) {
     saml.metrics.logoutResponses.inc({ tid, result: "failure" });
-    return refuse(sloBucket(result), result.reason, result.detail, tid);
+    return refuseSlo(sloBucket(result), result.reason, result.detail, tid);
   }
   // 4. Success → the stored return target (checked again).
   saml.metrics.logoutResponses.inc({ tid, result: "success" });
-  return redirect(safeReturnTo(config, record.returnTo, config.saml.acs.postLogoutURL), cookies);
+  return redirectTo(safeReturnTo(config, record.returnTo, config.saml.acs.postLogoutURL), cookies);
 }
