@@ -41,7 +41,7 @@ const HTML = "text/html; charset=utf-8";
  * The neutral HTML error pages of src/http/saml/pages.ts by status (docs/spec/saml.md §6.7): an error id, never the
  * reason. `internal` answers 503 with `Retry-After` when the store is down; 429 carries `Retry-After`.
  */
-const ERROR_PAGES: Record<number, PageResponse> = {
+const ERROR_PAGES = {
   400: { description: "HTML error page: bad request", contentType: HTML },
   403: { description: "HTML error page: refused (verification failed, not allowed)", contentType: HTML },
   404: {
@@ -60,11 +60,12 @@ const ERROR_PAGES: Record<number, PageResponse> = {
     contentType: HTML,
     headers: { "Retry-After": "5" },
   },
-};
-const errorPages = (...statuses: number[]): Record<number, PageResponse> =>
-  Object.fromEntries(statuses.map((n) => [n, ERROR_PAGES[n]!]));
-const GET_ERRORS = [400, 403, 404, 429, 500, 503];
-const POST_ERRORS = [400, 403, 404, 413, 429, 500, 503];
+} satisfies Record<number, PageResponse>;
+type ErrorPageStatus = keyof typeof ERROR_PAGES;
+const errorPages = (...statuses: ErrorPageStatus[]): Record<number, PageResponse> =>
+  Object.fromEntries(statuses.map((n) => [n, ERROR_PAGES[n]]));
+const GET_ERRORS: ErrorPageStatus[] = [400, 403, 404, 429, 500, 503];
+const POST_ERRORS: ErrorPageStatus[] = [400, 403, 404, 413, 429, 500, 503];
 const AUTO_POST: PageResponse = {
   description: "Auto-submitting HTML form (HTTP-POST binding) to the IdP or the return target",
   contentType: HTML,

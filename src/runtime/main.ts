@@ -44,10 +44,10 @@ interface Args {
 
 export function parseArgs(argv: string[]): Args {
   const args: Args = { check: false, version: false, help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
+  const rest = argv[Symbol.iterator]();
+  for (const a of rest) {
     if (a === "-f" || a === "--config") {
-      const v = argv[++i];
+      const v = rest.next().value;
       if (v === undefined) throw new ConfigError(a, "needs a file path");
       args.configPath = v;
     } else if (a.startsWith("--config=")) args.configPath = a.slice("--config=".length);
@@ -241,15 +241,15 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
   };
 
   const servers: RunningServer[] = [];
+  let apiServer: RunningServer;
   try {
-    servers.push(
-      await adapter.serve({
-        ...serveOptions,
-        port: config.port,
-        reusePort: worker !== undefined,
-        fetch: (req, env) => app.fetch(req, env),
-      }),
-    );
+    apiServer = await adapter.serve({
+      ...serveOptions,
+      port: config.port,
+      reusePort: worker !== undefined,
+      fetch: (req, env) => app.fetch(req, env),
+    });
+    servers.push(apiServer);
     // With several workers only the first serves the separate metrics port (ADR 0006).
     if (config.metrics.enabled && config.metrics.port !== 0 && (worker ?? 0) === 0) {
       servers.push(
@@ -293,7 +293,7 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
   // added, so a signal that arrived between "listening" and process.on() would kill the process.
   logger.info("tikti listening", {
     version: VERSION.version,
-    address: `${config.bindAddress}:${servers[0]!.port}`,
+    address: `${config.bindAddress}:${apiServer.port}`,
     // Where /metrics went (its own listener by default outside dev mode, docs/adr/0030).
     ...(servers[1] ? { metricsAddress: `${config.bindAddress}:${servers[1].port}` } : {}),
     store: store.engine,

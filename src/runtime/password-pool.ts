@@ -104,7 +104,8 @@ export function createPasswordWorkerPool(options: PasswordPoolOptions = {}): Pas
     while (queue.length > 0) {
       const slot = slots.find((s) => !s.busy) ?? (slots.length < size ? spawn() : undefined);
       if (!slot) return;
-      const pending = queue.shift()!;
+      const pending = queue.shift();
+      if (pending === undefined) return; // the loop condition saw a job
       const id = nextId++;
       slot.busy = { id, resolve: pending.resolve, reject: pending.reject };
       slot.worker.ref();

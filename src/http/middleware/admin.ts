@@ -26,14 +26,14 @@ export function adminGuard(options: {
       if (required) throw new TiktiError("ADMIN_AUTH_REQUIRED");
       return null;
     }
-    const m = BEARER.exec(header);
-    if (!m) {
+    const token = BEARER.exec(header)?.[1];
+    if (token === undefined) {
       if (required) throw new TiktiError("ADMIN_AUTH_REQUIRED");
       return null;
     }
     let verified: Awaited<ReturnType<IdTokenVerifier>>;
     try {
-      verified = await options.verifyIdToken(m[1]!);
+      verified = await options.verifyIdToken(token);
     } catch (e) {
       // An optional bearer that does not verify is ignored, never trusted; a required one fails.
       if (!required && e instanceof TiktiError && e.code === "INVALID_TOKEN") return null;

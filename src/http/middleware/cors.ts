@@ -26,7 +26,7 @@ export function cors(allowedOrigins: readonly string[]): MiddlewareHandler<HonoE
       c.res.headers.set("Access-Control-Allow-Headers", ALLOW_HEADERS);
       c.res.headers.set("Access-Control-Max-Age", "600");
     }
-    c.res.headers.set("Access-Control-Allow-Origin", origin!);
+    c.res.headers.set("Access-Control-Allow-Origin", origin);
     c.res.headers.append("Vary", "Origin");
     c.res.headers.set("Access-Control-Expose-Headers", EXPOSE_HEADERS);
   };

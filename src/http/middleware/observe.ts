@@ -8,7 +8,8 @@ import { parseCidr, resolveClientIp } from "../../net/ip.ts";
  * HTTP series (§6). Never logs the query string, headers or bodies.
  */
 export function observe(deps: AppDeps): MiddlewareHandler<HonoEnv> {
-  const trusted = deps.config.http.trustedProxies.map((c) => parseCidr(c)!).filter(Boolean);
+  // Validated at start-up (src/config/validate.ts); an entry that did not parse would trust nobody.
+  const trusted = deps.config.http.trustedProxies.map(parseCidr).filter((c) => c !== null);
   return async (c, next) => {
     const started = performance.now();
     const socket = c.env?.remoteAddr ?? "";

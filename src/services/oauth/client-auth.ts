@@ -108,11 +108,11 @@ function formDecode(text: string): string | null {
 
 /** `Basic <base64(id ":" secret)>`; null when the header is not Basic at all. */
 function parseBasic(header: string): { id: string; secret: string } | "malformed" | null {
-  const match = /^basic[ ]+([A-Za-z0-9+/]+={0,2})[ ]*$/i.exec(header);
-  if (!match) return /^basic(\s|$)/i.test(header) ? "malformed" : null;
+  const encoded = /^basic[ ]+([A-Za-z0-9+/]+={0,2})[ ]*$/i.exec(header)?.[1];
+  if (encoded === undefined) return /^basic(\s|$)/i.test(header) ? "malformed" : null;
   let text: string;
   try {
-    const bin = atob(match[1]!);
+    const bin = atob(encoded);
     const bytes = Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {

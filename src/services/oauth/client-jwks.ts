@@ -48,10 +48,11 @@ function rsaModulusBits(n: unknown): number {
   if (typeof n !== "string") return 0;
   const bytes = base64UrlDecode(n);
   if (!bytes) return 0;
-  let i = 0;
-  while (i < bytes.length && bytes[i] === 0) i++;
-  if (i === bytes.length) return 0;
-  return (bytes.length - i - 1) * 8 + (32 - Math.clz32(bytes[i]!));
+  // Leading zero bytes do not count; an all-zero (or empty) modulus has no bits.
+  const first = bytes.findIndex((b) => b !== 0);
+  const lead = bytes[first];
+  if (lead === undefined) return 0;
+  return (bytes.length - first - 1) * 8 + (32 - Math.clz32(lead));
 }
 
 /** Why one key is refused, or null when it is acceptable. */
