@@ -3,9 +3,10 @@
  *
  * - **IdP metadata in** (docs/spec/saml.md §12.1–§12.2): fetching a metadata URL with its limits (https
  *   only, every resolved address public, no redirects, size and time caps, errors that never echo
- *   the URL or the body), then parsing with fast-xml-parser — DOCTYPE and entity declarations are
- *   refused before parsing and entity processing is off — and validating into the endpoint and
- *   certificate fields of an IdP record. Elements are matched by namespace URI and local name.
+ *   the URL or the body), then parsing with the hardened parser of the SAML messages (src/saml/xml.ts:
+ *   DOCTYPE, entity declarations and processing instructions refused before parsing, every parser
+ *   warning fatal) and validating into the endpoint and certificate fields of an IdP record.
+ *   Elements are matched by namespace URI and local name.
  * - **SP metadata out** (§4): the one `EntityDescriptor` of this SP, byte-identical across calls and
  *   replicas with the same keys and rotation state, built with fast-xml-parser's builder.
  *
@@ -13,7 +14,8 @@
  * address itself, so the host is resolved exactly once.
  */
 
-import { XMLBuilder, XMLParser, XMLValidator } from "fast-xml-parser";
+import type { Element } from "@xmldom/xmldom";
+import { XMLBuilder } from "fast-xml-parser";
 import { concatBytes } from "../bytes.ts";
 import { isLoopbackHost } from "../config/validate.ts";
 import { TiktiError } from "../errors.ts";
@@ -22,6 +24,19 @@ import { CertificateParseError, isoSeconds, parseCertificate, sha256Hex, strictB
 import { type FreshCert, NAMEID_EMAIL, type SloBinding } from "./idp-records.ts";
 import type { SpKeyPair } from "./sp-keys.ts";
 import type { SamlUrls } from "./urls.ts";
+import {
+  attrOf,
+  CDATA,
+  childrenNamed,
+  decodeXmlBytes,
+  descendantsNamed,
+  hasDtdMarkup,
+  isNamed,
+  parseXmlText,
+  prescanMarkup,
+  SamlInputError,
+  TEXT,
+} from "./xml.ts";
 
 export const NS_MD = "urn:oasis:names:tc:SAML:2.0:metadata";
 export const NS_DS = "http://www.w3.org/2000/09/xmldsig#";
@@ -68,138 +83,38 @@ export class MetadataError extends Error {
 
 // ------------------------------------------------------------------------------------ XML tree
 
-interface XElement {
-  ns: string | null;
-  local: string;
-  /** Unprefixed attributes (the only ones metadata rules read), entity references decoded. */
-  attrs: Map<string, string>;
-  children: XElement[];
-  /** Concatenated character data of this element's own text and CDATA nodes. */
-  text: string;
-}
-
-const XML_NS = "http://www.w3.org/XML/1998/namespace";
-const PREDEFINED: Readonly<Record<string, string>> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
-
-/** Decodes the five predefined entities and character references; any other `&` is an error. */
-function decodeEntities(s: string): string {
-  if (!s.includes("&")) return s;
-  return s.replace(/&([^;&]*);?/g, (whole, body: string) => {
-    if (!whole.endsWith(";")) throw new MetadataError(METADATA_MESSAGES.notWellFormed);
-    const named = PREDEFINED[body];
-    if (named !== undefined) return named;
-    const m = /^#(?:x([0-9A-Fa-f]{1,6})|([0-9]{1,7}))$/.exec(body);
-    if (!m) throw new MetadataError(METADATA_MESSAGES.notWellFormed);
-    const cp = m[1] !== undefined ? Number.parseInt(m[1], 16) : Number(m[2]);
-    const allowed =
-      cp === 0x9 ||
-      cp === 0xa ||
-      cp === 0xd ||
-      (cp >= 0x20 && cp <= 0xd7ff) ||
-      (cp >= 0xe000 && cp <= 0xfffd) ||
-      (cp >= 0x10000 && cp <= 0x10ffff);
-    if (!allowed) throw new MetadataError(METADATA_MESSAGES.notWellFormed);
-    return String.fromCodePoint(cp);
-  });
-}
-
-type OrderedNode = Record<string, unknown>;
-
-function toElement(node: OrderedNode, scope: ReadonlyMap<string, string>): XElement | null {
-  const name = Object.keys(node).find((k) => k !== ":@");
-  if (name === undefined || name === "#text" || name === "#cdata") return null;
-  const rawAttrs = (node[":@"] ?? {}) as Record<string, string>;
-  const ns = new Map(scope);
-  const attrs = new Map<string, string>();
-  for (const [k, v] of Object.entries(rawAttrs)) {
-    const value = decodeEntities(String(v));
-    if (k === "xmlns") ns.set("", value);
-    else if (k.startsWith("xmlns:")) ns.set(k.slice(6), value);
-    else if (!k.includes(":")) attrs.set(k, value);
-    else if (!ns.has(k.split(":", 1)[0]!) && !k.startsWith("xml:")) {
-      // An attribute with an undeclared prefix is a namespace error.
-      throw new MetadataError(METADATA_MESSAGES.notWellFormed);
-    }
-  }
-  const colon = name.indexOf(":");
-  const prefix = colon === -1 ? "" : name.slice(0, colon);
-  const local = colon === -1 ? name : name.slice(colon + 1);
-  const uri = prefix === "xml" ? XML_NS : ns.get(prefix);
-  if (prefix !== "" && uri === undefined) throw new MetadataError(METADATA_MESSAGES.notWellFormed);
-  const element: XElement = { ns: uri || null, local, attrs, children: [], text: "" };
-  for (const child of (node[name] ?? []) as OrderedNode[]) {
-    if ("#text" in child) element.text += decodeEntities(String(child["#text"]));
-    else if ("#cdata" in child) {
-      for (const part of child["#cdata"] as OrderedNode[]) element.text += String(part["#text"] ?? "");
-    } else {
-      const el = toElement(child, ns);
-      if (el) element.children.push(el);
-    }
-  }
-  return element;
-}
-
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: "",
-  processEntities: false,
-  htmlEntities: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: false,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  cdataPropName: "#cdata",
-  allowBooleanAttributes: false,
-});
-
-/** Refuses markup that could declare entities or a DTD (docs/spec/saml.md §7.2, §12.2). */
-export function hasDoctypeOrEntity(text: string): boolean {
-  return /<!DOCTYPE/i.test(text) || /<!ENTITY/i.test(text);
-}
-
-function parseXml(text: string): XElement {
-  if (hasDoctypeOrEntity(text)) throw new MetadataError(METADATA_MESSAGES.doctype);
-  if (XMLValidator.validate(text, { allowBooleanAttributes: false }) !== true) {
-    throw new MetadataError(METADATA_MESSAGES.notWellFormed);
-  }
-  let nodes: OrderedNode[];
+/**
+ * Parses metadata bytes with the one inbound XML parser (src/saml/xml.ts): UTF-8 only, the §7.2
+ * pre-scan, then @xmldom/xmldom with every warning fatal, namespace-aware, nesting capped. Its
+ * refusals become the §12.2 messages: DTD markup is the DOCTYPE rule; a processing instruction,
+ * another encoding or anything the parser rejects is "not well-formed" (docs/api-decisions.md).
+ */
+function parseXml(bytes: Uint8Array, maxBytes: number): Element {
   try {
-    nodes = parser.parse(text) as OrderedNode[];
+    const text = decodeXmlBytes(bytes, maxBytes);
+    if (hasDtdMarkup(text)) throw new MetadataError(METADATA_MESSAGES.doctype);
+    prescanMarkup(text);
+    return parseXmlText(text).root;
   } catch (cause) {
+    if (cause instanceof MetadataError) throw cause;
+    if (cause instanceof SamlInputError && cause.kind === "size") {
+      throw new MetadataError(METADATA_MESSAGES.tooLarge, { cause });
+    }
     throw new MetadataError(METADATA_MESSAGES.notWellFormed, { cause });
   }
-  // The validator accepts several top-level elements; XML has exactly one root.
-  const roots = nodes.filter((n) => !("#text" in n && String(n["#text"]).trim() === "") && !("#cdata" in n));
-  if (roots.length !== 1 || "#text" in roots[0]!) throw new MetadataError(METADATA_MESSAGES.notWellFormed);
-  const root = toElement(roots[0]!, new Map());
-  if (!root) throw new MetadataError(METADATA_MESSAGES.notWellFormed);
-  return root;
 }
 
-/** Decodes UTF-8 (BOM allowed) and refuses a declaration naming another encoding. */
-function decodeUtf8(bytes: Uint8Array): string {
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch (cause) {
-    throw new MetadataError(METADATA_MESSAGES.notWellFormed, { cause });
+const isMd = (e: Element, local: string) => isNamed(e, NS_MD, local);
+const mdChildren = (e: Element, local: string) => childrenNamed(e, NS_MD, local);
+const dsChildren = (e: Element, local: string) => childrenNamed(e, NS_DS, local);
+
+/** The element's own character data (text and CDATA children; comments and child elements skipped). */
+function ownText(e: Element): string {
+  let text = "";
+  for (const n of Array.from(e.childNodes)) {
+    if (n.nodeType === TEXT || n.nodeType === CDATA) text += n.nodeValue ?? "";
   }
-  const decl = /^<\?xml[^>]*?encoding\s*=\s*["']([^"']*)["']/.exec(text);
-  if (decl && decl[1]!.toLowerCase() !== "utf-8") throw new MetadataError(METADATA_MESSAGES.notWellFormed);
   return text;
-}
-
-const isMd = (e: XElement, local: string) => e.ns === NS_MD && e.local === local;
-const isDs = (e: XElement, local: string) => e.ns === NS_DS && e.local === local;
-
-function descendants(e: XElement, match: (e: XElement) => boolean, out: XElement[] = []): XElement[] {
-  for (const c of e.children) {
-    if (match(c)) out.push(c);
-    descendants(c, match, out);
-  }
-  return out;
 }
 
 // ------------------------------------------------------------------------------------ validation
@@ -251,19 +166,19 @@ export function isAcceptableEndpoint(raw: string, devMode: boolean): boolean {
   return devMode && url.protocol === "http:" && isLoopbackHost(url.hostname);
 }
 
-function supportsSaml2(e: XElement): boolean {
-  return (e.attrs.get("protocolSupportEnumeration") ?? "").split(/\s+/).includes(SAML2_PROTOCOL);
+function supportsSaml2(e: Element): boolean {
+  return (attrOf(e, "protocolSupportEnumeration") ?? "").split(/\s+/).includes(SAML2_PROTOCOL);
 }
 
-function idpDescriptorsOf(entity: XElement): XElement[] {
-  return entity.children.filter((c) => isMd(c, "IDPSSODescriptor") && supportsSaml2(c));
+function idpDescriptorsOf(entity: Element): Element[] {
+  return mdChildren(entity, "IDPSSODescriptor").filter(supportsSaml2);
 }
 
 /** The one `EntityDescriptor` with a SAML 2.0 `IDPSSODescriptor` (docs/spec/saml.md §12.2 rule 4). */
-function selectIdpEntity(root: XElement): { entity: XElement; idp: XElement } {
-  let entities: XElement[];
+function selectIdpEntity(root: Element): { entity: Element; idp: Element } {
+  let entities: Element[];
   if (isMd(root, "EntityDescriptor")) entities = [root];
-  else if (isMd(root, "EntitiesDescriptor")) entities = descendants(root, (e) => isMd(e, "EntityDescriptor"));
+  else if (isMd(root, "EntitiesDescriptor")) entities = descendantsNamed(root, NS_MD, "EntityDescriptor");
   else throw new MetadataError(METADATA_MESSAGES.notOneIdp);
   const withIdp = entities.filter((e) => idpDescriptorsOf(e).length > 0);
   if (withIdp.length !== 1) throw new MetadataError(METADATA_MESSAGES.notOneIdp);
@@ -277,16 +192,15 @@ interface KeyCert {
   cert: Awaited<ReturnType<typeof parseCertificate>> | null;
 }
 
-async function keyDescriptorCerts(idp: XElement): Promise<KeyCert[]> {
+async function keyDescriptorCerts(idp: Element): Promise<KeyCert[]> {
   const out: KeyCert[] = [];
-  for (const kd of idp.children.filter((c) => isMd(c, "KeyDescriptor"))) {
-    const use = kd.attrs.get("use") ?? null;
-    const certElements = kd.children
-      .filter((c) => isDs(c, "KeyInfo"))
-      .flatMap((ki) => ki.children.filter((c) => isDs(c, "X509Data")))
-      .flatMap((xd) => xd.children.filter((c) => isDs(c, "X509Certificate")));
+  for (const kd of mdChildren(idp, "KeyDescriptor")) {
+    const use = attrOf(kd, "use");
+    const certElements = dsChildren(kd, "KeyInfo")
+      .flatMap((ki) => dsChildren(ki, "X509Data"))
+      .flatMap((xd) => dsChildren(xd, "X509Certificate"));
     for (const el of certElements) {
-      const der = strictBase64(el.text);
+      const der = strictBase64(ownText(el));
       let cert: KeyCert["cert"] = null;
       if (der) {
         try {
@@ -316,20 +230,17 @@ function uniqueCerts(certs: Array<NonNullable<KeyCert["cert"]>>): FreshCert[] {
  */
 export async function parseIdpMetadata(bytes: Uint8Array, rules: MetadataRules): Promise<ParsedIdpMetadata> {
   if (bytes.length > rules.maxBytes) throw new MetadataError(METADATA_MESSAGES.tooLarge);
-  const text = decodeUtf8(bytes);
-  const root = parseXml(text);
+  const root = parseXml(bytes, rules.maxBytes);
   const { entity, idp } = selectIdpEntity(root);
 
-  const entityId = entity.attrs.get("entityID") ?? "";
+  const entityId = attrOf(entity, "entityID") ?? "";
   if (entityId.trim() === "" || entityId.length > ENTITY_ID_MAX_CHARS) {
     throw new MetadataError(METADATA_MESSAGES.entityIdEmpty);
   }
 
-  const sso = idp.children.find(
-    (c) => isMd(c, "SingleSignOnService") && c.attrs.get("Binding") === BINDING_REDIRECT,
-  );
+  const sso = mdChildren(idp, "SingleSignOnService").find((c) => attrOf(c, "Binding") === BINDING_REDIRECT);
   if (!sso) throw new MetadataError(METADATA_MESSAGES.ssoBinding);
-  const ssoUrl = sso.attrs.get("Location") ?? "";
+  const ssoUrl = attrOf(sso, "Location") ?? "";
   if (!isAcceptableEndpoint(ssoUrl, rules.devMode)) throw new MetadataError(METADATA_MESSAGES.ssoHttps);
 
   const keyCerts = await keyDescriptorCerts(idp);
@@ -347,24 +258,23 @@ export async function parseIdpMetadata(bytes: Uint8Array, rules: MetadataRules):
     .flatMap((k) => (k.cert && k.cert.notAfter > rules.now ? [k.cert] : []));
 
   // SLO: first usable HTTP-Redirect endpoint, else HTTP-POST; none → SLO disabled.
-  const slos = idp.children.filter((c) => isMd(c, "SingleLogoutService"));
+  const slos = mdChildren(idp, "SingleLogoutService");
   const usable = (binding: string) =>
     slos.find(
       (s) =>
-        s.attrs.get("Binding") === binding &&
-        isAcceptableEndpoint(s.attrs.get("Location") ?? "", rules.devMode),
+        attrOf(s, "Binding") === binding && isAcceptableEndpoint(attrOf(s, "Location") ?? "", rules.devMode),
     );
   const slo = usable(BINDING_REDIRECT) ?? usable(BINDING_POST);
-  const responseLocation = slo?.attrs.get("ResponseLocation") ?? "";
+  const responseLocation = (slo && attrOf(slo, "ResponseLocation")) ?? "";
 
-  const formats = idp.children.filter((c) => isMd(c, "NameIDFormat")).map((c) => c.text.trim());
+  const formats = mdChildren(idp, "NameIDFormat").map((c) => ownText(c).trim());
   const nameIdFormat = formats.length === 0 || formats.includes(NAMEID_EMAIL) ? NAMEID_EMAIL : formats[0]!;
 
   return {
     entityId,
     ssoUrl,
-    sloUrl: slo?.attrs.get("Location") ?? "",
-    sloBinding: slo ? (slo.attrs.get("Binding") === BINDING_REDIRECT ? "HTTP-Redirect" : "HTTP-POST") : "",
+    sloUrl: (slo && attrOf(slo, "Location")) ?? "",
+    sloBinding: slo ? (attrOf(slo, "Binding") === BINDING_REDIRECT ? "HTTP-Redirect" : "HTTP-POST") : "",
     sloResponseUrl: slo && isAcceptableEndpoint(responseLocation, rules.devMode) ? responseLocation : "",
     signingCerts: uniqueCerts(live),
     encryptionCerts: uniqueCerts(encryption),

@@ -1,12 +1,15 @@
 /**
- * The single XML parser for inbound SAML messages and its input hygiene (docs/spec/saml.md §7.1, §7.2).
+ * The single XML parser for inbound SAML messages and IdP metadata, and its input hygiene
+ * (docs/spec/saml.md §7.1, §7.2, §12.2).
  *
- * Every inbound message — Response, decrypted Assertion, LogoutRequest, LogoutResponse — and every
- * signed reference returned by the verifier is parsed here, once, by `@xmldom/xmldom` with an error
+ * Every inbound message — Response, decrypted Assertion, LogoutRequest, LogoutResponse — every
+ * signed reference returned by the verifier and every IdP metadata document (with its own size
+ * cap, src/saml/metadata.ts) is parsed here, once, by `@xmldom/xmldom` with an error
  * handler that turns warnings, errors and fatal errors into a refusal. Before parsing, the bytes
  * must be UTF-8 and pass a markup pre-scan (no DOCTYPE, no entity declarations, no processing
  * instruction other than the XML declaration). Nothing else in the code base reads identity data
- * out of an inbound message: no regular expression, no second parser, no fast-xml-parser.
+ * out of an inbound message or metadata: no regular expression, no second parser (fast-xml-parser
+ * only builds outbound XML).
  *
  * Failures are thrown as `SamlInputError` with a `kind`; the pipelines translate kinds into
  * reason codes (`base64`/`size`/`inflate`/`parse` → `request_not_found`, `encoding`/`markup` →
@@ -120,8 +123,8 @@ const DECL_ENCODING = /[\t\n\r ]encoding[\t\n\r ]*=[\t\n\r ]*(["'])([^"']*)\1/;
  * UTF-8 only: an optional UTF-8 BOM is dropped; a UTF-16/UTF-32 BOM, a NUL byte (UTF-16 without a
  * BOM), invalid UTF-8 or an XML declaration naming another encoding is refused.
  */
-export function decodeXmlBytes(bytes: Uint8Array): string {
-  if (bytes.byteLength > SAML_MAX_MESSAGE_BYTES) throw new SamlInputError("size", "message too large");
+export function decodeXmlBytes(bytes: Uint8Array, maxBytes: number = SAML_MAX_MESSAGE_BYTES): string {
+  if (bytes.byteLength > maxBytes) throw new SamlInputError("size", "message too large");
   const b0 = bytes[0];
   const b1 = bytes[1];
   if ((b0 === 0xfe && b1 === 0xff) || (b0 === 0xff && b1 === 0xfe)) {
@@ -148,13 +151,18 @@ export function decodeXmlBytes(bytes: Uint8Array): string {
 
 const FORBIDDEN_MARKUP = /<!(DOCTYPE|ENTITY|ATTLIST|ELEMENT|NOTATION)/i;
 
+/** DTD markup (`<!DOCTYPE`, `<!ENTITY` and the other declarations) anywhere in `text`. */
+export function hasDtdMarkup(text: string): boolean {
+  return FORBIDDEN_MARKUP.test(text);
+}
+
 /**
  * Refuses `<!DOCTYPE`, `<!ENTITY` (and the other DTD declarations) anywhere, and every `<?` other
  * than an XML declaration at the very start. Deliberately blunt: it also refuses such text inside
  * comments or CDATA sections, which no genuine SAML message needs.
  */
 export function prescanMarkup(text: string): void {
-  if (FORBIDDEN_MARKUP.test(text)) throw new SamlInputError("markup", "DTD markup");
+  if (hasDtdMarkup(text)) throw new SamlInputError("markup", "DTD markup");
   let from = 0;
   const decl = XML_DECL.exec(text);
   if (decl) from = decl[0].length;
@@ -192,6 +200,21 @@ export const MAX_DEPTH = 64;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const NON_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 
+const COMMENT_OR_CDATA = /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>/g;
+const BARE_AMPERSAND = /&(?!(?:[A-Za-z_:][\w.:-]*|#[0-9]+|#x[0-9A-Fa-f]+);)/;
+
+/**
+ * XML 1.0 §2.4: outside comments and CDATA sections, `&` only ever starts a reference and `]]>`
+ * never appears. xmldom lets both through in text (`a & b`), so they are refused here: a document
+ * that another XML processor would reject must not be read by us at all. (`<` in text or attribute
+ * values, the other §2.4 rule, is already a parser error; a `<!--` can only start a comment.)
+ */
+function checkCharacterData(text: string): void {
+  const outside = text.replace(COMMENT_OR_CDATA, "");
+  if (BARE_AMPERSAND.test(outside)) throw new SamlInputError("parse", "'&' that starts no reference");
+  if (outside.includes("]]>")) throw new SamlInputError("parse", "']]>' outside a CDATA section");
+}
+
 /** XML 1.0 §2.11 line-end handling only (xmldom's default also folds the XML 1.1 characters). */
 function normalizeXml10LineEnds(source: string): string {
   return source.replace(/\r\n?/g, "\n");
@@ -214,6 +237,7 @@ function strictParser(): DOMParser {
  */
 export function parseXmlText(text: string, options: ParseOptions = {}): ParsedXml {
   if (NON_XML_CHAR.test(text)) throw new SamlInputError("parse", "character outside XML 1.0 Char");
+  checkCharacterData(text);
   let source = text;
   const wrap = options.wrapperNamespaces;
   if (wrap) {

@@ -118,6 +118,13 @@ describe("the single parser (§7.1)", () => {
     ["empty document", "", "parse"],
     ["DOCTYPE", "<!DOCTYPE a><a/>", "markup"],
     ["processing instruction inside", "<a><?pi x?></a>", "markup"],
+    // XML 1.0 §2.4, which xmldom itself lets through in text (checked before parsing).
+    ["bare '&' before a space", "<a>x & y</a>", "parse"],
+    ["bare '&' at the end of text", "<a>x&</a>", "parse"],
+    ["']]>' in text", "<a>x]]>y</a>", "parse"],
+    ["'&' and ']]>' inside a comment", "<a><!-- x & y ]]> --></a>", "ok"],
+    ["'&' inside a CDATA section", "<a><![CDATA[x & y]]></a>", "ok"],
+    ["references", '<a b="&amp;&#38;&#x26;">&lt;&gt;&quot;&apos;</a>', "ok"],
   ])("%s → %s", (_label, text, kind) => {
     expect(kindOf(() => parse(text))).toBe(kind);
   });

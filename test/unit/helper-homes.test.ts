@@ -40,6 +40,13 @@ describe("one home per helper", () => {
     expect(files.length).toBeGreaterThan(200);
   });
 
+  it("inbound XML is parsed only by src/saml/xml.ts (fast-xml-parser only builds)", () => {
+    const shipped = (f: string) => /^(src|cli|migrate)\//.test(f);
+    expect(
+      copies(/\bnew\s+DOMParser\b|\bXMLParser\b|\bXMLValidator\b/, "src/saml/xml.ts").filter(shipped),
+    ).toEqual([]);
+  });
+
   it("key pairs are generated only by src/crypto/keygen.ts", () => {
     expect(copies(/\bsubtle\s*\.\s*generateKey\s*\(/, "src/crypto/keygen.ts")).toEqual([]);
   });

@@ -154,6 +154,58 @@ describe("IdP metadata parsing and validation (docs/spec/saml.md §12.2)", () =>
     for (const [xml, message] of cases) expect(await refusal(xml), xml.slice(0, 120)).toBe(message);
   });
 
+  // Metadata goes through the parser of the SAML messages (src/saml/xml.ts): what the hand-built
+  // DOM over fast-xml-parser accepted, or refused with another message, and that parser refuses.
+  it("refuses what the shared hardened parser refuses (§7.2 pre-scan, well-formedness, depth)", async () => {
+    const valid = idpMetadata({ signing: [cert] });
+    const inFront = (markup: string) =>
+      valid.replace("<md:IDPSSODescriptor", `${markup}<md:IDPSSODescriptor`);
+    const nested = (depth: number) =>
+      valid.replace(
+        "<md:SingleSignOnService",
+        `${"<md:Extensions>".repeat(depth)}${"</md:Extensions>".repeat(depth)}<md:SingleSignOnService`,
+      );
+    const cases: Array<[string, string, string]> = [
+      ["processing instruction", inFront("<?foo bar?>"), M.notWellFormed],
+      [
+        "stylesheet PI after the declaration",
+        valid.replace("\n", '\n<?xml-stylesheet href="x"?>\n'),
+        M.notWellFormed,
+      ],
+      ["ATTLIST declaration inside", inFront('<!ATTLIST a b CDATA "c">'), M.doctype],
+      [
+        "ELEMENT declaration before the root",
+        `<!ELEMENT a ANY>${valid.replace(/^<\?xml[^>]*>\n/, "")}`,
+        M.doctype,
+      ],
+      [
+        "'<' in an attribute value",
+        valid.replace(
+          'entityID="https://idp.example.com/metadata"',
+          'entityID="https://idp.example.com/a<b"',
+        ),
+        M.notWellFormed,
+      ],
+      ["'--' inside a comment", inFront("<!-- a -- b -->"), M.notWellFormed],
+      ["element name starting with a digit", inFront("<md:1bad/>"), M.notWellFormed],
+      ["']]>' in text", inFront("x ]]> y"), M.notWellFormed],
+      ["bare '&' in text", inFront("x & y"), M.notWellFormed],
+      ["elements nested 70 deep", nested(70), M.notWellFormed],
+    ];
+    for (const [label, xml, message] of cases) expect(await refusal(xml), label).toBe(message);
+    // What genuine metadata carries still passes: comments, CDATA, nesting, a UTF-8 BOM.
+    for (const xml of [
+      nested(40),
+      valid.replace("<ds:X509Certificate>\n", "<ds:X509Certificate>\n<!-- rotated 2026 -->"),
+      valid.replace(/<ds:X509Certificate>([^<]*)</, "<ds:X509Certificate><![CDATA[$1]]><"),
+      `\ufeff${valid}`,
+    ]) {
+      expect((await parseIdpMetadata(bytes(xml), rules)).signingCerts.map((c) => c.sha256)).toEqual([
+        cert.sha256,
+      ]);
+    }
+  });
+
   it("refuses metadata over the size limit and non-UTF-8 encodings", async () => {
     const valid = idpMetadata({ signing: [cert] });
     expect(await refusal(valid, { ...rules, maxBytes: 100 })).toBe(M.tooLarge);
