@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import type { AppDeps, HonoEnv } from "../deps.ts";
 import { isTiktiError } from "../errors.ts";
 import { isOAuthError, OAuthError } from "../services/oauth/errors.ts";
-import { JSON_CONTENT_TYPE } from "./json-response.ts";
+import { JSON_CONTENT_TYPE, sizedBody } from "./json-response.ts";
 import { canonicalRoute } from "./middleware/observe.ts";
 
 /** Headers of every OAuth JSON answer (RFC 6749 §5.1). */
@@ -60,7 +60,7 @@ export function oauthErrorResponse(
   const headers: Record<string, string> = { ...OAUTH_NO_STORE, "Content-Type": JSON_CONTENT_TYPE };
   if (e.status === 401 && e.basic) headers["WWW-Authenticate"] = 'Basic realm="tikti"';
   if (e.retryAfterSeconds !== undefined) headers["Retry-After"] = String(e.retryAfterSeconds);
-  return c.body(JSON.stringify(e.toBody()), e.status as 400, headers);
+  return sizedBody(c, JSON.stringify(e.toBody()), e.status, headers);
 }
 
 /** A route handler whose every failure answers in the OAuth shape. */
@@ -79,8 +79,5 @@ export function withOAuthErrors(
 
 /** The JSON success answer of an OAuth route (no-store). */
 export function oauthJson(c: Context<HonoEnv>, body: unknown, status = 200): Response {
-  return c.body(JSON.stringify(body), status as 200, {
-    ...OAUTH_NO_STORE,
-    "Content-Type": JSON_CONTENT_TYPE,
-  });
+  return sizedBody(c, JSON.stringify(body), status, { ...OAUTH_NO_STORE, "Content-Type": JSON_CONTENT_TYPE });
 }

@@ -44,6 +44,10 @@ export function observe(deps: AppDeps): MiddlewareHandler<HonoEnv> {
  */
 async function fixContentLength(c: Context): Promise<number> {
   const res = c.res;
+  // Stated by the body helpers (src/http/json-response.ts sizedBody): trusted, nothing re-read.
+  // Reading `res.body` would turn the adapter's lightweight response into a stream-backed one.
+  const stated = res.headers.get("content-length");
+  if (stated !== null) return Number(stated);
   if (res.body === null) return 0;
   const body = new Uint8Array(await res.arrayBuffer());
   const fixed = new Response(body, res);

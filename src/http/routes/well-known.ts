@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ASSERTION_ALGORITHMS } from "../../services/oauth/client-jwks.ts";
-import { JSON_CONTENT_TYPE } from "../json-response.ts";
+import { JSON_CONTENT_TYPE, sizedBody } from "../json-response.ts";
 import { defineRoute, type RouteContext, type RouteSpec } from "../route.ts";
 
 const PUBLIC_CACHE = "public, max-age=300";
@@ -109,7 +109,7 @@ export function wellKnownRoutes({ deps }: RouteContext): RouteSpec[] {
       summary: "Public keys that verify access tokens (RS256), active key first",
       success: { schema: jwksSchema, description: "JSON Web Key Set" },
       errors: ["JWKS_UNAVAILABLE"],
-      handler: (c) => c.body(deps.keys.jwksBody, 200, headers),
+      handler: (c) => sizedBody(c, deps.keys.jwksBody, 200, headers),
     }),
     defineRoute({
       method: "GET",
@@ -119,7 +119,7 @@ export function wellKnownRoutes({ deps }: RouteContext): RouteSpec[] {
       summary: "Discovery document locating the JWKS and the OAuth endpoints from the issuer",
       success: { schema: discoverySchema, description: "Discovery document" },
       errors: [],
-      handler: (c) => c.body(discovery, 200, headers),
+      handler: (c) => sizedBody(c, discovery, 200, headers),
     }),
     defineRoute({
       method: "GET",
@@ -129,7 +129,7 @@ export function wellKnownRoutes({ deps }: RouteContext): RouteSpec[] {
       summary: "OAuth 2.0 authorization server metadata (RFC 8414)",
       success: { schema: metadataSchema, description: "Authorization server metadata" },
       errors: [],
-      handler: (c) => c.body(metadata, 200, headers),
+      handler: (c) => sizedBody(c, metadata, 200, headers),
     }),
   ];
 }
