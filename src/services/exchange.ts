@@ -23,8 +23,6 @@ import type { IdTokenVerifier } from "./verify-id-token.ts";
 
 /** The permission that allows a `subject` override (docs/spec/tokens.md §7 step 13). */
 export const DELEGATE_PERMISSION = "tikti:tokens:delegate";
-/** The canonical route, for `tikti_auth_fail_total{route}`. */
-export const EXCHANGE_ROUTE = "/accounts/token/exchange";
 
 /** The body of docs/spec/api.md §5.1 after parsing (types checked, grammars checked, `null` = absent). */
 export interface ExchangeRequest {
@@ -47,8 +45,8 @@ export interface ExchangeResult {
 
 export interface TokenExchange {
   /**
-   * Runs docs/spec/tokens.md §7. Counts `tikti_token_exchange_total{result,code}` (and
-   * `tikti_auth_fail_total` for steps 1–2) and writes one decision line to `log`.
+   * Runs docs/spec/tokens.md §7. Counts `tikti_token_exchange_total{result,code}` and writes one
+   * decision line to `log` (`tikti_auth_fail_total` is the observation middleware's, from the answer).
    */
   exchange(request: ExchangeRequest, log: Logger): Promise<ExchangeResult>;
 }
@@ -466,7 +464,6 @@ export function createTokenExchange(deps: ExchangeDeps, services: ExchangeServic
         const fields: LogFields = { ...decision, result: "failure", code };
         if (e?.details?.reason) fields.reason = e.details.reason;
         if (e && (code === "INVALID_TOKEN" || code === "USER_NOT_FOUND")) {
-          metrics.authFail.inc({ route: EXCHANGE_ROUTE, code });
           fields.reason = tokenFailureReason(e) ?? "user not found";
           fields.expectedIss = config.issuerBaseUrl;
           fields.expectedAud = config.defaultAudience;

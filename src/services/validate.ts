@@ -11,9 +11,6 @@ import type { LogFields, Logger } from "../logger.ts";
 import type { Repos } from "../store/repos/index.ts";
 import { createAccessTokenStateChecker } from "./access-token-state.ts";
 
-/** The canonical route, for `tikti_auth_fail_total{route}`. */
-export const VALIDATE_ROUTE = "/accounts/validate";
-
 export type { AccessTokenStateReason } from "./access-token-state.ts";
 
 export interface ValidateRequest {
@@ -25,19 +22,19 @@ export interface ValidateRequest {
 
 export interface TokenValidator {
   /**
-   * docs/spec/tokens.md §4.3 steps 1–9, plus the optional tenant binding. Counts `tikti_auth_fail_total{route,code}` on failure and writes
-   * one decision line to `log`.
+   * docs/spec/tokens.md §4.3 steps 1–9, plus the optional tenant binding. Writes one decision line
+   * to `log` (`tikti_auth_fail_total` is the observation middleware's, from the answer).
    */
   validate(request: ValidateRequest, log: Logger): Promise<VerifiedAccessTokenClaims>;
 }
 
-export type ValidateDeps = Pick<AppDeps, "config" | "keys" | "clock" | "metrics">;
+export type ValidateDeps = Pick<AppDeps, "config" | "keys" | "clock">;
 export interface ValidateServices {
   repos: Repos;
 }
 
 export function createTokenValidator(deps: ValidateDeps, services: ValidateServices): TokenValidator {
-  const { config, metrics } = deps;
+  const { config } = deps;
   const checkState = createAccessTokenStateChecker(services.repos);
 
   async function run(req: ValidateRequest, fields: LogFields): Promise<VerifiedAccessTokenClaims> {
@@ -74,7 +71,6 @@ export function createTokenValidator(deps: ValidateDeps, services: ValidateServi
         const e = isTiktiError(err) ? err : null;
         const code: ErrorCode = e?.code ?? "INTERNAL";
         if (code === "INVALID_TOKEN") {
-          metrics.authFail.inc({ route: VALIDATE_ROUTE, code });
           fields.reason = e?.details?.reason;
           fields.expectedIss = config.issuerBaseUrl;
           fields.expectedAud = request.audience;

@@ -1,11 +1,12 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import type { AppDeps, HonoEnv } from "../../deps.ts";
+import { isTiktiError } from "../../errors.ts";
 import { parseCidr, resolveClientIp } from "../../net/ip.ts";
 
 /**
  * Resolves the client IP, then after the response: the access log line (docs/spec/operations.md §7) and the
- * HTTP series (§6). Never logs the query string, headers or bodies.
+ * HTTP series (§6), `tikti_auth_fail_total` included. Never logs the query string, headers or bodies.
  */
 export function observe(deps: AppDeps): MiddlewareHandler<HonoEnv> {
   // Validated at start-up (src/config/validate.ts); an entry that did not parse would trust nobody.
@@ -20,6 +21,11 @@ export function observe(deps: AppDeps): MiddlewareHandler<HonoEnv> {
     const status = loggedStatus(c);
     const seconds = (performance.now() - started) / 1000;
     deps.metrics.httpRequests.inc({ route, method: c.req.method, status: String(status) });
+    // The one place that counts authentication and authorisation failures: every 401/403 answer of
+    // every route (guards, services, OAuth client authentication) once, never in routes or services.
+    if (status === 401 || status === 403) {
+      deps.metrics.authFail.inc({ route, code: await failureCode(c) });
+    }
     deps.metrics.requestLatency.observe(seconds, { route });
     c.get("log").info("request", {
       method: c.req.method,
@@ -55,6 +61,26 @@ async function fixContentLength(c: Context): Promise<number> {
   c.res = undefined;
   c.res = fixed;
   return body.byteLength;
+}
+
+/**
+ * The error code of a 401/403 answer: the `TiktiError` the error handler answered, else the body's
+ * `code` (a Tikti error body) or `error` (an RFC 6749 body of `/oauth/*`), else `unknown`. Only
+ * failures read the body (a copy), so successful answers stay untouched.
+ */
+async function failureCode(c: Context): Promise<string> {
+  if (isTiktiError(c.error)) return c.error.code;
+  try {
+    const parsed: unknown = JSON.parse(await c.res.clone().text());
+    if (parsed !== null && typeof parsed === "object") {
+      const { code, error } = parsed as { code?: unknown; error?: unknown };
+      if (typeof code === "string") return code;
+      if (typeof error === "string") return error;
+    }
+  } catch {
+    // Not JSON (an HTML page): the status alone is the fact.
+  }
+  return "unknown";
 }
 
 /**

@@ -1,12 +1,13 @@
 /**
  * Account routes (docs/spec/api.md §4): parse with zod, call src/services/accounts.ts, shape the reply.
  * Every business rule lives in the service; this file owns only HTTP concerns: auth kinds, the
- * sign-up policy guard, headers, and the `tikti_auth_fail_total` series.
+ * sign-up policy guard and headers. `tikti_auth_fail_total` is counted from the answer by the observation
+ * middleware (src/http/middleware/observe.ts), like every route's.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { HonoEnv } from "../../deps.ts";
-import { type ErrorCode, isTiktiError, TiktiError } from "../../errors.ts";
+import { type ErrorCode, TiktiError } from "../../errors.ts";
 import { type RequestContext, signUpRoleNeedsAdminBearer } from "../../services/accounts.ts";
 import { json } from "../json-response.ts";
 import { defineRoute, type RouteContext, type RouteSpec } from "../route.ts";
@@ -139,21 +140,6 @@ function signUpPolicy(ctx: RouteContext): MiddlewareHandler<HonoEnv> {
 /** `POST /accounts/signUp` … `POST /tenants/:tenantId/oob/send` (docs/spec/api.md §4). */
 export function accountRoutes(ctx: RouteContext): RouteSpec[] {
   const { accounts } = ctx.services;
-  const { metrics } = ctx.deps;
-
-  /** Counts 401/403 answers in `tikti_auth_fail_total{route,code}` (docs/spec/operations.md §6). */
-  const authFailures =
-    (route: string) =>
-    async (work: () => Promise<Response>): Promise<Response> => {
-      try {
-        return await work();
-      } catch (e) {
-        if (isTiktiError(e) && (e.status === 401 || e.status === 403)) {
-          metrics.authFail.inc({ route, code: e.code });
-        }
-        throw e;
-      }
-    };
 
   const signInErrors: ErrorCode[] = [
     "INVALID_ARGUMENT",
@@ -161,9 +147,8 @@ export function accountRoutes(ctx: RouteContext): RouteSpec[] {
     "RATE_LIMITED",
     "STORE_UNAVAILABLE",
   ];
-  const signInRoute = (path: string, auth: "public" | "key", summary: string) => {
-    const observed = authFailures(path);
-    return defineRoute({
+  const signInRoute = (path: string, auth: "public" | "key", summary: string) =>
+    defineRoute({
       method: "POST",
       path,
       auth,
@@ -172,26 +157,15 @@ export function accountRoutes(ctx: RouteContext): RouteSpec[] {
       body: passwordSignInBody,
       success: { schema: signInResponse, description: 'An idToken with `amr: ["pwd"]`' },
       errors: signInErrors,
-      handler: (c, { body }) =>
-        observed(async () =>
-          json(
-            c,
-            await accounts.signInWithPassword(
-              { email: body.email, password: body.password },
-              requestContext(c),
-            ),
+      handler: async (c, { body }) =>
+        json(
+          c,
+          await accounts.signInWithPassword(
+            { email: body.email, password: body.password },
+            requestContext(c),
           ),
         ),
     });
-  };
-
-  const signUpObserved = authFailures("/accounts/signUp");
-  const lookupObserved = authFailures("/accounts/lookup");
-  const updateObserved = authFailures("/accounts/update");
-  const deleteObserved = authFailures("/accounts/delete");
-  const oobSignInObserved = authFailures("/accounts/signInWithOobCode");
-  const resetObserved = authFailures("/accounts/resetPassword");
-  const tenantOobObserved = authFailures("/tenants/:tenantId/oob/send");
 
   return [
     defineRoute({
@@ -214,27 +188,26 @@ export function accountRoutes(ctx: RouteContext): RouteSpec[] {
         "RATE_LIMITED",
         "STORE_UNAVAILABLE",
       ],
-      handler: (c, { body }) =>
-        signUpObserved(async () => {
-          // docs/spec/api.md §4.1: with admin.requireAdminToken, a role above COMPANY_EMPLOYEE needs a valid
-          // admin bearer (it then becomes the actor); the API key alone is not enough.
-          const requireAdminToken = ctx.deps.config.admin.requireAdminToken;
-          if (c.get("actor") === "apiKey" && signUpRoleNeedsAdminBearer(requireAdminToken, body.role)) {
-            await ctx.auth.requireAdminBearer(c);
-          }
-          return json(
-            c,
-            await accounts.signUp(
-              {
-                email: body.email,
-                password: body.password,
-                role: body.role,
-                privilegedActor: c.get("actor"),
-              },
-              requestContext(c),
-            ),
-          );
-        }),
+      handler: async (c, { body }) => {
+        // docs/spec/api.md §4.1: with admin.requireAdminToken, a role above COMPANY_EMPLOYEE needs a valid
+        // admin bearer (it then becomes the actor); the API key alone is not enough.
+        const requireAdminToken = ctx.deps.config.admin.requireAdminToken;
+        if (c.get("actor") === "apiKey" && signUpRoleNeedsAdminBearer(requireAdminToken, body.role)) {
+          await ctx.auth.requireAdminBearer(c);
+        }
+        return json(
+          c,
+          await accounts.signUp(
+            {
+              email: body.email,
+              password: body.password,
+              role: body.role,
+              privilegedActor: c.get("actor"),
+            },
+            requestContext(c),
+          ),
+        );
+      },
     }),
     signInRoute("/accounts/signIn", "public", "Password sign-in"),
     signInRoute("/accounts/signInWithPassword", "key", "Password sign-in (API key variant)"),
@@ -247,8 +220,7 @@ export function accountRoutes(ctx: RouteContext): RouteSpec[] {
       body: idTokenBody,
       success: { schema: lookupResponse },
       errors: ["INVALID_TOKEN", "USER_NOT_FOUND", "STORE_UNAVAILABLE"],
-      handler: (c, { body }) =>
-        lookupObserved(async () => json(c, { users: [await accounts.lookup(body.idToken)] })),
+      handler: async (c, { body }) => json(c, { users: [await accounts.lookup(body.idToken)] }),
     }),
     defineRoute({
       method: "POST",
@@ -267,14 +239,12 @@ export function accountRoutes(ctx: RouteContext): RouteSpec[] {
         "CONCURRENT_UPDATE",
         "STORE_UNAVAILABLE",
       ],
-      handler: (c, { body }) =>
-        updateObserved(async () =>
-          json(
-            c,
-            await accounts.update(
-              { idToken: body.idToken, email: body.email, password: body.password },
-              requestContext(c),
-            ),
+      handler: async (c, { body }) =>
+        json(
+          c,
+          await accounts.update(
+            { idToken: body.idToken, email: body.email, password: body.password },
+            requestContext(c),
           ),
         ),
     }),
@@ -293,11 +263,10 @@ export function accountRoutes(ctx: RouteContext): RouteSpec[] {
         "USER_NOT_FOUND",
         "STORE_UNAVAILABLE",
       ],
-      handler: (c, { body }) =>
-        deleteObserved(async () => {
-          await accounts.deleteAccount(body.idToken, requestContext(c));
-          return json(c, { kind: "identitytoolkit#DeleteAccountResponse" });
-        }),
+      handler: async (c, { body }) => {
+        await accounts.deleteAccount(body.idToken, requestContext(c));
+        return json(c, { kind: "identitytoolkit#DeleteAccountResponse" });
+      },
     }),
     defineRoute({
       method: "POST",
@@ -337,12 +306,10 @@ export function accountRoutes(ctx: RouteContext): RouteSpec[] {
         "RATE_LIMITED",
         "STORE_UNAVAILABLE",
       ],
-      handler: (c, { body }) =>
-        oobSignInObserved(async () =>
-          json(
-            c,
-            await accounts.signInWithOobCode({ email: body.email, oobCode: body.oobCode }, requestContext(c)),
-          ),
+      handler: async (c, { body }) =>
+        json(
+          c,
+          await accounts.signInWithOobCode({ email: body.email, oobCode: body.oobCode }, requestContext(c)),
         ),
     }),
     defineRoute({
@@ -360,11 +327,10 @@ export function accountRoutes(ctx: RouteContext): RouteSpec[] {
         "CONCURRENT_UPDATE",
         "STORE_UNAVAILABLE",
       ],
-      handler: (c, { body }) =>
-        resetObserved(async () => {
-          await accounts.resetPassword(body, requestContext(c));
-          return json(c, { kind: "identitytoolkit#SetAccountPasswordResponse" });
-        }),
+      handler: async (c, { body }) => {
+        await accounts.resetPassword(body, requestContext(c));
+        return json(c, { kind: "identitytoolkit#SetAccountPasswordResponse" });
+      },
     }),
     defineRoute({
       method: "POST",
@@ -384,25 +350,24 @@ export function accountRoutes(ctx: RouteContext): RouteSpec[] {
         "RATE_LIMITED",
         "STORE_UNAVAILABLE",
       ],
-      handler: (c, { body }) =>
-        tenantOobObserved(async () => {
-          const sent = await accounts.sendTenantOobCode(
-            { tenantId: c.req.param("tenantId") ?? "", requestType: body.requestType, email: body.email },
-            requestContext(c),
-          );
-          return json(
-            c,
-            {
-              kind: "tikti#SendOobResponse",
-              email: sent.email,
-              requestType: sent.requestType,
-              expiresIn: sent.expiresIn,
-              oobCode: sent.oobCode,
-            },
-            200,
-            OOB_HEADERS,
-          );
-        }),
+      handler: async (c, { body }) => {
+        const sent = await accounts.sendTenantOobCode(
+          { tenantId: c.req.param("tenantId") ?? "", requestType: body.requestType, email: body.email },
+          requestContext(c),
+        );
+        return json(
+          c,
+          {
+            kind: "tikti#SendOobResponse",
+            email: sent.email,
+            requestType: sent.requestType,
+            expiresIn: sent.expiresIn,
+            oobCode: sent.oobCode,
+          },
+          200,
+          OOB_HEADERS,
+        );
+      },
     }),
   ];
 }
