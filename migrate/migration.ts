@@ -8,10 +8,10 @@
  */
 import type { Clock } from "../src/clock.ts";
 import { normaliseEmail } from "../src/domain/email.ts";
-import type { Membership, User } from "../src/domain/types.ts";
+import type { User } from "../src/domain/types.ts";
 import { keys } from "../src/store/keys.ts";
 import type { KV } from "../src/store/kv.ts";
-import { decodeUser, encodeMembership } from "../src/store/repos/codec.ts";
+import { decodeUser } from "../src/store/repos/codec.ts";
 import type { Repos } from "../src/store/repos/index.ts";
 import { migrationMembershipId } from "./uuid.ts";
 
@@ -184,11 +184,10 @@ export async function hasAnyMembership(ctx: MigrationContext, userId: string): P
 }
 
 /**
- * Creates a membership `{"roles": [<role>]}` unless one exists, with the ordered writes of
- * docs/spec/storage.md §4.3 "Add membership": ★ `CAS_HSET memberships:{t} <uid>` against "absent" (an
- * existing membership is never replaced, so a concurrent admin change wins) · `SADD
- * membershipsByUser:{uid} <t>` · user `CAS_HSET` setting `companyId` when empty. Returns false when
- * a membership already existed. In a dry run, records the plan instead.
+ * Creates a membership `{"roles": [<role>]}` unless one exists, through the membership repository
+ * (`repos.memberships.create`: the ordered writes of docs/spec/storage.md §4.3 "Add membership", create
+ * only, so a concurrent admin change wins), with an id derived from tenant and user. Returns false
+ * when a membership already existed. In a dry run, records the plan instead.
  */
 export async function createMembership(
   ctx: MigrationContext,
@@ -206,25 +205,10 @@ export async function createMembership(
     }
     return true;
   }
-  const membership: Membership = {
+  const created = await ctx.repos.memberships.create(tenantId, userId, [user.role || "COMPANY_EMPLOYEE"], {
     id: await migrationMembershipId(tenantId, userId),
-    tenantId,
-    userId,
-    roles: [user.role || "COMPANY_EMPLOYEE"],
-    createdAt: new Date(ctx.clock.now()).toISOString(),
-  };
-  // 1 ★
-  if (!(await ctx.kv.casHset(keys.memberships(tenantId), userId, null, encodeMembership(membership)))) {
-    return false;
-  }
-  // 2
-  await ctx.kv.sadd(keys.membershipsByUser(userId), tenantId);
-  // 3 (a user deleted meanwhile is left alone: its membership is skipped by the reader rules)
-  const current = await ctx.kv.hget(keys.users(), userId);
-  if (current !== null) {
-    await ctx.repos.users.mutate(userId, (u) => (u.companyId ? null : { ...u, companyId: tenantId }));
-  }
-  return true;
+  });
+  return created !== null;
 }
 
 /** Wraps a store so that every write throws: the guarantee behind `--dry-run` (docs/spec/cli.md §7). */

@@ -243,6 +243,28 @@ for (const engine of engines) {
         expect((await users.getById(u.localId))?.tokenVersion).toBe(1);
       });
 
+      it("create (tikti-migrate): the given id, the reverse set, companyId when empty; never replaces", async () => {
+        const u = await users.create({ email: "m@example.com", password: HASH });
+        const made = await memberships.create("acme", u.localId, ["COMPANY_EMPLOYEE"], { id: "derived-id" });
+        expect(made).toEqual({
+          id: "derived-id",
+          tenantId: "acme",
+          userId: u.localId,
+          roles: ["COMPANY_EMPLOYEE"],
+          createdAt: "2025-01-01T10:00:00.123Z",
+        });
+        expect(JSON.parse((await kv.hget(keys.memberships("acme"), u.localId))!)).toEqual(made);
+        expect(await kv.smembers(keys.membershipsByUser(u.localId))).toEqual(["acme"]);
+        expect(await users.getById(u.localId)).toMatchObject({ companyId: "acme", tokenVersion: 0 });
+        // An existing membership (e.g. an admin's concurrent change) wins: nothing written.
+        await memberships.put("beta", u.localId, ["admin-made"]);
+        expect(await memberships.create("beta", u.localId, ["COMPANY_EMPLOYEE"], { id: "other" })).toBeNull();
+        expect((await memberships.get("beta", u.localId))?.roles).toEqual(["admin-made"]);
+        // A user deleted meanwhile: the membership is written, the user record is left alone.
+        expect((await memberships.create("acme", "ghost", ["COMPANY_EMPLOYEE"]))?.userId).toBe("ghost");
+        expect(await users.getById("ghost")).toBeNull();
+      });
+
       it("put and remove for a user deleted meanwhile do not fail", async () => {
         expect((await memberships.put("acme", "ghost", ["dev"])).tokenVersionBumped).toBe(false);
         expect((await memberships.remove("acme", "ghost")).removed).toBe(true);

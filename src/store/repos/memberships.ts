@@ -52,6 +52,19 @@ export interface MembershipsRepo {
    * `tokenVersion` bumped when a role was removed. Roles are de-duplicated, first occurrence kept.
    */
   put(tenantId: string, userId: string, roles: readonly string[]): Promise<MembershipPut>;
+  /**
+   * Create only, never replace (what tikti-migrate needs: a concurrent admin change wins):
+   * ★ `CAS_HSET memberships:{t} <uid>` against absent · `SADD membershipsByUser:{uid} <t>` · user
+   * `CAS_HSET` setting `companyId` when empty (a vanished user is left alone). `id` defaults to a
+   * random UUID (a migration passes a derived one so a re-run writes the same record). `null` when a
+   * membership already existed: nothing written.
+   */
+  create(
+    tenantId: string,
+    userId: string,
+    roles: readonly string[],
+    options?: { id?: string },
+  ): Promise<Membership | null>;
   /** ★ `HDEL memberships:{t} <uid>` · `SREM membershipsByUser:{uid} <t>` · bump the user's version. */
   remove(tenantId: string, userId: string): Promise<MembershipRemoval>;
   /** Members ordered by user id, skipping memberships whose user no longer exists. */
@@ -115,6 +128,30 @@ export function createMembershipsRepo(deps: RepoDeps, users: UsersRepo): Members
     return { membership: written as Membership, created: before === null, removedRoles, tokenVersionBumped };
   }
 
+  async function create(
+    tenantId: string,
+    userId: string,
+    roles: readonly string[],
+    options: { id?: string } = {},
+  ): Promise<Membership | null> {
+    const membership: Membership = {
+      id: options.id ?? crypto.randomUUID(),
+      tenantId,
+      userId,
+      roles: dedupe(roles),
+      createdAt: isoNow(clock),
+    };
+    // 1 ★
+    if (!(await kv.casHset(keys.memberships(tenantId), userId, null, encodeMembership(membership)))) {
+      return null;
+    }
+    // 2
+    await kv.sadd(keys.membershipsByUser(userId), tenantId);
+    // 3
+    await updateUser(userId, tenantId, false);
+    return membership;
+  }
+
   async function remove(tenantId: string, userId: string): Promise<MembershipRemoval> {
     // 1 ★
     const removed = await kv.hdel(keys.memberships(tenantId), userId);
@@ -160,5 +197,5 @@ export function createMembershipsRepo(deps: RepoDeps, users: UsersRepo): Members
     return memberships.filter((m): m is Membership => m !== null);
   }
 
-  return { get, put, remove, listForTenant, tenantsOfUser };
+  return { get, put, create, remove, listForTenant, tenantsOfUser };
 }
