@@ -141,7 +141,7 @@ export async function loadConfig(
       doc = {};
     } else {
       const dataDir = envValue(env, "TIKTI_DATA_DIR") ?? "./data";
-      dev = await ensureDevSecrets(io, dataDir, warnings);
+      dev = await ensureDevSecrets(io, dataDir, warnings, envValue(env, "TIKTI_JWKS_ALGORITHM"));
       doc = devQuickStartDocument(dev, dataDir);
     }
 

@@ -160,6 +160,8 @@ export const configObjectSchema = z.strictObject({
   jwksKeyId: str()
     .regex(/^[\x21-\x7e]{1,128}$/, { error: "must be 1-128 printable ASCII characters without spaces" })
     .default("tikti-local-1"),
+  // docs/spec/tokens.md §1: the algorithm of access tokens, which the jwksPrivateKey's type must fix.
+  jwksAlgorithm: z.enum(["RS256", "ES256", "EdDSA"]).default("RS256"),
   jwksKeys: z
     .array(
       z.strictObject({

@@ -7,6 +7,7 @@
  * hook `LoadConfigOptions.validateSamlKeyFiles` (load.ts), which the SAML module provides.
  */
 import { exportJWK, importPKCS8, importSPKI } from "jose";
+import type { AccessTokenAlg } from "../crypto/jws.ts";
 import { parseCidr, parseIp } from "../net/ip.ts";
 import { type Config, ISSUER_PLACEHOLDER } from "./schema.ts";
 
@@ -290,8 +291,18 @@ async function checkSigningKeys(c: Config): Promise<ConfigProblem[]> {
       problem: "required (set jwksPrivateKey, JWKS_PRIVATE_KEY or JWKS_PRIVATE_KEY_FILE)",
     });
   } else {
-    const problem = await checkRsaKeyPem(c.jwksPrivateKey, "private");
-    if (problem) problems.push({ key: "jwksPrivateKey", problem });
+    const checked = await checkAccessTokenKeyPem(c.jwksPrivateKey, "private");
+    if ("problem" in checked) problems.push({ key: "jwksPrivateKey", problem: checked.problem });
+    else if (checked.alg !== c.jwksAlgorithm) {
+      // The key's type fixes the algorithm (docs/spec/tokens.md §1); jwksAlgorithm states it, so that
+      // swapping a key file can never change, unannounced, what every resource server must verify.
+      problems.push({
+        key: "jwksPrivateKey",
+        problem:
+          `is ${KEY_NAMES[checked.alg]} key (${checked.alg}) but jwksAlgorithm is ${c.jwksAlgorithm}: ` +
+          `set jwksAlgorithm: ${checked.alg} to sign with it (publish it in jwksKeys first, docs/spec/tokens.md §6.3)`,
+      });
+    }
   }
 
   const seen = new Set<string>([c.jwksKeyId]);
@@ -309,10 +320,12 @@ async function checkSigningKeys(c: Config): Promise<ConfigProblem[]> {
       continue;
     }
     // hasPublic/hasPrivate say which one is set; an empty PEM would be refused by the check.
-    const problem = hasPublic
-      ? await checkRsaKeyPem(entry.publicKey ?? "", "public")
-      : await checkRsaKeyPem(entry.privateKey ?? "", "private");
-    if (problem) problems.push({ key: `${at}.${hasPublic ? "publicKey" : "privateKey"}`, problem });
+    const checked = hasPublic
+      ? await checkAccessTokenKeyPem(entry.publicKey ?? "", "public")
+      : await checkAccessTokenKeyPem(entry.privateKey ?? "", "private");
+    if ("problem" in checked) {
+      problems.push({ key: `${at}.${hasPublic ? "publicKey" : "privateKey"}`, problem: checked.problem });
+    }
   }
   return problems;
 }
@@ -328,6 +341,15 @@ const OID_NAMES: Record<string, string> = {
   "2b656f": "X448",
 };
 const RSA_ENCRYPTION = "2a864886f70d010101";
+const EC_PUBLIC_KEY = "2a8648ce3d0201";
+const ED25519 = "2b6570";
+/** id-ecPublicKey's namedCurve parameter for P-256 (prime256v1, RFC 5480 §2.1.1.1). */
+const P256 = "2a8648ce3d030107";
+const KEY_NAMES: Record<AccessTokenAlg, string> = {
+  RS256: "an RSA",
+  ES256: "an EC P-256",
+  EdDSA: "an Ed25519",
+};
 
 interface PemBlock {
   label: string;
@@ -379,6 +401,30 @@ function readTlv(buf: Uint8Array, offset: number): Tlv | null {
   }
   if (pos + len > buf.length) return null;
   return { tag, start: pos, end: pos + len };
+}
+
+/**
+ * OID (hex) of the AlgorithmIdentifier in a PKCS#8 PrivateKeyInfo or an SPKI, and of its
+ * parameters when they are an OID (an EC key's named curve); `params` is null otherwise.
+ */
+function algorithmOids(
+  der: Uint8Array,
+  kind: "private" | "public",
+): { oid: string; params: string | null } | null {
+  const oid = algorithmOid(der, kind);
+  if (oid === null) return null;
+  const outer = readTlv(der, 0);
+  if (outer === null) return null;
+  let pos = outer.start;
+  if (kind === "private") pos = readTlv(der, pos)?.end ?? pos;
+  const alg = readTlv(der, pos);
+  const first = alg && readTlv(der, alg.start);
+  const param = first && first.end < alg.end ? readTlv(der, first.end) : null;
+  const params =
+    param?.tag === 0x06
+      ? Array.from(der.subarray(param.start, param.end), (b) => b.toString(16).padStart(2, "0")).join("")
+      : null;
+  return { oid, params };
 }
 
 /** OID (hex) of the AlgorithmIdentifier in a PKCS#8 PrivateKeyInfo or an SPKI. */
@@ -463,6 +509,53 @@ export async function checkRsaKeyPem(pem: string, kind: "private" | "public"): P
   const bits = modulusBits(n);
   if (bits < 2048) return `RSA key too small (${bits} bits, at least 2048 required)`;
   return null;
+}
+
+/**
+ * Checks an access-token key PEM (docs/spec/tokens.md §1, §6.1) and names the algorithm its type fixes:
+ * RSA ≥ 2048 bits (PKCS#8, PKCS#1 or SPKI) → RS256, EC P-256 (PKCS#8 or SPKI) → ES256, Ed25519
+ * (PKCS#8 or SPKI) → EdDSA. Anything else is a problem.
+ */
+export async function checkAccessTokenKeyPem(
+  pem: string,
+  kind: "private" | "public",
+): Promise<{ alg: AccessTokenAlg } | { problem: string }> {
+  const block = parseSinglePem(pem);
+  if (typeof block === "string") return { problem: `unparsable ${kind} key: ${block}` };
+  if (block.label === "EC PRIVATE KEY") {
+    return {
+      problem: 'EC key in SEC1 form ("EC PRIVATE KEY"): convert it to PKCS#8 (openssl pkcs8 -topk8 -nocrypt)',
+    };
+  }
+  const oids =
+    block.label === "RSA PRIVATE KEY"
+      ? { oid: RSA_ENCRYPTION, params: null }
+      : algorithmOids(block.der, kind);
+  if (oids === null || oids.oid === RSA_ENCRYPTION) {
+    const problem = await checkRsaKeyPem(pem, kind);
+    return problem ? { problem } : { alg: "RS256" };
+  }
+  const expected = kind === "private" ? "PRIVATE KEY" : "PUBLIC KEY";
+  if (block.label !== expected)
+    return { problem: `expected a PEM "${expected}" block, found "${block.label}"` };
+  let alg: AccessTokenAlg;
+  if (oids.oid === EC_PUBLIC_KEY) {
+    if (oids.params !== P256) return { problem: "EC key on a curve other than P-256 (ES256 needs P-256)" };
+    alg = "ES256";
+  } else if (oids.oid === ED25519) {
+    alg = "EdDSA";
+  } else {
+    return {
+      problem: `not an RSA, EC P-256 or Ed25519 key (found ${OID_NAMES[oids.oid] ?? `algorithm OID ${oids.oid}`})`,
+    };
+  }
+  try {
+    if (kind === "private") await importPKCS8(pem.trim(), alg);
+    else await importSPKI(pem.trim(), alg);
+  } catch {
+    return { problem: `unparsable ${kind} key` };
+  }
+  return { alg };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /**
- * Access tokens (docs/spec/tokens.md §3, §4.3): RS256 with the active JWKS key, verified by anyone
- * offline and by `/accounts/validate`.
+ * Access tokens (docs/spec/tokens.md §3, §4.3): signed with the active JWKS key — RS256, ES256 or EdDSA
+ * as its type fixes (§1) — and verified by anyone offline and by `/accounts/validate`.
  *
  * Signing sits behind `AccessTokenSigner` so a faster per-runtime signer (e.g. node:crypto with a
  * KeyObject) can replace the default Web Crypto one without touching callers. Verification is
@@ -9,14 +9,16 @@
  */
 import { TiktiError } from "../errors.ts";
 import {
+  ACCESS_TOKEN_ALGS,
   base64UrlEncode,
   type CompactJws,
   decodeJsonObject,
   encodeSigningInput,
   isInteger,
+  jwsAlgOfKey,
+  jwsSign,
+  jwsSignatureValid,
   parseCompactJws,
-  rs256Sign,
-  rs256SignatureValid,
   TokenCheckFailed,
 } from "./jws.ts";
 import type { KeyRing } from "./keyring.ts";
@@ -124,27 +126,28 @@ export function orderAccessTokenClaims(claims: AccessTokenClaims): Record<string
   };
 }
 
-/** The default signer: Web Crypto with the key ring's non-extractable signing key. */
+/** The default signer: Web Crypto with the key ring's non-extractable signing key and its algorithm. */
 export function createWebCryptoAccessTokenSigner(
-  keyRing: Pick<KeyRing, "activeKid" | "signingKey">,
+  keyRing: Pick<KeyRing, "activeKid" | "activeAlg" | "signingKey">,
 ): AccessTokenSigner {
+  const alg = keyRing.activeAlg;
   const headers = {
-    JWT: { alg: "RS256", typ: "JWT", kid: keyRing.activeKid },
-    "at+jwt": { alg: "RS256", typ: "at+jwt", kid: keyRing.activeKid },
+    JWT: { alg, typ: "JWT", kid: keyRing.activeKid },
+    "at+jwt": { alg, typ: "at+jwt", kid: keyRing.activeKid },
   };
   const encoder = new TextEncoder();
   return {
     async sign(claims, typ = "JWT") {
       const signingInput = encodeSigningInput(headers[typ], orderAccessTokenClaims(claims));
-      const signature = await rs256Sign(keyRing.signingKey, encoder.encode(signingInput));
+      const signature = await jwsSign(alg, keyRing.signingKey, encoder.encode(signingInput));
       return `${signingInput}.${base64UrlEncode(signature)}`;
     },
   };
 }
 
-/** Signs with the active key (header `{"alg":"RS256","typ":"JWT","kid":activeKid}`). */
+/** Signs with the active key (header `{"alg":<activeAlg>,"typ":"JWT","kid":activeKid}`). */
 export function signAccessToken(
-  keyRing: Pick<KeyRing, "activeKid" | "signingKey">,
+  keyRing: Pick<KeyRing, "activeKid" | "activeAlg" | "signingKey">,
   claims: AccessTokenInput,
   signer: AccessTokenSigner = createWebCryptoAccessTokenSigner(keyRing),
 ): Promise<string> {
@@ -168,7 +171,9 @@ export async function verifyAccessTokenCrypto(
     const kid = jws.header.kid;
     const key = typeof kid === "string" ? keyRing.verificationKeys.get(kid) : undefined;
     if (!key) throw new TokenCheckFailed("unknown_kid");
-    if (!(await rs256SignatureValid(key, jws))) throw new TokenCheckFailed("signature");
+    // Step 1: the header's alg must be the one of the key it names — never a choice of the token.
+    if (jws.header.alg !== jwsAlgOfKey(key)) throw new TokenCheckFailed("algorithm");
+    if (!(await jwsSignatureValid(key, jws))) throw new TokenCheckFailed("signature");
     return checkClaims(payload, check);
   } catch (e) {
     if (!(e instanceof TokenCheckFailed)) throw e;
@@ -185,12 +190,15 @@ export async function verifyRs256Signature(key: CryptoKey, token: string): Promi
   const payload = jws && decodeJsonObject(jws.payloadSegment);
   if (!jws || !payload) throw new TokenCheckFailed("malformed");
   checkHeader(jws);
-  if (!(await rs256SignatureValid(key, jws))) throw new TokenCheckFailed("signature");
+  if (jws.header.alg !== "RS256" || jwsAlgOfKey(key) !== "RS256") throw new TokenCheckFailed("algorithm");
+  if (!(await jwsSignatureValid(key, jws))) throw new TokenCheckFailed("signature");
   return payload;
 }
 
+/** An alg of no access-token key at all (`none`, `HS256`, …) fails before any key is looked up. */
 function checkHeader({ header }: CompactJws): void {
-  if (header.alg !== "RS256") throw new TokenCheckFailed("algorithm");
+  if (!(ACCESS_TOKEN_ALGS as readonly unknown[]).includes(header.alg))
+    throw new TokenCheckFailed("algorithm");
   if ("crit" in header) throw new TokenCheckFailed("malformed");
 }
 

@@ -95,16 +95,50 @@ export async function hs256SignatureValid(mac: Hs256Mac, jws: CompactJws): Promi
   return timingSafeEqualBytes(await mac(jws.signingInput), jws.signature);
 }
 
-export async function rs256Sign(key: CryptoKey, signingInput: Uint8Array): Promise<Uint8Array> {
+export function isInteger(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value);
+}
+
+/**
+ * The access-token algorithms (docs/spec/tokens.md §1): the signing key's type fixes which one —
+ * RSA → RS256, EC P-256 → ES256, Ed25519 → EdDSA.
+ */
+export const ACCESS_TOKEN_ALGS = ["RS256", "ES256", "EdDSA"] as const;
+export type AccessTokenAlg = (typeof ACCESS_TOKEN_ALGS)[number];
+
+/** Web Crypto parameters of each algorithm's sign/verify (ECDSA signatures are raw r‖s, as JWS wants). */
+const JWS_PARAMS: Record<AccessTokenAlg, AlgorithmIdentifier | EcdsaParams> = {
+  RS256: "RSASSA-PKCS1-v1_5",
+  ES256: { name: "ECDSA", hash: "SHA-256" },
+  EdDSA: "Ed25519",
+};
+
+/** The JWS `alg` a Web Crypto key signs or verifies with, or undefined for any other key. */
+export function jwsAlgOfKey(key: CryptoKey): AccessTokenAlg | undefined {
+  const algorithm = key.algorithm as KeyAlgorithm & { namedCurve?: string; hash?: { name?: string } };
+  if (algorithm.name === "RSASSA-PKCS1-v1_5") return algorithm.hash?.name === "SHA-256" ? "RS256" : undefined;
+  if (algorithm.name === "ECDSA") return algorithm.namedCurve === "P-256" ? "ES256" : undefined;
+  if (algorithm.name === "Ed25519") return "EdDSA";
+  return undefined;
+}
+
+export async function jwsSign(
+  alg: AccessTokenAlg,
+  key: CryptoKey,
+  signingInput: Uint8Array,
+): Promise<Uint8Array> {
   return new Uint8Array(
-    await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, signingInput as Uint8Array<ArrayBuffer>),
+    await crypto.subtle.sign(JWS_PARAMS[alg], key, signingInput as Uint8Array<ArrayBuffer>),
   );
 }
 
-export async function rs256SignatureValid(key: CryptoKey, jws: CompactJws): Promise<boolean> {
+/** Verifies under `key` with the key's own algorithm; false for a key of no access-token algorithm. */
+export async function jwsSignatureValid(key: CryptoKey, jws: CompactJws): Promise<boolean> {
+  const alg = jwsAlgOfKey(key);
+  if (alg === undefined) return false;
   try {
     return await crypto.subtle.verify(
-      "RSASSA-PKCS1-v1_5",
+      JWS_PARAMS[alg],
       key,
       jws.signature as Uint8Array<ArrayBuffer>,
       jws.signingInput as Uint8Array<ArrayBuffer>,
@@ -112,8 +146,4 @@ export async function rs256SignatureValid(key: CryptoKey, jws: CompactJws): Prom
   } catch {
     return false;
   }
-}
-
-export function isInteger(value: unknown): value is number {
-  return typeof value === "number" && Number.isSafeInteger(value);
 }

@@ -1,9 +1,11 @@
 /**
  * Key generation, in one place: the dev quick-start's signing key (src/config/dev.ts), the CLI's
  * `keys generate` and `saml keys generate`, and the tests' helpers all call this module, so the
- * algorithm parameters (public exponent 65537, RSASSA-PKCS1-v1_5 with SHA-256) are chosen once.
+ * algorithm parameters (public exponent 65537, RSASSA-PKCS1-v1_5 with SHA-256; ECDSA on P-256;
+ * Ed25519) are chosen once.
  * WebCrypto only, so it runs unchanged on Bun, Deno and Node.
  */
+import type { AccessTokenAlg } from "./jws.ts";
 import { toPem } from "./pem.ts";
 
 export interface GeneratedKeyPair {
@@ -45,5 +47,25 @@ export async function generateRsaKeyPair(bits = 2048): Promise<GeneratedKeyPair>
     pkcs8Pem: toPem(pkcs8, "PRIVATE KEY"),
     spki,
     bits,
+  };
+}
+
+/** A new access-token signing key pair (docs/spec/tokens.md §1): the algorithm fixes the key type. */
+export async function generateAccessTokenKeyPair(
+  alg: AccessTokenAlg,
+  rsaBits = 2048,
+): Promise<Omit<GeneratedKeyPair, "bits"> & { alg: AccessTokenAlg }> {
+  if (alg === "RS256") return { ...(await generateRsaKeyPair(rsaBits)), alg };
+  const params = alg === "ES256" ? { name: "ECDSA", namedCurve: "P-256" } : { name: "Ed25519" };
+  const pair = (await crypto.subtle.generateKey(params, true, ["sign", "verify"])) as CryptoKeyPair;
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
+  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey));
+  return {
+    privateKey: pair.privateKey,
+    publicKey: pair.publicKey,
+    pkcs8,
+    pkcs8Pem: toPem(pkcs8, "PRIVATE KEY"),
+    spki,
+    alg,
   };
 }

@@ -218,7 +218,12 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
     lifecycle,
     processMetrics,
     // Imported once here; chosen per runtime by the benchmark (docs/benchmarks.md).
-    accessTokenSigner: runtimeAccessTokenSigner(adapter.name, config.jwksPrivateKey, config.jwksKeyId),
+    accessTokenSigner: runtimeAccessTokenSigner(
+      adapter.name,
+      config.jwksPrivateKey,
+      config.jwksKeyId,
+      keys.activeAlg,
+    ),
     idTokenMac: runtimeHs256Mac(adapter.name, config.jwtSecret),
     sha256Sync: runtimeSha256(adapter.name),
     samlIo: samlIo(),

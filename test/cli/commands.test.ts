@@ -738,6 +738,29 @@ describe("jwks, keys list, keys generate", () => {
     const noKid = await h.run(["keys", "generate"]);
     expect(noKid.code).toBe(1);
   });
+
+  it("keys generate --alg ES256|EdDSA makes an EC P-256 / Ed25519 key whose JWK carries alg and crv", async () => {
+    for (const [alg, kty, crv, members] of [
+      ["ES256", "EC", "P-256", ["alg", "crv", "kid", "kty", "use", "x", "y"]],
+      ["EdDSA", "OKP", "Ed25519", ["alg", "crv", "kid", "kty", "use", "x"]],
+    ] as const) {
+      const out = join(h.dir, `k-${alg}.pem`);
+      const r = await h.run(["keys", "generate", "--kid", `k-${alg}`, "--alg", alg, "--out", out, "--json"]);
+      expect(r.code, r.stderr).toBe(0);
+      const doc = r.json<{ alg: string; bits?: number; publicJwk: Record<string, string> }>();
+      expect(doc.alg).toBe(alg);
+      expect(doc.bits).toBeUndefined();
+      expect(doc.publicJwk).toMatchObject({ kty, crv, alg, use: "sig", kid: `k-${alg}` });
+      expect(Object.keys(doc.publicJwk).sort()).toEqual([...members]);
+      const pem = readFileSync(out, "utf8");
+      expect(pem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+      const jwt = await new SignJWT({ x: 1 }).setProtectedHeader({ alg }).sign(await importPKCS8(pem, alg));
+      await expect(jwtVerify(jwt, await importJWK(doc.publicJwk, alg))).resolves.toBeDefined();
+    }
+    const bits = await h.run(["keys", "generate", "--kid", "k6", "--alg", "ES256", "--bits", "4096"]);
+    expect(bits.code).toBe(1);
+    expect(bits.stderr).toMatch(/--bits applies to RS256 keys only/);
+  });
 });
 
 describe("admin.requireAdminToken: the stored idToken is the admin bearer", () => {

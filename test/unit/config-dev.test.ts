@@ -124,6 +124,43 @@ describe("later starts", () => {
   });
 });
 
+describe("access-token algorithm in the quick-start (TIKTI_JWKS_ALGORITHM)", () => {
+  test("one key kept per algorithm; switching keeps the others published, so older tokens still verify", async () => {
+    const dev = join(cwd, "data", "dev");
+    const rsa = (await loadConfig(createConfigIO({ cwd, env: {} }), {})).config;
+    expect(rsa.jwksAlgorithm).toBe("RS256");
+    expect(rsa.jwksKeys).toEqual([]);
+
+    const es = (await loadConfig(createConfigIO({ cwd, env: { TIKTI_JWKS_ALGORITHM: "ES256" } }), {})).config;
+    expect(es.jwksAlgorithm).toBe("ES256");
+    expect(es.jwksPrivateKey).toBe(await text(join(dev, "jwks_private_key_es256.pem")));
+    expect(es.jwksKeyId).toBe(await text(join(dev, "jwks_key_id_es256")));
+    expect(await mode(join(dev, "jwks_private_key_es256.pem"))).toBe(0o600);
+    expect(createPrivateKey(es.jwksPrivateKey).asymmetricKeyDetails?.namedCurve).toBe("prime256v1");
+    expect(es.jwksKeyId).not.toBe(rsa.jwksKeyId);
+    expect(es.jwksKeys).toEqual([{ kid: rsa.jwksKeyId, privateKey: rsa.jwksPrivateKey }]);
+
+    const ed = (await loadConfig(createConfigIO({ cwd, env: { TIKTI_JWKS_ALGORITHM: "EdDSA" } }), {})).config;
+    expect(ed.jwksAlgorithm).toBe("EdDSA");
+    expect(createPrivateKey(ed.jwksPrivateKey).asymmetricKeyType).toBe("ed25519");
+    expect(ed.jwksKeys.map((k) => k.kid).sort()).toEqual([rsa.jwksKeyId, es.jwksKeyId].sort());
+
+    // Back to RS256 (and ES256): the same kept keys and kids, nothing regenerated.
+    const back = (await loadConfig(createConfigIO({ cwd, env: {} }), {})).config;
+    expect([back.jwksPrivateKey, back.jwksKeyId]).toEqual([rsa.jwksPrivateKey, rsa.jwksKeyId]);
+    const esAgain = (await loadConfig(createConfigIO({ cwd, env: { TIKTI_JWKS_ALGORITHM: "ES256" } }), {}))
+      .config;
+    expect([esAgain.jwksPrivateKey, esAgain.jwksKeyId]).toEqual([es.jwksPrivateKey, es.jwksKeyId]);
+  });
+
+  test("an unknown algorithm is refused by name", async () => {
+    const msg = await refusal(() =>
+      loadConfig(createConfigIO({ cwd, env: { TIKTI_JWKS_ALGORITHM: "HS256" } }), {}),
+    );
+    expect(msg).toMatch(/^config: jwksAlgorithm: /);
+  });
+});
+
 describe("environment in the quick-start", () => {
   test("PORT, LOG_LEVEL and TIKTI_DATA_DIR apply; the issuer follows the port", async () => {
     const dataDir = join(cwd, "custom");

@@ -1,7 +1,12 @@
 // Startup refusals (docs/spec/operations.md §4) and accepted edge values; every refusal names its key.
 import { beforeAll, describe, expect, test } from "vitest";
 import type { Config } from "../../src/config/schema.ts";
-import { checkRsaKeyPem, isSafeRedirectTarget, normalizeOrigin } from "../../src/config/validate.ts";
+import {
+  checkAccessTokenKeyPem,
+  checkRsaKeyPem,
+  isSafeRedirectTarget,
+  normalizeOrigin,
+} from "../../src/config/validate.ts";
 import { baseDoc, loadDoc, makeKeys, merge, refusal, type TestKeys } from "./config-support.ts";
 
 let keys: TestKeys;
@@ -150,20 +155,31 @@ const refusals: Case[] = [
     "config: jwksPrivateKey: unparsable private key",
   ],
   [
-    "jwksPrivateKey EC (PKCS#8)",
+    "jwksPrivateKey EC P-256 (PKCS#8) while jwksAlgorithm is RS256",
     () => ({ jwksPrivateKey: keys.ec.privateKey }),
-    "config: jwksPrivateKey: not an RSA key (found EC)",
+    "config: jwksPrivateKey: is an EC P-256 key (ES256) but jwksAlgorithm is RS256: set jwksAlgorithm: ES256 to sign with it (publish it in jwksKeys first, docs/spec/tokens.md §6.3)",
   ],
   [
     "jwksPrivateKey EC (SEC1)",
-    () => ({ jwksPrivateKey: keys.ecSec1.privateKey }),
-    "config: jwksPrivateKey: not an RSA key (found EC)",
+    () => ({ jwksPrivateKey: keys.ecSec1.privateKey, jwksAlgorithm: "ES256" }),
+    'config: jwksPrivateKey: EC key in SEC1 form ("EC PRIVATE KEY"): convert it to PKCS#8 (openssl pkcs8 -topk8 -nocrypt)',
   ],
   [
-    "jwksPrivateKey Ed25519",
+    "jwksPrivateKey Ed25519 while jwksAlgorithm is RS256",
     () => ({ jwksPrivateKey: keys.ed25519.privateKey }),
-    "config: jwksPrivateKey: not an RSA key (found Ed25519)",
+    "config: jwksPrivateKey: is an Ed25519 key (EdDSA) but jwksAlgorithm is RS256: set jwksAlgorithm: EdDSA",
   ],
+  [
+    "jwksPrivateKey RSA while jwksAlgorithm is ES256",
+    () => ({ jwksAlgorithm: "ES256" }),
+    "config: jwksPrivateKey: is an RSA key (RS256) but jwksAlgorithm is ES256: set jwksAlgorithm: RS256",
+  ],
+  [
+    "jwksPrivateKey EC P-384",
+    () => ({ jwksPrivateKey: keys.ecP384.privateKey, jwksAlgorithm: "ES256" }),
+    "config: jwksPrivateKey: EC key on a curve other than P-256 (ES256 needs P-256)",
+  ],
+  ["jwksAlgorithm unknown", () => ({ jwksAlgorithm: "PS256" }), "config: jwksAlgorithm:"],
   [
     "jwksPrivateKey RSA-1024 (PKCS#8)",
     () => ({ jwksPrivateKey: keys.rsa1024.privateKey }),
@@ -217,9 +233,9 @@ const refusals: Case[] = [
     "config: jwksKeys[0]: needs exactly one of publicKey or privateKey",
   ],
   [
-    "jwksKeys EC public key",
-    () => ({ jwksKeys: [{ kid: "a", publicKey: keys.ec.publicKey }] }),
-    "config: jwksKeys[0].publicKey: not an RSA key (found EC)",
+    "jwksKeys EC P-384 public key",
+    () => ({ jwksKeys: [{ kid: "a", publicKey: keys.ecP384.publicKey }] }),
+    "config: jwksKeys[0].publicKey: EC key on a curve other than P-256 (ES256 needs P-256)",
   ],
   [
     "jwksKeys RSA-1024 public key",
@@ -874,5 +890,40 @@ describe("helpers", () => {
     );
     expect(await checkRsaKeyPem(keys.ec.privateKey, "private")).toBe("not an RSA key (found EC)");
     expect(await checkRsaKeyPem(keys.ed25519.publicKey, "public")).toBe("not an RSA key (found Ed25519)");
+  });
+
+  test("checkAccessTokenKeyPem: the key's type names the algorithm (docs/spec/tokens.md §1)", async () => {
+    expect(await checkAccessTokenKeyPem(keys.rsa.privateKey, "private")).toEqual({ alg: "RS256" });
+    expect(await checkAccessTokenKeyPem(keys.rsaPkcs1.privateKey, "private")).toEqual({ alg: "RS256" });
+    expect(await checkAccessTokenKeyPem(keys.ec.privateKey, "private")).toEqual({ alg: "ES256" });
+    expect(await checkAccessTokenKeyPem(keys.ec.publicKey, "public")).toEqual({ alg: "ES256" });
+    expect(await checkAccessTokenKeyPem(keys.ed25519.privateKey, "private")).toEqual({ alg: "EdDSA" });
+    expect(await checkAccessTokenKeyPem(keys.ed25519.publicKey, "public")).toEqual({ alg: "EdDSA" });
+    expect(await checkAccessTokenKeyPem(keys.ecP384.publicKey, "public")).toEqual({
+      problem: "EC key on a curve other than P-256 (ES256 needs P-256)",
+    });
+    expect(await checkAccessTokenKeyPem(keys.ec.publicKey, "private")).toEqual({
+      problem: 'expected a PEM "PRIVATE KEY" or "RSA PRIVATE KEY" block, found "PUBLIC KEY"',
+    });
+  });
+
+  test("an EC P-256 or Ed25519 signing key with the matching jwksAlgorithm starts; other-type keys are published", async () => {
+    for (const [key, alg] of [
+      [keys.ec.privateKey, "ES256"],
+      [keys.ed25519.privateKey, "EdDSA"],
+    ] as const) {
+      const { config } = await loadDoc(
+        merge(base, {
+          jwksPrivateKey: key,
+          jwksAlgorithm: alg,
+          jwksKeys: [
+            { kid: "old-rsa", publicKey: keys.rsa.publicKey },
+            { kid: "other-ec", publicKey: keys.ec.publicKey },
+            { kid: "other-ed", privateKey: keys.ed25519.privateKey },
+          ],
+        }),
+      );
+      expect(config.jwksAlgorithm).toBe(alg);
+    }
   });
 });

@@ -88,8 +88,9 @@ export function makeKeys() {
   const rsa1024Pkcs1 = pair("rsa", { modulusLength: 1024 }, "pkcs1");
   const ec = pair("ec", { namedCurve: "P-256" }, "pkcs8");
   const ecSec1 = pair("ec", { namedCurve: "P-256" }, "sec1");
+  const ecP384 = pair("ec", { namedCurve: "P-384" }, "pkcs8");
   const ed25519 = pair("ed25519", {}, "pkcs8");
-  return { rsa, rsaPkcs1, rsa1024, rsa1024Pkcs1, ec, ecSec1, ed25519 };
+  return { rsa, rsaPkcs1, rsa1024, rsa1024Pkcs1, ec, ecSec1, ecP384, ed25519 };
 }
 
 export type TestKeys = ReturnType<typeof makeKeys>;
