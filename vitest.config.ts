@@ -1,11 +1,15 @@
+import { globSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 /**
  * Two projects (docs/adr/0065-fast-and-slow-test-projects.md):
- * - `slow`: files that compile binaries, start a Redis Cluster, a pysaml2 IdP, Chromium, or the
- *   server itself on Bun/Node/Deno as a process (or spawn the runtimes/OAuth clients directly);
- * - `fast`: everything else (in-process app on the embedded store and one real redis-server),
- *   `npm run vitest -- run --project fast` gives feedback in about a minute.
+ * - `slow`: files that compile binaries, start redis-server, a Redis Cluster, a pysaml2 IdP,
+ *   Chromium, or the server itself on Bun/Node/Deno as a process (or spawn the runtimes/OAuth
+ *   clients directly), plus the Redis half of every other file with engine blocks;
+ * - `fast`: everything else, engine blocks on the embedded store only (test/support/engines.ts):
+ *   `npm run vitest -- run --project fast` is the edit-test loop.
  * `npm test` (no --project) runs both. A new test file that starts processes belongs in SLOW.
  */
 export const SLOW = [
@@ -26,14 +30,30 @@ export const SLOW = [
   "test/migrate/terminal.test.ts",
   "test/migrate/new-store.test.ts",
   "test/conformance/redis-cluster.test.ts",
+  "test/conformance/redis.test.ts",
   "test/crypto/access-token-node.test.ts",
   "test/crypto/id-token-node.test.ts",
   "test/crypto/password-runtimes.test.ts",
+  "test/crypto/password-timing.test.ts",
   "test/unit/embedded-store.test.ts",
   "test/deploy/**",
 ];
 
 const always = ["test/bench/**", "node_modules/**"];
+
+const root = fileURLToPath(new URL(".", import.meta.url));
+const slowGlobs = SLOW.map((p) => (p.endsWith("/**") ? `${p}/*.test.ts` : p));
+const slowFiles = new Set(globSync(slowGlobs, { cwd: root }));
+
+/**
+ * Files outside SLOW with engine blocks (`forEachEngine`, `migrateEngines`): `fast` runs their
+ * embedded half, `slow` their Redis half (test/support/engines.ts). Found by reading the files, so
+ * a new one cannot be forgotten: its Redis half always runs in `npm test`.
+ */
+export const REDIS_HALF = globSync("test/**/*.test.ts", { cwd: root })
+  .filter((f) => !slowFiles.has(f) && !f.startsWith("test/bench/"))
+  .filter((f) => /\b(forEachEngine|migrateEngines)\(/.test(readFileSync(join(root, f), "utf8")))
+  .sort();
 
 export default defineConfig({
   test: {
@@ -50,14 +70,20 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "fast", include: ["test/**/*.test.ts"], exclude: [...always, ...SLOW] },
+        test: {
+          name: "fast",
+          include: ["test/**/*.test.ts"],
+          exclude: [...always, ...SLOW],
+          env: { TIKTI_TEST_ENGINES: "embedded" },
+        },
       },
       {
         extends: true,
         test: {
           name: "slow",
-          include: SLOW.map((p) => (p.endsWith("/**") ? `${p}/*.test.ts` : p)),
+          include: [...slowGlobs, ...REDIS_HALF],
           exclude: always,
+          env: { TIKTI_TEST_REDIS_HALF: JSON.stringify(REDIS_HALF.map((f) => join(root, f))) },
         },
       },
     ],

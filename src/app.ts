@@ -56,14 +56,14 @@ function routeSpecs(ctx: RouteContext): RouteSpec[] {
  * JSON routes: one sub-app served at the canonical paths and under `/v1` with identical behaviour
  * (docs/spec/api.md §1).
  */
-function jsonApi(specs: readonly RouteSpec[], guards: AuthGuards, openApiBody: string): Hono<HonoEnv> {
+function jsonApi(specs: readonly RouteSpec[], guards: AuthGuards, openApiBody: () => string): Hono<HonoEnv> {
   const api = new Hono<HonoEnv>();
   for (const prefix of NO_STORE_PREFIXES) {
     api.use(prefix, noStore);
     api.use(`${prefix}/*`, noStore);
   }
   mountRoutes(api, specs, guards);
-  api.get("/openapi.json", (c) => c.body(openApiBody, 200, { "Content-Type": JSON_CONTENT_TYPE }));
+  api.get("/openapi.json", (c) => c.body(openApiBody(), 200, { "Content-Type": JSON_CONTENT_TYPE }));
   return api;
 }
 
@@ -86,13 +86,19 @@ export function createApp(deps: AppDeps): App {
       requireAdminBearer: (c) => admin.requireBearer(c, async () => {}).then(() => undefined),
     },
   });
-  const openApiBody = JSON.stringify(
-    buildOpenApi(
-      specs,
-      { version: VERSION.version, serverUrl: deps.config.issuerBaseUrl },
-      pageRouteDocs(deps.config),
-    ),
-  );
+  // Built on the first GET /openapi.json rather than here: the zod → JSON Schema walk is the
+  // costliest part of createApp, and most apps (test apps, workers) never serve the document.
+  let openApiBody: string | undefined;
+  const openApi = (): string => {
+    openApiBody ??= JSON.stringify(
+      buildOpenApi(
+        specs,
+        { version: VERSION.version, serverUrl: deps.config.issuerBaseUrl },
+        pageRouteDocs(deps.config),
+      ),
+    );
+    return openApiBody;
+  };
 
   app.use(requestId(deps));
   app.use(observe(deps));
@@ -109,7 +115,7 @@ export function createApp(deps: AppDeps): App {
   app.route("/", healthRoutes(deps, services.readinessChecks));
   app.route("/", samlBrowserMetaRoutes(deps, services));
   app.route("/", samlBrowserRoutes(deps, services));
-  const api = jsonApi(specs, guards, openApiBody);
+  const api = jsonApi(specs, guards, openApi);
   app.route("/", api);
   app.route("/v1", api);
 

@@ -6,6 +6,7 @@ import { TiktiError } from "../../src/errors.ts";
 import { apiKeyReader, requireApiKey } from "../../src/http/middleware/api-key.ts";
 import { defineRoute, mountRoutes } from "../../src/http/route.ts";
 import { buildTestApp, forEachEngine, TEST_API_KEY, type TestApp } from "../support/app.ts";
+import { describeWithoutEngine } from "../support/engines.ts";
 import { openTempEmbedded } from "../support/stores.ts";
 
 forEachEngine("HTTP core", (engine) => {
@@ -157,7 +158,7 @@ forEachEngine("HTTP core", (engine) => {
   });
 });
 
-describe("a store failure becomes 503 STORE_UNAVAILABLE", () => {
+describeWithoutEngine("a store failure becomes 503 STORE_UNAVAILABLE", () => {
   it("on readiness and on a route that needs the store, with Retry-After", async () => {
     const store = await openTempEmbedded();
     const t = await buildTestApp({ store });
@@ -209,7 +210,7 @@ describe("a store failure becomes 503 STORE_UNAVAILABLE", () => {
   });
 });
 
-describe("API key guard (docs/spec/api.md §2.2)", () => {
+describeWithoutEngine("API key guard (docs/spec/api.md §2.2)", () => {
   const app = new Hono<HonoEnv>();
   app.post("/guarded", requireApiKey(apiKeyReader(TEST_API_KEY)), (c) => c.text("ok"));
   app.onError((e, c) => (e instanceof TiktiError ? c.json(e.toBody(), e.status as 401) : c.text("x", 500)));
@@ -244,7 +245,7 @@ describe("API key guard (docs/spec/api.md §2.2)", () => {
   });
 });
 
-describe("route machinery order of checks (docs/spec/api.md §2.11.6)", () => {
+describeWithoutEngine("route machinery order of checks (docs/spec/api.md §2.11.6)", () => {
   const app = new Hono<HonoEnv>();
   mountRoutes(
     app,

@@ -3,12 +3,13 @@
  * store, whichever way it comes in: sign-up (open and admin), update, tenant code dispatch (which
  * creates users), membership creation, and SAML JIT attributes. Both engines.
  */
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { DEFAULT_ATTRIBUTE_MAP, NAMEID_EMAIL } from "../../src/saml/idp-records.ts";
 import { mapAttributes } from "../../src/services/saml/jit.ts";
 import { keys } from "../../src/store/keys.ts";
 import type { KV } from "../../src/store/kv.ts";
 import { forEachEngine } from "../support/app.ts";
+import { describeWithoutEngine } from "../support/engines.ts";
 import { accountsApp, expectError, PASSWORD, seedUser, storedUser, tokenFor } from "./accounts-support.ts";
 
 /** ESC (an ANSI colour sequence), C1 NEL and CSI, DEL, zero-width space, RLO (bidi override), BOM inside. */
@@ -84,7 +85,7 @@ forEachEngine("email grammar at every entry point", (engine) => {
   });
 });
 
-describe("SAML JIT attributes (docs/spec/saml.md §8.1)", () => {
+describeWithoutEngine("SAML JIT attributes (docs/spec/saml.md §8.1)", () => {
   const map = { ...DEFAULT_ATTRIBUTE_MAP };
   it("an asserted email or an email NameID with a control or format character is refused", () => {
     for (const email of HOSTILE) {

@@ -16,6 +16,7 @@ import { openEmbeddedStore } from "../../src/runtime/embedded-open.ts";
 import { openSqlite } from "../../src/runtime/sqlite-node.ts";
 import type { KV } from "../../src/store/kv.ts";
 import { createRedisStore } from "../../src/store/redis.ts";
+import { selectedEngines } from "../support/engines.ts";
 import { type RedisHandle, rawClient, startRedis, waitForStore } from "../support/redis-server.ts";
 
 /** The clock of in-process runs: fixed, so two runs on equal data write equal bytes. */
@@ -85,13 +86,18 @@ export interface MigrateEngine {
   readonly redis?: RedisHandle;
 }
 
-/** Registers file-level hooks for both engines; call at the top level of a test file. */
+/**
+ * Registers file-level hooks for the engines this vitest project runs (test/support/engines.ts:
+ * `fast` the embedded one, `slow` Redis, `npm test` both); call at the top level of a test file.
+ */
 export function migrateEngines(): MigrateEngine[] {
+  const selected = selectedEngines();
   let server: RedisHandle | undefined;
   let redisKv: KV | undefined;
   const dirs: string[] = [];
 
   beforeAll(async () => {
+    if (!selected.includes("redis")) return;
     server = await startRedis();
     redisKv = createRedisStore({ addr: server.addr, logger: silentLogger });
     await waitForStore(redisKv);
@@ -145,7 +151,7 @@ export function migrateEngines(): MigrateEngine[] {
       }
     },
   };
-  return [embedded, redis];
+  return [embedded, redis].filter((e) => selected.includes(e.name));
 }
 
 export interface DumpEntry {

@@ -18,6 +18,7 @@ import { openEmbeddedStore } from "../../src/runtime/embedded-open.ts";
 import { openSqlite } from "../../src/runtime/sqlite-node.ts";
 import type { KV } from "../../src/store/kv.ts";
 import { createRedisStore } from "../../src/store/redis.ts";
+import { selectedEngines } from "./engines.ts";
 import { generateRsaPem, randomSecret } from "./keys.ts";
 import { type RedisHandle, rawClient, startRedis } from "./redis-server.ts";
 
@@ -141,9 +142,11 @@ export interface Engine {
 /**
  * Runs `body` once per engine: embedded (new temp dir per store) and a real redis-server shared by
  * the block (FLUSHDB before each fresh store, so tests must not run concurrently inside a block).
+ * The vitest project decides which engines run where (test/support/engines.ts): `fast` runs the
+ * embedded half, `slow` the Redis half, `npm test` both.
  */
 export function forEachEngine(title: string, body: (engine: Engine) => void): void {
-  describe.each(["embedded", "redis"] as const)(`${title} [%s]`, (name) => {
+  describe.each(selectedEngines())(`${title} [%s]`, (name) => {
     let redis: RedisHandle | undefined;
     let redisKv: KV | undefined;
     const opened: Array<{ kv: KV; dir?: string }> = [];
