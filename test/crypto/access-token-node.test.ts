@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { createPrivateKey } from "node:crypto";
 import { join } from "node:path";
+import { createLocalJWKSet, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error plain ESM helper without types
 import { runtimeBinary } from "../../scripts/rt.mjs";
@@ -15,6 +16,7 @@ import {
   createWebCryptoAccessTokenSigner,
   verifyAccessTokenCrypto,
 } from "../../src/crypto/access-token.ts";
+import { generateAccessTokenKeyPair } from "../../src/crypto/keygen.ts";
 import { type KeyRing, loadKeyRing } from "../../src/crypto/keyring.ts";
 import {
   createNodeCryptoAccessTokenSigner,
@@ -107,5 +109,53 @@ describe("node:crypto access-token signer", () => {
     });
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe(await createWebCryptoAccessTokenSigner(keyRing).sign(claims));
+  });
+});
+
+describe("node:crypto signer with ES256 and EdDSA keys (docs/spec/tokens.md §1)", () => {
+  it("on Bun: EdDSA byte-identical to Web Crypto on Node; ES256 raw r‖s that our verifier and jose accept", async () => {
+    const claims = CASES[3]![1];
+    const script = `
+      import { createNodeCryptoAccessTokenSigner } from ${JSON.stringify(join(repoRoot, "src/runtime/access-token-node.ts"))};
+      const jobs = JSON.parse(await Bun.stdin.text());
+      const out = [];
+      for (const [pem, kid, alg, claims] of jobs) out.push(await createNodeCryptoAccessTokenSigner(pem, kid, alg).sign(claims, "at+jwt"));
+      process.stdout.write(JSON.stringify(out));
+    `;
+    const rings = {} as Record<"ES256" | "EdDSA", { pem: string; ring: KeyRing }>;
+    for (const alg of ["ES256", "EdDSA"] as const) {
+      const pemOf = (await generateAccessTokenKeyPair(alg)).pkcs8Pem;
+      rings[alg] = {
+        pem: pemOf,
+        ring: await loadKeyRing({ activePrivateKeyPem: pemOf, activeKid: `k-${alg}` }),
+      };
+    }
+    const r = spawnSync(runtimeBinary("bun") as string, ["-e", script], {
+      input: JSON.stringify(
+        (["ES256", "EdDSA"] as const).map((alg) => [rings[alg].pem, `k-${alg}`, alg, claims]),
+      ),
+      encoding: "utf8",
+      cwd: repoRoot,
+    });
+    expect(r.stderr).toBe("");
+    const [es256, eddsa] = JSON.parse(r.stdout) as [string, string];
+    expect(eddsa).toBe(await createWebCryptoAccessTokenSigner(rings.EdDSA.ring).sign(claims, "at+jwt"));
+    expect(Buffer.from(es256.split(".")[2]!, "base64url")).toHaveLength(64);
+    const check: AccessTokenCheck = { audience: "codeq-worker", issuer: ISSUER, now: NOW * 1000, skew: 30 };
+    for (const [alg, token] of [
+      ["ES256", es256],
+      ["EdDSA", eddsa],
+    ] as const) {
+      expect(await verifyAccessTokenCrypto(rings[alg].ring, token, check)).toMatchObject({ tid: claims.tid });
+      await expect(
+        jwtVerify(token, createLocalJWKSet(rings[alg].ring.jwks), { currentDate: new Date(NOW * 1000) }),
+      ).resolves.toBeDefined();
+    }
+  });
+
+  it("refuses a key of another type than the algorithm it is asked for", () => {
+    expect(() => createNodeCryptoAccessTokenSigner(pem, KID, "ES256")).toThrow(
+      /ES256 needs another key type/,
+    );
   });
 });
