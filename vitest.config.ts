@@ -29,13 +29,14 @@ export const SLOW = [
   "test/migrate/cluster.test.ts",
   "test/migrate/terminal.test.ts",
   "test/migrate/new-store.test.ts",
-  "test/conformance/redis-cluster.test.ts",
-  "test/conformance/redis.test.ts",
+  "test/store/conformance/redis-cluster.test.ts",
+  "test/store/conformance/redis.test.ts",
+  "test/store/seed-bulk.test.ts",
   "test/crypto/access-token-node.test.ts",
   "test/crypto/id-token-node.test.ts",
   "test/crypto/password-runtimes.test.ts",
   "test/crypto/password-timing.test.ts",
-  "test/unit/embedded-store.test.ts",
+  "test/store/embedded-store.test.ts",
   "test/deploy/**",
 ];
 

@@ -2,7 +2,7 @@
  * The small Redis-shaped key-value interface every store engine implements (docs/spec/storage.md §1, §4).
  *
  * Only the commands and single-key scripts the keyspace needs are here, so one conformance suite
- * (test/conformance/) can hold every engine — embedded, Redis, Redis Cluster — to the same results.
+ * (test/store/conformance/) can hold every engine — embedded, Redis, Redis Cluster — to the same results.
  * Engines translate their own failures: unavailability (connection refused, timeout, closed) becomes
  * `TiktiError("STORE_UNAVAILABLE")`, anything else (e.g. a command against a key of the wrong type)
  * `TiktiError("INTERNAL")`, always with the driver error as `cause`.

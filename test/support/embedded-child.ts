@@ -1,5 +1,5 @@
 /**
- * A child process for the embedded-store tests (test/unit/embedded-store.test.ts), run directly
+ * A child process for the embedded-store tests (test/store/embedded-store.test.ts), run directly
  * from .ts on Node, Bun or Deno:
  *
  *   <runtime> test/support/embedded-child.ts <driver: node|bun> <mode> <dataDir>

@@ -1,7 +1,7 @@
 /**
  * The Redis engine's pure parts: error translation (docs/spec/api.md §2.9), SCAN pattern escaping and
  * field-value reply pairing.
- * Behaviour against real servers lives in test/conformance/redis*.test.ts.
+ * Behaviour against real servers lives in test/store/conformance/redis*.test.ts.
  */
 import {
   ClientClosedError,

@@ -7,8 +7,8 @@
  * against a shared server without interfering with other data or with a parallel run.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isTiktiError } from "../../src/errors.ts";
-import type { KV } from "../../src/store/kv.ts";
+import { isTiktiError } from "../../../src/errors.ts";
+import type { KV } from "../../../src/store/kv.ts";
 
 export interface KvTestContext {
   kv: KV;

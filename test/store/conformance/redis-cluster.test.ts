@@ -4,10 +4,10 @@
  * (docs/spec/storage.md §8), a master going away and coming back, and seeds that are down at startup.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isTiktiError } from "../../src/errors.ts";
-import { silentLogger } from "../../src/logger.ts";
-import type { KV } from "../../src/store/kv.ts";
-import { createRedisStore } from "../../src/store/redis.ts";
+import { isTiktiError } from "../../../src/errors.ts";
+import { silentLogger } from "../../../src/logger.ts";
+import type { KV } from "../../../src/store/kv.ts";
+import { createRedisStore } from "../../../src/store/redis.ts";
 import {
   type RedisClusterHandle,
   type RedisHandle,
@@ -15,7 +15,7 @@ import {
   startRedisCluster,
   waitFor,
   waitForStore,
-} from "../support/redis-server.ts";
+} from "../../support/redis-server.ts";
 import { runKvConformance } from "./suite.ts";
 
 runKvConformance("redis-cluster", async () => {

@@ -4,10 +4,10 @@
  */
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isTiktiError, type TiktiError } from "../../src/errors.ts";
-import { createLogger, silentLogger } from "../../src/logger.ts";
-import type { KV } from "../../src/store/kv.ts";
-import { createRedisStore, redisScripts } from "../../src/store/redis.ts";
+import { isTiktiError, type TiktiError } from "../../../src/errors.ts";
+import { createLogger, silentLogger } from "../../../src/logger.ts";
+import type { KV } from "../../../src/store/kv.ts";
+import { createRedisStore, redisScripts } from "../../../src/store/redis.ts";
 import {
   freePort,
   type RedisHandle,
@@ -15,7 +15,7 @@ import {
   startRedis,
   waitFor,
   waitForStore,
-} from "../support/redis-server.ts";
+} from "../../support/redis-server.ts";
 import { runKvConformance } from "./suite.ts";
 
 runKvConformance("redis", async () => {
