@@ -12,3 +12,12 @@ export function must<T>(value: T | null | undefined, what: string): T {
   }
   return value;
 }
+
+/**
+ * The element of a one-element list; `undefined` when it has none or several. SAML's "exactly one"
+ * rules (one Issuer, one Status, one SubjectConfirmationData…) read the element through this, so the
+ * count check and the narrowing are one step.
+ */
+export function only<T>(list: readonly T[]): T | undefined {
+  return list.length === 1 ? list[0] : undefined;
+}

@@ -21,6 +21,7 @@
  */
 import type { Element } from "@xmldom/xmldom";
 import { base64ToBytes, toPkcs8Pem } from "../crypto/pem.ts";
+import { only } from "../must.ts";
 import {
   CONTENT_CIPHERS,
   type ContentCipher,
@@ -56,9 +57,9 @@ export interface DecryptionKey {
 /** Builds a decryption key from a PKCS#8 or PKCS#1 RSA private key PEM. */
 export function createDecryptionKey(privateKeyPem: string): DecryptionKey {
   const pkcs8 = toPkcs8Pem(privateKeyPem);
-  const body = /-----BEGIN PRIVATE KEY-----([\s\S]*?)-----END PRIVATE KEY-----/.exec(pkcs8);
-  if (!body) throw new TypeError("decryption key: expected an RSA private key PEM");
-  const der = base64ToBytes(body[1]!.replace(/\s+/g, ""));
+  const body = /-----BEGIN PRIVATE KEY-----([\s\S]*?)-----END PRIVATE KEY-----/.exec(pkcs8)?.[1];
+  if (body === undefined) throw new TypeError("decryption key: expected an RSA private key PEM");
+  const der = base64ToBytes(body.replace(/\s+/g, ""));
   const cache = new Map<OaepHash, Promise<CryptoKey>>();
   return {
     oaepKey(hash) {
@@ -111,9 +112,8 @@ export async function decryptEncryptedAssertion(
   if (!isNamed(encryptedAssertion, NS.assertion, "EncryptedAssertion"))
     return failed("not_encrypted_assertion");
   const kids = elementChildren(encryptedAssertion);
-  const dataList = kids.filter((e) => isNamed(e, NS.xenc, "EncryptedData"));
-  if (dataList.length !== 1) return failed("encrypted_data_count");
-  const data = dataList[0]!;
+  const data = only(kids.filter((e) => isNamed(e, NS.xenc, "EncryptedData")));
+  if (data === undefined) return failed("encrypted_data_count");
   if (kids.some((e) => !isNamed(e, NS.xenc, "EncryptedData") && !isNamed(e, NS.xenc, "EncryptedKey"))) {
     return failed("encrypted_assertion_children");
   }
@@ -122,8 +122,8 @@ export async function decryptEncryptedAssertion(
   const method = singleNamed(data, NS.xenc, "EncryptionMethod");
   const contentUri = method ? attrOf(method, "Algorithm") : null;
   if (contentUri === null) return failed("content_method");
-  const cipher = Object.hasOwn(CONTENT_CIPHERS, contentUri) ? CONTENT_CIPHERS[contentUri]! : null;
-  if (cipher === null) return disallowed("content_algorithm");
+  const cipher = Object.hasOwn(CONTENT_CIPHERS, contentUri) ? CONTENT_CIPHERS[contentUri] : undefined;
+  if (cipher === undefined) return disallowed("content_algorithm");
 
   const keyInfo = singleNamed(data, NS.ds, "KeyInfo");
   const encryptedKeys = [
@@ -147,13 +147,14 @@ export async function decryptEncryptedAssertion(
   ) {
     return failed("encrypted_data_children");
   }
+  const encryptedKey = only(encryptedKeys);
   if (
-    encryptedKeys.length !== 1 ||
+    encryptedKey === undefined ||
     descendantsNamed(encryptedAssertion, NS.xenc, "EncryptedKey").length !== 1
   ) {
     return failed("encrypted_key_count");
   }
-  const transport = keyTransportOf(encryptedKeys[0]!);
+  const transport = keyTransportOf(encryptedKey);
   if (transport === "disallowed" || transport === "malformed") return failed("encrypted_key");
   const wrapped = cipherBytes(transport.cipherValue);
   const content = cipherBytes(cipherValueOf(data));
@@ -194,8 +195,7 @@ export async function decryptEncryptedAssertion(
 }
 
 function singleNamed(parent: Element, ns: string, local: string): Element | null {
-  const list = childrenNamed(parent, ns, local);
-  return list.length === 1 ? list[0]! : null;
+  return only(childrenNamed(parent, ns, local)) ?? null;
 }
 
 function cipherValueOf(holder: Element): Element | null {
@@ -282,8 +282,8 @@ async function decryptContent(
     ]);
     const padded = await aesCbcDecryptNoPadding(key, data.slice(0, 16), data.slice(16));
     // XML Encryption padding (§7.9 step 3): remove `last byte` bytes, 1–16, without checking the others.
-    const n = padded[padded.byteLength - 1]!;
-    if (n < 1 || n > 16 || n > padded.byteLength) return null;
+    const n = padded.at(-1);
+    if (n === undefined || n < 1 || n > 16 || n > padded.byteLength) return null;
     return padded.slice(0, padded.byteLength - n);
   } catch {
     return null;

@@ -26,6 +26,7 @@
  * `status_not_success` for any status other than Success.
  */
 import type { Element } from "@xmldom/xmldom";
+import { must, only } from "../must.ts";
 import { signatureAllowlist } from "./algorithms.ts";
 import { failClosed, reject, type SamlRejection } from "./reasons.ts";
 import { inputRejection, parseInstant, type ResponsePolicy, STATUS_SUCCESS } from "./response.ts";
@@ -113,7 +114,10 @@ async function prepareLogoutSteps(input: LogoutInput, expected: LogoutKind): Pro
   const shape = checkLogoutShape(message.root, expected);
   if (shape) return shape;
   const root = message.root;
-  const issuer = textOf(childrenNamed(root, NS.assertion, "Issuer")[0]!);
+  // checkLogoutShape admitted exactly one Issuer; read it without assuming so.
+  const issuerEl = only(childrenNamed(root, NS.assertion, "Issuer"));
+  if (issuerEl === undefined) return reject("request_not_found", "issuer");
+  const issuer = textOf(issuerEl);
   const nameIdEl = childrenNamed(root, NS.assertion, "NameID")[0];
   return {
     ok: true,
@@ -155,20 +159,22 @@ export function checkLogoutShape(root: Element, expected: LogoutKind): SamlRejec
     }
   }
   if (signatureChildren(root).length > 1) return bad("several_signatures");
-  const issuers = childrenNamed(root, NS.assertion, "Issuer");
-  if (issuers.length !== 1 || !isTextOnly(issuers[0]!) || textOf(issuers[0]!) === "") return bad("issuer");
+  const issuer = only(childrenNamed(root, NS.assertion, "Issuer"));
+  if (issuer === undefined || !isTextOnly(issuer) || textOf(issuer) === "") return bad("issuer");
   if (expected === "logout-request") {
-    const ids = elementChildren(root).filter(
-      (e) =>
-        e.namespaceURI === NS.assertion &&
-        (e.localName === "NameID" || e.localName === "EncryptedID" || e.localName === "BaseID"),
+    const id = only(
+      elementChildren(root).filter(
+        (e) =>
+          e.namespaceURI === NS.assertion &&
+          (e.localName === "NameID" || e.localName === "EncryptedID" || e.localName === "BaseID"),
+      ),
     );
-    if (ids.length !== 1 || !isNamed(ids[0], NS.assertion, "NameID")) return bad("name_id");
-    if (!isTextOnly(ids[0]!) || textOf(ids[0]!) === "") return bad("name_id_text");
+    if (id === undefined || !isNamed(id, NS.assertion, "NameID")) return bad("name_id");
+    if (!isTextOnly(id) || textOf(id) === "") return bad("name_id_text");
     if (!childrenNamed(root, NS.protocol, "SessionIndex").every(isTextOnly)) return bad("session_index_text");
   } else {
-    const status = childrenNamed(root, NS.protocol, "Status");
-    if (status.length !== 1 || childrenNamed(status[0]!, NS.protocol, "StatusCode").length !== 1)
+    const status = only(childrenNamed(root, NS.protocol, "Status"));
+    if (status === undefined || childrenNamed(status, NS.protocol, "StatusCode").length !== 1)
       return bad("status");
   }
   return null;
@@ -232,8 +238,8 @@ async function verifyLogoutSteps(
 
   let root: Element;
   if (prepared.binding === "redirect") {
-    const q = prepared.redirect!;
-    if (q.sigAlg === null || q.signature === null || q.signedOctets === null) {
+    const q = prepared.redirect;
+    if (q === null || q.sigAlg === null || q.signature === null || q.signedOctets === null) {
       return reject("signature_invalid", "redirect_unsigned");
     }
     const check = await verifyRedirectSignature({
@@ -264,11 +270,14 @@ async function verifyLogoutSteps(
     if (shape) return shape;
   }
 
-  const issuer = textOf(childrenNamed(root, NS.assertion, "Issuer")[0]!);
-  if (issuer !== ctx.idp.entityId) return reject("issuer_mismatch", "issuer");
+  // The shape check admitted one Issuer, one NameID (request) and one Status (response).
+  const issuerEl = only(childrenNamed(root, NS.assertion, "Issuer"));
+  if (issuerEl === undefined || textOf(issuerEl) !== ctx.idp.entityId)
+    return reject("issuer_mismatch", "issuer");
+  const issuer = textOf(issuerEl);
   const destination = attrOf(root, "Destination");
   const skewMs = ctx.policy.clockSkewSeconds * 1000;
-  const id = attrOf(root, "ID")!;
+  const id = must(attrOf(root, "ID"), "the ID of a shape-checked logout message");
 
   if (prepared.kind === "logout-request") {
     if (destination !== ctx.sloUrl)
@@ -281,7 +290,8 @@ async function verifyLogoutSteps(
       const noa = parseInstant(noaRaw);
       if (noa === null || !(noa > ctx.now - skewMs)) return reject("clock_skew", "not_on_or_after");
     }
-    const nameIdEl = childrenNamed(root, NS.assertion, "NameID")[0]!;
+    const nameIdEl = only(childrenNamed(root, NS.assertion, "NameID"));
+    if (nameIdEl === undefined) return reject("request_not_found", "name_id");
     return {
       ok: true,
       facts: {
@@ -301,9 +311,10 @@ async function verifyLogoutSteps(
     return reject("destination_mismatch", "destination");
   const irt = attrOf(root, "InResponseTo");
   if (irt !== (ctx.requestId ?? null)) return reject("request_not_found", "in_response_to");
-  const status = childrenNamed(root, NS.protocol, "Status")[0]!;
-  const code = attrOf(childrenNamed(status, NS.protocol, "StatusCode")[0]!, "Value");
-  if (code !== STATUS_SUCCESS) return reject("status_not_success", "status");
+  const status = only(childrenNamed(root, NS.protocol, "Status"));
+  const code = status && only(childrenNamed(status, NS.protocol, "StatusCode"));
+  if (code === undefined || attrOf(code, "Value") !== STATUS_SUCCESS)
+    return reject("status_not_success", "status");
   return {
     ok: true,
     facts: {

@@ -34,6 +34,7 @@
  */
 import type { Element } from "@xmldom/xmldom";
 import type { SamlConfig } from "../config/schema.ts";
+import { only } from "../must.ts";
 import { signatureAllowlist } from "./algorithms.ts";
 import { type DecryptionKey, decryptEncryptedAssertion } from "./decrypt.ts";
 import { failClosed, reject, type SamlReason, type SamlRejection } from "./reasons.ts";
@@ -143,7 +144,7 @@ function stepOneInResponseTo(root: Element): { inResponseTo: string | null; carr
     const v = attrOf(data, "InResponseTo");
     if (v !== null && v !== "") values.add(v);
   }
-  return { inResponseTo: values.size === 1 ? [...values][0]! : null, carries };
+  return { inResponseTo: only([...values]) ?? null, carries };
 }
 
 function subjectConfirmationData(assertion: Element): Array<{ method: string | null; data: Element }> {
@@ -263,8 +264,7 @@ function assertionInternals(assertion: Element): string | null {
 /** An AttributeValue may hold elements (complex values are then not extracted) but never comments or PIs. */
 function attributeValueClean(el: Element): boolean {
   const stack = Array.from(el.childNodes);
-  while (stack.length) {
-    const n = stack.pop()!;
+  for (let n = stack.pop(); n !== undefined; n = stack.pop()) {
     if (n.nodeType === 8 || n.nodeType === 7) return false;
     if (n.nodeType === 1) stack.push(...Array.from(n.childNodes));
   }
@@ -272,11 +272,11 @@ function attributeValueClean(el: Element): boolean {
 }
 
 function topLevelStatus(root: Element): string | null {
-  const status = childrenNamed(root, NS.protocol, "Status");
-  if (status.length !== 1) return null;
-  const codes = childrenNamed(status[0]!, NS.protocol, "StatusCode");
-  if (codes.length !== 1) return null;
-  return attrOf(codes[0]!, "Value");
+  const status = only(childrenNamed(root, NS.protocol, "Status"));
+  if (status === undefined) return null;
+  const code = only(childrenNamed(status, NS.protocol, "StatusCode"));
+  if (code === undefined) return null;
+  return attrOf(code, "Value");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -431,9 +431,9 @@ async function validateSteps(prepared: PreparedResponse, ctx: ResponseContext): 
     return reject("algorithm_disallowed", "assertion_signature_missing");
   } else {
     // Read from the signed Response bytes (only reachable when the Response was signed).
-    const inSigned = elementChildren(response).filter((e) => isNamed(e, NS.assertion, "Assertion"));
-    if (inSigned.length !== 1) return reject("signature_wrapping_detected", "signed_response_assertion");
-    claims = inSigned[0]!;
+    const inSigned = only(elementChildren(response).filter((e) => isNamed(e, NS.assertion, "Assertion")));
+    if (inSigned === undefined) return reject("signature_wrapping_detected", "signed_response_assertion");
+    claims = inSigned;
   }
   const assertionId = attrOf(claims, "ID");
   if (assertionId === null || assertionId === "" || (!encrypted && assertionId !== attrOf(received, "ID"))) {
@@ -477,8 +477,8 @@ async function validateSteps(prepared: PreparedResponse, ctx: ResponseContext): 
   const nameIdChars = [...nameId].length;
   if (nameIdChars < 1 || nameIdChars > NAME_ID_MAX_CHARS)
     return reject("missing_attribute", "name_id_length");
-  const authn = childrenNamed(claims, NS.assertion, "AuthnStatement");
-  if (authn.length === 0) return reject("missing_attribute", "authn_statement_missing");
+  const [authn] = childrenNamed(claims, NS.assertion, "AuthnStatement");
+  if (authn === undefined) return reject("missing_attribute", "authn_statement_missing");
 
   return {
     ok: true,
@@ -487,12 +487,12 @@ async function validateSteps(prepared: PreparedResponse, ctx: ResponseContext): 
       issuer,
       nameId,
       nameIdFormat: attrOf(nameIdEl, "Format"),
-      sessionIndex: attrOf(authn[0]!, "SessionIndex"),
+      sessionIndex: attrOf(authn, "SessionIndex"),
       sessionNotOnOrAfter: time.sessionNotOnOrAfter,
       notOnOrAfter: confirmation.notOnOrAfter,
       attributes: extractAttributes(claims),
       inResponseTo: confirmation.inResponseTo,
-      authnInstant: parseInstant(attrOf(authn[0]!, "AuthnInstant")),
+      authnInstant: parseInstant(attrOf(authn, "AuthnInstant")),
       issueInstant: parseInstant(attrOf(claims, "IssueInstant")) ?? ctx.now,
       responseSigned,
       assertionSigned: assertionHasSignature,
@@ -532,16 +532,15 @@ function destinationAndStatus(response: Element, acsUrl: string): SamlRejection 
 
 function issuerCheck(assertion: Element, response: Element, entityId: string): string | SamlRejection {
   const mismatch = (detail: string) => reject("issuer_mismatch", detail);
-  const a = childrenNamed(assertion, NS.assertion, "Issuer");
-  if (a.length !== 1) return mismatch("assertion_issuer_missing");
-  const aIssuer = a[0]!;
+  const aIssuer = only(childrenNamed(assertion, NS.assertion, "Issuer"));
+  if (aIssuer === undefined) return mismatch("assertion_issuer_missing");
   if (!isTextOnly(aIssuer) || textOf(aIssuer) !== entityId) return mismatch("assertion_issuer");
   const aFormat = attrOf(aIssuer, "Format");
   if (aFormat !== null && aFormat !== NAMEID_ENTITY) return mismatch("assertion_issuer_format");
   const r = childrenNamed(response, NS.assertion, "Issuer");
   if (r.length > 1) return mismatch("response_issuers");
-  if (r.length === 1) {
-    const rIssuer = r[0]!;
+  const [rIssuer] = r;
+  if (rIssuer !== undefined) {
     if (!isTextOnly(rIssuer) || textOf(rIssuer) !== entityId) return mismatch("response_issuer");
     const rFormat = attrOf(rIssuer, "Format");
     if (rFormat !== null && rFormat !== NAMEID_ENTITY) return mismatch("response_issuer_format");
@@ -628,12 +627,11 @@ function subjectConfirmationCheck(
     const problem = (detail: string) => {
       if (firstProblem === "no_bearer_confirmation") firstProblem = detail;
     };
-    const datas = childrenNamed(sc, NS.assertion, "SubjectConfirmationData");
-    if (datas.length !== 1) {
+    const d = only(childrenNamed(sc, NS.assertion, "SubjectConfirmationData"));
+    if (d === undefined) {
       problem("confirmation_data_count");
       continue;
     }
-    const d = datas[0]!;
     if (attrOf(d, "Recipient") !== ctx.acsUrl) {
       problem("recipient");
       continue;

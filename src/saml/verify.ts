@@ -28,6 +28,7 @@ import type { Element } from "@xmldom/xmldom";
 import { importX509 } from "jose";
 import { SignedXml } from "xml-crypto";
 import { base64ToBytes, toPem } from "../crypto/pem.ts";
+import { only } from "../must.ts";
 import {
   ENVELOPED_SIGNATURE,
   EXC_C14N,
@@ -117,10 +118,9 @@ export function verifyEnvelopedSignature(
   element: Element,
   options: VerifyOptions,
 ): SignatureCheck {
-  const sigs = signatureChildren(element);
-  if (sigs.length === 0) return fail("missing", "no_signature");
-  if (sigs.length > 1) return fail("profile", "several_signatures");
-  const signature = sigs[0]!;
+  const [signature, ...others] = signatureChildren(element);
+  if (signature === undefined) return fail("missing", "no_signature");
+  if (others.length > 0) return fail("profile", "several_signatures");
 
   const algorithms = checkAlgorithms(signature, options.allow);
   if (typeof algorithms === "string") return fail("algorithm", algorithms);
@@ -261,7 +261,10 @@ type SignedXmlTables = Pick<
 
 function pick<T>(table: Record<string, T>, keep: Iterable<string>): Record<string, T> {
   const out: Record<string, T> = {};
-  for (const k of keep) if (Object.hasOwn(table, k)) out[k] = table[k]!;
+  for (const k of keep) {
+    const entry = table[k];
+    if (Object.hasOwn(table, k) && entry !== undefined) out[k] = entry;
+  }
   return out;
 }
 
@@ -274,8 +277,10 @@ function checkWithCertificate(
 ):
   | { ok: true; signedXml: string; signed: ParsedXml; certificateIndex: number }
   | { ok: false; detail: string } {
+  const publicCert = options.certificates[index];
+  if (publicCert === undefined) return { ok: false, detail: "no_usable_certificate" };
   const sx = new SignedXml({
-    publicCert: options.certificates[index]!,
+    publicCert,
     // §7.5: KeyInfo is ignored entirely; only the pinned certificate can verify.
     getCertFromKeyInfo: () => null,
   });
@@ -302,8 +307,8 @@ function checkWithCertificate(
 
   const refs = sx.getSignedReferences();
   const loaded = sx.getReferences();
-  if (refs.length !== 1 || loaded.length !== 1) return { ok: false, detail: "signed_reference" };
-  const signedXml = refs[0]!;
+  const signedXml = only(refs);
+  if (signedXml === undefined || loaded.length !== 1) return { ok: false, detail: "signed_reference" };
   let signed: ParsedXml;
   try {
     prescanMarkup(signedXml);
@@ -354,9 +359,9 @@ export async function verifyRedirectSignature(input: {
   }
   const data = new TextEncoder().encode(input.signedOctets);
   const jwsAlg = name === "rsa-sha256" ? "RS256" : "RS512";
-  for (let i = 0; i < input.certificates.length; i++) {
+  for (const [i, certificate] of input.certificates.entries()) {
     try {
-      const key = await importX509(input.certificates[i]!, jwsAlg);
+      const key = await importX509(certificate, jwsAlg);
       const ok = await crypto.subtle.verify(
         { name: "RSASSA-PKCS1-v1_5", hash: SIG_ALG_HASH[name] } as RsaHashedImportParams,
         key as CryptoKey,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isTiktiError } from "../../src/errors.ts";
-import { must } from "../../src/must.ts";
+import { must, only } from "../../src/must.ts";
 
 describe("must (ADR 0090)", () => {
   it("returns a present value as it is, falsy ones included", () => {
@@ -26,4 +26,13 @@ describe("must (ADR 0090)", () => {
       expect(String((caught.cause as Error).message)).toContain("the second regex group");
     },
   );
+});
+
+describe("only (ADR 0090)", () => {
+  it("gives the element of a one-element list and undefined for none or several", () => {
+    expect(only(["a"])).toBe("a");
+    expect(only([0])).toBe(0);
+    expect(only([])).toBeUndefined();
+    expect(only(["a", "b"])).toBeUndefined();
+  });
 });
