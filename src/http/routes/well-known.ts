@@ -5,17 +5,39 @@ import { defineRoute, type RouteContext, type RouteSpec } from "../route.ts";
 
 const PUBLIC_CACHE = "public, max-age=300";
 
-/** RFC 7517 key set of RS256 verification keys (docs/spec/tokens.md §6), for generated clients' types. */
+/**
+ * RFC 7517 key set of access-token verification keys (docs/spec/tokens.md §6.2), for generated clients'
+ * types: each key with its own `alg` — RSA/RS256, EC P-256/ES256 or Ed25519/EdDSA (§1).
+ */
 const jwksSchema = z.object({
   keys: z.array(
-    z.object({
-      kty: z.literal("RSA"),
-      kid: z.string(),
-      use: z.literal("sig"),
-      alg: z.literal("RS256"),
-      n: z.string().describe("modulus, base64url"),
-      e: z.string().describe("exponent, base64url"),
-    }),
+    z.discriminatedUnion("kty", [
+      z.object({
+        kty: z.literal("RSA"),
+        kid: z.string(),
+        use: z.literal("sig"),
+        alg: z.literal("RS256"),
+        n: z.string().describe("modulus, base64url"),
+        e: z.string().describe("exponent, base64url"),
+      }),
+      z.object({
+        kty: z.literal("EC"),
+        kid: z.string(),
+        use: z.literal("sig"),
+        alg: z.literal("ES256"),
+        crv: z.literal("P-256"),
+        x: z.string().describe("x coordinate, base64url"),
+        y: z.string().describe("y coordinate, base64url"),
+      }),
+      z.object({
+        kty: z.literal("OKP"),
+        kid: z.string(),
+        use: z.literal("sig"),
+        alg: z.literal("EdDSA"),
+        crv: z.literal("Ed25519"),
+        x: z.string().describe("public key, base64url"),
+      }),
+    ]),
   ),
 });
 
@@ -106,7 +128,7 @@ export function wellKnownRoutes({ deps }: RouteContext): RouteSpec[] {
       path: "/.well-known/jwks.json",
       auth: "public",
       tag: "keys",
-      summary: "Public keys that verify access tokens (RS256), active key first",
+      summary: "Public keys that verify access tokens (each with its alg: RS256, ES256 or EdDSA), active key first",
       success: { schema: jwksSchema, description: "JSON Web Key Set" },
       errors: ["JWKS_UNAVAILABLE"],
       handler: (c) => sizedBody(c, deps.keys.jwksBody, 200, headers),
