@@ -1,6 +1,7 @@
 /**
- * POST /accounts/validate (docs/spec/api.md §6.3): docs/spec/tokens.md §4.3, one test per reason, and the revocation
- * scenarios of docs/spec/tokens.md §5 across exchange and validate.
+ * POST /accounts/validate (docs/spec/api.md §6.3): the answer's status, headers and body, request
+ * parsing, and the revocation scenarios of docs/spec/tokens.md §5 across exchange and validate. One
+ * test per reason of docs/spec/tokens.md §4.3 is in test/services/validate.test.ts.
  */
 import { createSign } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -14,7 +15,6 @@ import {
   type TestApp,
   testSigningPem,
 } from "../support/app.ts";
-import { generateRsaPem } from "../support/keys.ts";
 
 const VALIDATE = "/accounts/validate";
 const EXCHANGE = "/accounts/token/exchange";
@@ -137,29 +137,6 @@ forEachEngine("POST /accounts/validate", (engine) => {
       expect(all).not.toContain(EMAIL);
     });
 
-    it("an aud array containing the audience is accepted, extra claims included", async () => {
-      const forged = token({ aud: ["other", WORKER], extra: { nested: true } });
-      const res = await validate(forged);
-      expect(res.status).toBe(200);
-      expect(await res.json()).toEqual(claims({ aud: ["other", WORKER], extra: { nested: true } }));
-    });
-
-    it("a token without ver is version 0", async () => {
-      await t.app.services.repos.users.create({ localId: "user-0", email: "zero@example.com", password: "" });
-      const c = claims({ sub: "user-0", email: "zero@example.com" });
-      delete c.ver;
-      expect((await validate(forge({ alg: "RS256", typ: "JWT", kid: KID }, c, pem))).status).toBe(200);
-    });
-
-    it("a delegated token resolves its actor (act.sub)", async () => {
-      const res = await validate(token({ sub: "service-account-9", act: { sub: USER } }));
-      expect(res.status).toBe(200);
-      await expectReason(
-        await validate(token({ sub: USER, act: { sub: "someone-else" } })),
-        "user_not_found",
-      );
-    });
-
     it("needs admin auth (the API key)", async () => {
       const res = await t.call(VALIDATE, { json: { token: token(), audience: WORKER }, key: false });
       expect(res.status).toBe(401);
@@ -173,37 +150,9 @@ forEachEngine("POST /accounts/validate", (engine) => {
     });
   });
 
+  // One refusal as the client sees it (status, body, no-store, metric); every reason of steps 1–9
+  // and of the tenant binding is proven on the service: test/services/validate.test.ts.
   describe("steps 1–5 (crypto)", () => {
-    it("malformed", async () => {
-      await expectReason(await validate("not-a-jwt"), "malformed");
-      await expectReason(await validate(""), "malformed");
-      const [h, , s] = token().split(".") as [string, string, string];
-      await expectReason(await validate(`${h}.${b64url("[1]")}.${s}`), "malformed");
-    });
-
-    it("algorithm: HS256 → algorithm", async () => {
-      const hs = forge({ alg: "HS256", typ: "JWT", kid: KID }, claims(), pem);
-      await expectReason(await validate(hs), "algorithm");
-      const { idToken } = await exchangeToken();
-      await expectReason(await validate(idToken), "algorithm");
-    });
-
-    it("unknown_kid", async () => {
-      await expectReason(
-        await validate(token({}, { alg: "RS256", typ: "JWT", kid: "other-key" })),
-        "unknown_kid",
-      );
-      await expectReason(await validate(token({}, { alg: "RS256", typ: "JWT" })), "unknown_kid");
-    });
-
-    it("signature: tampered payload, or another key under our kid", async () => {
-      const [h, , s] = token().split(".") as [string, string, string];
-      const tampered = `${h}.${b64url(JSON.stringify(claims({ scope: "codeq:admin" })))}.${s}`;
-      await expectReason(await validate(tampered), "signature");
-      const stranger = forge({ alg: "RS256", typ: "JWT", kid: KID }, claims(), await generateRsaPem());
-      await expectReason(await validate(stranger), "signature");
-    });
-
     it("issuer", async () => {
       await expectReason(await validate(token({ iss: "https://evil.example" })), "issuer");
       const line = logLines.find((l) => l.msg === "token validate");
@@ -215,75 +164,6 @@ forEachEngine("POST /accounts/validate", (engine) => {
         expectedAud: WORKER,
       });
       expect(t.deps.metrics.authFail.get({ route: VALIDATE, code: "INVALID_TOKEN" })).toBe(1);
-    });
-
-    it("audience", async () => {
-      await expectReason(await validate(token(), "reports"), "audience");
-      await expectReason(await validate(token({ aud: ["reports"] })), "audience");
-    });
-
-    it("expired (past exp + skew, moved by the clock)", async () => {
-      const { accessToken } = await exchangeToken();
-      clock.advance((3600 + 30) * 1000);
-      await expectReason(await validate(accessToken), "expired");
-      clock.set(Date.UTC(2026, 0, 1, 12) + (3600 + 29) * 1000);
-      expect((await validate(accessToken)).status).toBe(200);
-    });
-
-    it("not_yet_valid (iat beyond now + skew)", async () => {
-      await expectReason(await validate(token({ iat: now + 31, exp: now + 3600 })), "not_yet_valid");
-      expect((await validate(token({ iat: now + 30 }))).status).toBe(200);
-    });
-  });
-
-  describe("steps 6–9 (state)", () => {
-    it("user_not_found: the user was deleted", async () => {
-      const { accessToken } = await exchangeToken();
-      await t.app.services.repos.users.delete(USER);
-      await expectReason(await validate(accessToken), "user_not_found");
-    });
-
-    it("user_not_found: a new user with the same email does not inherit the token", async () => {
-      const { accessToken } = await exchangeToken();
-      await t.app.services.repos.users.delete(USER);
-      await t.app.services.repos.users.create({
-        localId: "user-2",
-        email: EMAIL,
-        password: "",
-        tokenVersion: 3,
-      });
-      await expectReason(await validate(accessToken), "user_not_found");
-    });
-
-    it("the email fallback finds a Go-era subject (sub = email)", async () => {
-      expect((await validate(token({ sub: EMAIL }))).status).toBe(200);
-    });
-
-    it("revoked: the user's version was bumped", async () => {
-      const { accessToken } = await exchangeToken();
-      await t.app.services.repos.users.mutate(USER, withTokenVersionBump);
-      await expectReason(await validate(accessToken), "revoked");
-      await expectReason(await validate(token({ ver: "3" })), "revoked");
-    });
-
-    it("user_inactive: SUSPENDED", async () => {
-      const { accessToken } = await exchangeToken();
-      // Status only, no bump, so that step 8 (not step 7) decides.
-      await t.app.services.repos.users.mutate(USER, (u) => ({ ...u, status: "SUSPENDED" }));
-      await expectReason(await validate(accessToken), "user_inactive");
-    });
-
-    it("tenant_inactive: DISABLED, absent or missing tid", async () => {
-      const { accessToken } = await exchangeToken();
-      await t.app.services.repos.tenants.setStatus(T1, "DISABLED");
-      await expectReason(await validate(accessToken), "tenant_inactive");
-      await expectReason(await validate(token({ tid: "tenant-9" })), "tenant_inactive");
-      const c = claims();
-      delete c.tid;
-      await expectReason(
-        await validate(forge({ alg: "RS256", typ: "JWT", kid: KID }, c, pem)),
-        "tenant_inactive",
-      );
     });
   });
 
@@ -299,39 +179,6 @@ forEachEngine("POST /accounts/validate", (engine) => {
       expect(((await bound.json()) as { tid: string }).tid).toBe(T1);
       expect((await validateFor(accessToken, null)).status).toBe(200);
       expect((await validate(accessToken)).status).toBe(200);
-    });
-
-    it("a token of another tenant → 401 INVALID_TOKEN, reason tenant (logged, counted)", async () => {
-      const { repos } = t.app.services;
-      await repos.tenants.create({ id: "tenant-2", slug: "tenant-2", name: "Tenant 2" });
-      const { accessToken } = await exchangeToken();
-      await expectReason(await validateFor(accessToken, "tenant-2"), "tenant");
-      // Case matters: tenant ids are compared exactly.
-      await expectReason(await validateFor(accessToken, "TENANT-1"), "tenant");
-      // A token without tid is never bound to a tenant.
-      const c = claims();
-      delete c.tid;
-      await expectReason(
-        await validateFor(forge({ alg: "RS256", typ: "JWT", kid: KID }, c, pem), T1),
-        "tenant",
-      );
-      const line = logLines.filter((l) => l.msg === "token validate").at(-1);
-      expect(line).toMatchObject({ result: "failure", reason: "tenant" });
-    });
-
-    it("the binding is checked before the account state: a revoked token of another tenant says tenant", async () => {
-      const { accessToken } = await exchangeToken();
-      await t.app.services.repos.users.mutate(USER, withTokenVersionBump);
-      await expectReason(await validateFor(accessToken, "tenant-2"), "tenant");
-      await expectReason(await validateFor(accessToken, T1), "revoked");
-    });
-
-    it("the signature still comes first: a forged token for the bound tenant is signature", async () => {
-      const other = await generateRsaPem();
-      await expectReason(
-        await validateFor(forge({ alg: "RS256", typ: "JWT", kid: KID }, claims(), other), "x"),
-        "signature",
-      );
     });
 
     it("a blank or malformed tenantId → 400 INVALID_ARGUMENT; a wrong type → 400 INVALID_REQUEST", async () => {
