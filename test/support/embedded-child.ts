@@ -7,6 +7,7 @@
  * modes:
  *   writes  open the store, then write forever, printing "ack <n>" after write n is acknowledged
  *           (the parent SIGKILLs it and checks every acknowledged write survived);
+ *   bursts  the same with 16 concurrent writes at a time (group commit);
  *   hold    open the store, print "ready", and wait to be killed (holds the lock);
  *   smoke   run one pass over the KV surface and print its results as one JSON line;
  *   forget  write once and never close: the process must still exit (the sweep timer is unref'd).
@@ -100,6 +101,18 @@ if (mode === "writes") {
   for (let n = 0; n < 200_000; n++) {
     await write(n);
     process.stdout.write(`ack ${n}\n`);
+  }
+} else if (mode === "bursts") {
+  // Group commit (docs/adr/0095-embedded-group-commit.md): 16 concurrent writes at a time share a COMMIT;
+  // each "ack <n>" is printed when write n's promise resolved, in issue order.
+  for (let n = 0; n < 200_000; n += 16) {
+    await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        write(n + i).then(() => {
+          process.stdout.write(`ack ${n + i}\n`);
+        }),
+      ),
+    );
   }
 } else if (mode === "hold") {
   process.stdout.write("ready\n");
