@@ -128,7 +128,8 @@ export function wellKnownRoutes({ deps }: RouteContext): RouteSpec[] {
       path: "/.well-known/jwks.json",
       auth: "public",
       tag: "keys",
-      summary: "Public keys that verify access tokens (each with its alg: RS256, ES256 or EdDSA), active key first",
+      summary:
+        "Public keys that verify access tokens (each with its alg: RS256, ES256 or EdDSA), active key first",
       success: { schema: jwksSchema, description: "JSON Web Key Set" },
       errors: ["JWKS_UNAVAILABLE"],
       handler: (c) => sizedBody(c, deps.keys.jwksBody, 200, headers),
