@@ -2,16 +2,6 @@
  * Email-domain discovery (docs/spec/saml.md §10, §11.4): the grammar of a domain and of a discovery
  * email. The mapping itself is the repository src/store/repos/saml-domains.ts.
  */
-import type { Config } from "../config/schema.ts";
-import type { KV } from "../store/kv.ts";
-import {
-  createDomainRepo as createDomainRepoOn,
-  type DomainRepo,
-  domainKeyPrefix as domainKeyPrefixOf,
-} from "../store/repos/saml-domains.ts";
-
-export type { DomainRepo };
-
 const DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/;
 
 /** Lower-cased, one trailing dot removed, then the grammar of §11.4; `null` when invalid. */
@@ -29,13 +19,4 @@ export function emailDomain(email: string): string | null {
   const parts = trimmed.split("@");
   if (parts.length !== 2 || parts[0] === "") return null;
   return normalizeDomain(parts[1]!);
-}
-
-/** `saml:discover:domain` → `saml:discover:domain:` (the full key is `<prefix>:<domain>`). */
-export function domainKeyPrefix(config: Config): string {
-  return domainKeyPrefixOf(config.saml.discover.emailDomainIndexKey);
-}
-
-export function createDomainRepo(deps: { kv: KV; config: Config }): DomainRepo {
-  return createDomainRepoOn(deps, { emailDomainIndexKey: deps.config.saml.discover.emailDomainIndexKey });
 }

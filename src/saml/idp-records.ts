@@ -12,15 +12,8 @@ import type { SamlUrls } from "./urls.ts";
 
 export {
   type AttributeMap,
-  createIdpRecordRepo,
-  decodeIdpRecord,
-  encodeIdpRecord,
-  entityIndexKey,
   type IdpEncryptionCert,
-  type IdpListEntry,
-  type IdpReadResult,
   type IdpRecord,
-  type IdpRecordRepo,
   type IdpSigningCert,
   NAMEID_EMAIL,
   type SloBinding,

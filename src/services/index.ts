@@ -101,7 +101,7 @@ export function createServices(deps: AppDeps): Services {
     logger: deps.logger,
     metrics: deps.metrics,
   });
-  const saml = createSamlContext(deps, audit);
+  const saml = createSamlContext(deps, audit, repos.saml);
   return {
     repos,
     rateLimiter,

@@ -29,11 +29,7 @@ const KNOWN_SERVICES_TO_HTTP: string[] = [
 const KNOWN_SAML_RESPONSES: string[] = ["src/saml/outbound.ts"];
 
 /** Known files under src/saml/ that reach the `KV` interface (import it, or call a store). */
-const KNOWN_SAML_KV: string[] = [
-  "src/saml/discovery.ts",
-  "src/saml/request-records.ts",
-  "src/saml/sessions.ts",
-];
+const KNOWN_SAML_KV: string[] = [];
 
 function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

@@ -39,16 +39,14 @@ import type { IdpRecord } from "../../saml/idp-records.ts";
 import { MESSAGE_ID_PATTERN, newSessionId, sha256Tagged } from "../../saml/ids.ts";
 import { reject, SAML_REASON_BUCKET, type SamlReason, type SamlRejection } from "../../saml/reasons.ts";
 import { safeReturnTo } from "../../saml/relay-state.ts";
-import { consumeRequest } from "../../saml/request-records.ts";
 import {
   prepareSamlResponse,
   replayTtlSeconds,
   type ValidatedAssertion,
   validateSamlResponse,
 } from "../../saml/response.ts";
-import { endSession, newSession, startSession } from "../../saml/sessions.ts";
+import { newSession } from "../../saml/sessions.ts";
 import { usableCertificates } from "../../saml/verify.ts";
-import { keys } from "../../store/keys.ts";
 import { VERSION } from "../../version.ts";
 import { type FlowDeps, type FlowRequest, isStoreUnavailable } from "./flow.ts";
 import { type AcsForm, parseAcsForm } from "./forms.ts";
@@ -174,7 +172,7 @@ async function pipeline(
     if (irt === null || !candidates.includes(irt))
       return reject("request_not_found", "in_response_to_not_bound");
     facts.requestID = irt;
-    const record = await consumeRequest(deps.store, irt, "authn");
+    const record = await flow.services.repos.saml.requests.consume(irt, "authn");
     if (!record) return reject("request_not_found", "request_record");
     tid = record.tenantId;
     facts.tid = tid;
@@ -246,10 +244,10 @@ async function pipeline(
   facts.attrHash = await attributeHash(mapped);
 
   // Step 12: replay guard, shared by every replica.
-  const fresh = await deps.store.set(keys.samlSeen(assertion.id), "1", {
-    nx: true,
-    ttlMs: replayTtlSeconds(assertion, now, sp.clockSkewSeconds) * 1000,
-  });
+  const fresh = await flow.services.repos.saml.replay.firstSight(
+    assertion.id,
+    replayTtlSeconds(assertion, now, sp.clockSkewSeconds) * 1000,
+  );
   if (!fresh) return reject("request_replay", "assertion_seen");
 
   // Step 13: acceptance effects.
@@ -278,7 +276,6 @@ async function accept(
   const { deps, saml, services } = flow;
   const { tid, assertion } = input;
   const jitDeps: JitDeps = {
-    kv: deps.store,
     repos: services.repos,
     metrics: deps.metrics,
     logger: req.log,
@@ -326,7 +323,7 @@ async function accept(
     now,
     expiresAt: exp * 1000,
   });
-  await startSession(deps.store, session, now);
+  await flow.services.repos.saml.sessions.start(session, now);
   try {
     const signed = await deps.idTokens.sign({
       sub: user.localId,
@@ -347,7 +344,7 @@ async function accept(
       session: { sid, tenantId: tid, nameId: assertion.nameId },
     };
   } catch (error) {
-    await endSession(deps.store, session).catch(() => {});
+    await flow.services.repos.saml.sessions.end(session).catch(() => {});
     throw error;
   }
 }
@@ -410,7 +407,7 @@ async function decide(
 
   if (outcome.ok) {
     if (!audited) {
-      await endSession(deps.store, outcome.session).catch(() => {});
+      await flow.services.repos.saml.sessions.end(outcome.session).catch(() => {});
       saml.metrics.responses.inc({ tid: tidLabel, result: "reject" });
       saml.metrics.validationFailures.inc({ tid: tidLabel, reason: "internal_error" });
       return errorPage(

@@ -10,8 +10,6 @@ import type { Clock } from "../../clock.ts";
 import type { Config } from "../../config/schema.ts";
 import type { AppDeps } from "../../deps.ts";
 import type { Logger } from "../../logger.ts";
-import { createDomainRepo, type DomainRepo } from "../../saml/discovery.ts";
-import { createIdpRecordRepo, type IdpRecordRepo } from "../../saml/idp-records.ts";
 import {
   type FetchRules,
   type MetadataRules,
@@ -21,13 +19,16 @@ import {
 import { type SamlMetrics, samlMetrics } from "../../saml/metrics.ts";
 import { createSpKeyStore, type SpKeyStore } from "../../saml/sp-keys.ts";
 import { type SamlUrls, samlUrls } from "../../saml/urls.ts";
-import type { KV } from "../../store/kv.ts";
+import type { SamlRepos } from "../../store/repos/index.ts";
+import type { DomainRepo } from "../../store/repos/saml-domains.ts";
+import type { IdpRecordRepo } from "../../store/repos/saml-idps.ts";
 import type { Audit } from "../audit.ts";
 import { createSpRotation, type SpRotation } from "./rotation.ts";
 
 export interface SamlContext {
   config: Config;
-  kv: KV;
+  /** The SAML records (src/store/repos/), built once with the other repositories. */
+  repos: SamlRepos;
   clock: Clock;
   logger: Logger;
   replicaId: string;
@@ -54,7 +55,7 @@ export interface SamlContext {
  * metadata fetches fail, which is the safe reading of "nothing was configured". `audit` is the app's
  * one audit writer.
  */
-export function createSamlContext(deps: AppDeps, audit: Audit): SamlContext {
+export function createSamlContext(deps: AppDeps, audit: Audit, repos: SamlRepos): SamlContext {
   const { config, clock } = deps;
   const logger = deps.logger.child({ component: "saml" });
   const keys = createSpKeyStore({
@@ -63,7 +64,7 @@ export function createSamlContext(deps: AppDeps, audit: Audit): SamlContext {
     clock,
     logger,
   });
-  const rotation = createSpRotation({ config, kv: deps.store, keys, clock, logger });
+  const rotation = createSpRotation({ config, state: repos.spRotation, keys, clock, logger });
   const metrics = samlMetrics(deps.metrics, config, clock);
   metrics.setSpSources({
     current: () => keys.current()?.notAfter ?? null,
@@ -74,15 +75,15 @@ export function createSamlContext(deps: AppDeps, audit: Audit): SamlContext {
   const idp = config.saml.idp;
   return {
     config,
-    kv: deps.store,
+    repos,
     clock,
     logger,
     replicaId: deps.replicaId,
     urls: samlUrls(config),
     keys,
     rotation,
-    idps: createIdpRecordRepo({ kv: deps.store, logger }),
-    domains: createDomainRepo({ kv: deps.store, config }),
+    idps: repos.idps,
+    domains: repos.domains,
     metrics,
     transport,
     audit,

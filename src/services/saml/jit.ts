@@ -24,8 +24,6 @@ import type { Metrics } from "../../metrics.ts";
 import type { AttributeMap } from "../../saml/idp-records.ts";
 import { NAMEID_EMAIL } from "../../saml/idp-records.ts";
 import { sha256Tagged } from "../../saml/ids.ts";
-import { keys } from "../../store/keys.ts";
-import type { KV } from "../../store/kv.ts";
 import type { Repos } from "../../store/repos/index.ts";
 
 /** §8.2. */
@@ -139,7 +137,6 @@ export interface JitConflict {
 }
 
 export interface JitDeps {
-  kv: KV;
   repos: Repos;
   metrics: Metrics;
   logger: Logger;
@@ -148,28 +145,35 @@ export interface JitDeps {
 
 const CLAIM_ATTEMPTS = 5;
 
+/** `samlSubject:{tid}:{nameId}` (src/store/repos/saml-subjects.ts). */
+interface Subject {
+  tenantId: string;
+  nameId: string;
+}
+
 /**
  * `SET samlSubject:{T}:{n} <id> NX`; when taken, the holder wins if its user exists, and a dangling
  * entry (user deleted, §8.3 last paragraph) is replaced with `CAS_SET` against the value read.
  * Returns the id that holds the subject afterwards.
  */
-async function claimSubject(deps: JitDeps, key: string, id: string): Promise<string> {
+async function claimSubject(deps: JitDeps, subject: Subject, id: string): Promise<string> {
+  const { subjects } = deps.repos.saml;
   for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-    if (await deps.kv.set(key, id, { nx: true })) return id;
-    const holder = await deps.kv.get(key);
+    if (await subjects.claim(subject.tenantId, subject.nameId, id)) return id;
+    const holder = await subjects.read(subject.tenantId, subject.nameId);
     if (holder === null) continue;
     if (holder === id) return id;
     if (holder !== "" && (await deps.repos.users.getById(holder))) return holder;
-    if (await deps.kv.casSet(key, holder, id)) return id;
+    if (await subjects.replace(subject.tenantId, subject.nameId, holder, id)) return id;
   }
   throw new TiktiError("INTERNAL", { cause: new Error("samlSubject claim did not settle") });
 }
 
 /** Step 2's link: claim the subject for `user`; a concurrent winner is used instead. */
-async function link(deps: JitDeps, subjectKey: string, user: User): Promise<JitResult> {
+async function link(deps: JitDeps, subject: Subject, user: User): Promise<JitResult> {
   // An inactive user is returned unlinked: the caller refuses it (`user_inactive`).
   if (user.status !== "ACTIVE") return { user, jit: "linked" };
-  const holder = await claimSubject(deps, subjectKey, user.localId);
+  const holder = await claimSubject(deps, subject, user.localId);
   if (holder === user.localId) return { user, jit: "linked" };
   const winner = await deps.repos.users.getById(holder);
   if (winner) return { user: winner, jit: "existing" };
@@ -203,11 +207,11 @@ export async function resolveSamlUser(
   input: { tenantId: string; nameId: string; email: string },
 ): Promise<JitResult | JitConflict> {
   const { repos } = deps;
-  const subjectKey = keys.samlSubject(input.tenantId, input.nameId);
+  const subject: Subject = { tenantId: input.tenantId, nameId: input.nameId };
 
   for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
     // 1. Known subject.
-    const known = await deps.kv.get(subjectKey);
+    const known = await repos.saml.subjects.read(input.tenantId, input.nameId);
     if (known !== null && known !== "") {
       const user = await repos.users.getById(known);
       if (user) return { user, jit: "existing" };
@@ -220,7 +224,7 @@ export async function resolveSamlUser(
         (await repos.memberships.get(input.tenantId, byEmail.localId)) ||
         provisionedForSubject(byEmail, input.tenantId, input.nameId)
       ) {
-        return link(deps, subjectKey, byEmail);
+        return link(deps, subject, byEmail);
       }
       return { conflict: "email_held_by_non_member" };
     }
@@ -246,12 +250,12 @@ export async function resolveSamlUser(
       // Another request took the email meanwhile (re-run from step 1, which finds its owner), or a
       // claim points at a user that no longer exists (a crash during a delete): such a claim is
       // dangling under the reader rule of docs/spec/storage.md §4.1 and may be released.
-      await releaseDanglingEmailClaim(deps, input.email);
+      await repos.users.releaseDanglingEmailClaim(input.email);
       continue;
     }
     let holder: string;
     try {
-      holder = await claimSubject(deps, subjectKey, created.localId);
+      holder = await claimSubject(deps, subject, created.localId);
     } catch (error) {
       await repos.users.delete(created.localId).catch(() => {});
       throw error;
@@ -267,20 +271,6 @@ export async function resolveSamlUser(
     return { user: created, jit: "created" };
   }
   throw new TiktiError("INTERNAL", { cause: new Error("SAML user resolution did not settle") });
-}
-
-/**
- * Releases `userByEmail:{email}` only when its holder id has no user record. Every writer of the
- * index writes (or keeps) the record before its claim, so a claim without a record is never a
- * creation in flight; a holder that exists is left alone even if its email differs (an email change
- * claims the new address before it rewrites the record).
- */
-async function releaseDanglingEmailClaim(deps: JitDeps, email: string): Promise<void> {
-  const key = keys.userByEmail(normaliseEmail(email));
-  const holder = await deps.kv.get(key);
-  if (holder === null) return;
-  if (holder !== "" && (await deps.repos.users.getById(holder))) return;
-  await deps.kv.casDel(key, holder);
 }
 
 /**

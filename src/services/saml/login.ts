@@ -18,7 +18,7 @@ import { authnRequestUrl } from "../../saml/authn-request.ts";
 import { newMessageId, samlInstant } from "../../saml/ids.ts";
 import { OutboundTooLong } from "../../saml/outbound.ts";
 import { chooseReturnTo, relayStateFor } from "../../saml/relay-state.ts";
-import { type AuthnRequestRecord, storeRequest } from "../../saml/request-records.ts";
+import type { AuthnRequestRecord } from "../../store/repos/saml-requests.ts";
 import {
   type FlowDecision,
   type FlowDeps,
@@ -94,7 +94,7 @@ export async function startLogin(flow: FlowDeps, req: LoginRequest): Promise<Flo
       issueInstant,
       forceAuthn,
     };
-    await storeRequest(deps.store, stored, ttl);
+    await flow.services.repos.saml.requests.put(stored, ttl);
 
     // 8.
     saml.metrics.authnRequests.inc({ tid });

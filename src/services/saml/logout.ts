@@ -19,7 +19,6 @@ import { buildLogoutRequest, buildLogoutResponse } from "../../saml/logout-messa
 import { redirectUrl, signEnveloped } from "../../saml/outbound.ts";
 import { SAML_REASON_BUCKET, type SamlBucket, type SamlRejection } from "../../saml/reasons.ts";
 import { chooseReturnTo, safeReturnTo } from "../../saml/relay-state.ts";
-import { consumeRequest, type LogoutRequestRecord, storeRequest } from "../../saml/request-records.ts";
 import {
   type LogoutFacts,
   type LogoutInput,
@@ -27,8 +26,7 @@ import {
   prepareLogoutMessage,
   verifyLogoutMessage,
 } from "../../saml/response-logout.ts";
-import { endSession, readSession, sessionIndexEntries } from "../../saml/sessions.ts";
-import { keys } from "../../store/keys.ts";
+import type { LogoutRequestRecord } from "../../store/repos/saml-requests.ts";
 import {
   expireCookie,
   type FlowDecision,
@@ -87,12 +85,12 @@ export async function spLogout(flow: FlowDeps, req: SpLogoutRequest): Promise<Fl
     const expireIdToken = expireCookie("idToken");
 
     // 3. Already ended.
-    const session = await readSession(deps.store, claims.sid);
+    const session = await flow.services.repos.saml.sessions.get(claims.sid);
     if (!session) return redirectTo(returnTo, [expireIdToken]);
     if (session.userId !== claims.sub || session.tenantId !== tid) return bad("session_mismatch");
 
     // 4. End the session locally, whatever the IdP does next.
-    await endSession(deps.store, session);
+    await flow.services.repos.saml.sessions.end(session);
     saml.metrics.logoutRequests.inc({ tid, direction: "sp" });
     req.log.info("SAML session ended (SP-initiated logout)", { tenantId: tid, userId: session.userId });
 
@@ -137,7 +135,7 @@ export async function spLogout(flow: FlowDeps, req: SpLogoutRequest): Promise<Fl
       returnTo,
       issueInstant,
     };
-    await storeRequest(deps.store, stored, ttl);
+    await flow.services.repos.saml.requests.put(stored, ttl);
     // 7, 8.
     return withFlowCookies(outbound, [expireIdToken, setCookie("slo", id, ttl)]);
   } catch (error) {
@@ -285,7 +283,7 @@ async function idpLogoutRequest(
     records.set(tid, read.record);
     return read.record;
   };
-  const entries = await sessionIndexEntries(deps.store, nameId);
+  const entries = await flow.services.repos.saml.sessions.indexEntries(nameId);
   let candidates: string[] = [];
   for (const e of entries) {
     if (!(e.expiresAt > now) || candidates.includes(e.tenantId)) continue;
@@ -330,10 +328,7 @@ async function idpLogoutRequest(
   const facts = verified[0]!.facts;
 
   // 4. Replay guard on the LogoutRequest ID.
-  const fresh = await deps.store.set(keys.samlSeen(facts.id), "1", {
-    nx: true,
-    ttlMs: LOGOUT_REPLAY_TTL_SECONDS * 1000,
-  });
+  const fresh = await flow.services.repos.saml.replay.firstSight(facts.id, LOGOUT_REPLAY_TTL_SECONDS * 1000);
   if (!fresh)
     return refuse("forbidden", {
       flow: "slo",
@@ -343,14 +338,21 @@ async function idpLogoutRequest(
 
   // 5. End the matching sessions of each verified tenant.
   const verifiedNameId = facts.nameId ?? nameId;
-  const all = verifiedNameId === nameId ? entries : await sessionIndexEntries(deps.store, verifiedNameId);
+  const all =
+    verifiedNameId === nameId
+      ? entries
+      : await flow.services.repos.saml.sessions.indexEntries(verifiedNameId);
   let ended = 0;
   for (const v of verified) {
     const wanted = v.facts.sessionIndexes;
     for (const e of all) {
       if (e.tenantId !== v.tid) continue;
       if (wanted.length > 0 && !wanted.includes(e.sessionIndex)) continue;
-      await endSession(deps.store, { sid: e.sid, tenantId: e.tenantId, nameId: verifiedNameId });
+      await flow.services.repos.saml.sessions.end({
+        sid: e.sid,
+        tenantId: e.tenantId,
+        nameId: verifiedNameId,
+      });
       ended++;
     }
     saml.metrics.logoutRequests.inc({ tid: v.tid, direction: "idp" });
@@ -397,7 +399,7 @@ async function logoutResponse(
   if (bound.length === 0) return refuseSlo("bad_request", "request_not_found", "slo_cookie_missing");
   if (irt === null || !bound.includes(irt))
     return refuseSlo("bad_request", "request_not_found", "in_response_to_not_bound");
-  const record = await consumeRequest(deps.store, irt, "logout");
+  const record = await flow.services.repos.saml.requests.consume(irt, "logout");
   if (!record) return refuseSlo("bad_request", "request_not_found", "request_record");
   const tid = record.tenantId;
 

@@ -21,10 +21,8 @@ import {
   type ParsedIdpMetadata,
   parseIdpMetadata,
 } from "../../saml/metadata.ts";
-import { keys } from "../../store/keys.ts";
 import type { SamlContext } from "./context.ts";
 
-const REFRESH_LOCK_TTL_MS = 600_000;
 const JITTER_MAX_MS = 5 * 60_000;
 
 export type MetadataSource = { url: string } | { xml: string };
@@ -113,11 +111,7 @@ export async function refreshIdp(
     if (options.useLock) return { kind: "skipped", reason: "not_refreshable" };
     throw new MetadataError(METADATA_MESSAGES.noMetadataUrl);
   }
-  const lockKey = keys.samlRefreshLock(tid);
-  if (
-    options.useLock &&
-    !(await ctx.kv.set(lockKey, ctx.replicaId, { nx: true, ttlMs: REFRESH_LOCK_TTL_MS }))
-  ) {
+  if (options.useLock && !(await ctx.repos.refreshLocks.acquire(tid, ctx.replicaId))) {
     return { kind: "skipped", reason: "locked" };
   }
   const log = ctx.logger.child({ tenantId: tid });
@@ -154,7 +148,7 @@ export async function refreshIdp(
     }
     return { kind: "updated", ...next };
   } finally {
-    if (options.useLock) await ctx.kv.casDel(lockKey, ctx.replicaId).catch(() => false);
+    if (options.useLock) await ctx.repos.refreshLocks.release(tid, ctx.replicaId).catch(() => false);
   }
 }
 

@@ -16,8 +16,7 @@ import type { Logger } from "../../logger.ts";
 import { isoSeconds } from "../../saml/certs.ts";
 import type { PublishedCertificates } from "../../saml/metadata.ts";
 import type { SpKeyPair, SpKeyStore } from "../../saml/sp-keys.ts";
-import { keys } from "../../store/keys.ts";
-import type { KV } from "../../store/kv.ts";
+import type { RotationRecord, SpRotationStateRepo } from "../../store/repos/saml-sp-rotation.ts";
 
 /** How old the state seen by a replica may be (docs/spec/saml.md §13). */
 export const ROTATION_STATE_MAX_AGE_MS = 10_000;
@@ -25,15 +24,6 @@ const CAS_ATTEMPTS = 5;
 
 export type RotationStateName = "none" | "prepared" | "committed";
 export type RotationAction = "prepare" | "commit" | "abort";
-
-export interface RotationRecord {
-  state: "prepared" | "committed";
-  currentSha256: string;
-  nextSha256: string;
-  preparedAt: string;
-  commitNotBefore: string;
-  committedAt: string | null;
-}
 
 export interface RotationStatus {
   state: RotationStateName;
@@ -66,19 +56,6 @@ export interface SpRotation {
   lastStateValue(): number;
 }
 
-function isRecord(v: unknown): v is RotationRecord {
-  if (v === null || typeof v !== "object") return false;
-  const r = v as Record<string, unknown>;
-  return (
-    (r.state === "prepared" || r.state === "committed") &&
-    typeof r.currentSha256 === "string" &&
-    typeof r.nextSha256 === "string" &&
-    typeof r.preparedAt === "string" &&
-    typeof r.commitNotBefore === "string" &&
-    (r.committedAt === undefined || r.committedAt === null || typeof r.committedAt === "string")
-  );
-}
-
 function conflict(message: string, details?: Record<string, string>): TiktiError {
   return new TiktiError("ROTATION_STATE_CONFLICT", details ? { message, details } : { message });
 }
@@ -89,32 +66,27 @@ function unavailable(what: string): TiktiError {
 
 export function createSpRotation(deps: {
   config: Config;
-  kv: KV;
+  /** `saml:sp:rotation` (src/store/repos/saml-sp-rotation.ts). */
+  state: SpRotationStateRepo;
   keys: SpKeyStore;
   clock: Clock;
   logger: Logger;
 }): SpRotation {
-  const { kv, clock } = deps;
+  const { state, clock } = deps;
   const spKeys = deps.keys;
   const logger = deps.logger.child({ component: "saml-rotation" });
-  const KEY = keys.samlRotation();
   let cache: { record: RotationRecord | null; readAt: number } | null = null;
   let inflight: Promise<RotationRecord | null> | null = null;
   let warnedUnreadable = false;
 
   /** Reads the raw value and its parsed record (an unparseable Go-era value counts as none). */
   async function readRaw(): Promise<{ raw: string | null; record: RotationRecord | null }> {
-    const raw = await kv.get(KEY);
+    const read = await state.read();
+    const { raw } = read;
     if (raw === null) return { raw, record: null };
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw);
-    } catch {
-      parsed = undefined;
-    }
-    if (isRecord(parsed)) {
+    if (read.record) {
       warnedUnreadable = false;
-      return { raw, record: { ...parsed, committedAt: parsed.committedAt ?? null } };
+      return read;
     }
     if (!warnedUnreadable) {
       // docs/spec/storage.md §6: a Go-era (msgpack) value is overwritten by the next prepare.
@@ -292,10 +264,7 @@ export function createSpRotation(deps: {
       const step = decide(action, force, raw, record);
       if (!step.write) return statusOf(remember(step.answer));
       const { expected, next } = step.write;
-      const written =
-        next === null
-          ? expected === null || (await kv.casDel(KEY, expected))
-          : await kv.casSet(KEY, expected, JSON.stringify(next));
+      const written = await state.write(expected, next);
       if (written) {
         logger.info("SP key rotation state changed", {
           action,

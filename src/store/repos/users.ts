@@ -74,6 +74,13 @@ export interface UsersRepo {
   /** `SET userByEmail:{normalised email} <id> NX`; true when this user now owns the email. */
   claimEmail(user: User): Promise<boolean>;
   /**
+   * Releases `userByEmail:{normalised email}` only when its holder id has no user record (`CAS_DEL`
+   * against the holder read). Every writer of the index writes (or keeps) the record before its
+   * claim, so a claim without a record is never a creation in flight (the reader rule of
+   * docs/spec/storage.md §4.1); a holder that exists is left alone even if its email differs.
+   */
+  releaseDanglingEmailClaim(email: string): Promise<void>;
+  /**
    * Read-modify-write of one record with `CAS_HSET`, up to 5 attempts, then `409
    * CONCURRENT_UPDATE`. Absent user → `404 USER_NOT_FOUND`. `update` may bump `tokenVersion` in the
    * same write (use `withTokenVersionBump`); a decrease is refused.
@@ -220,6 +227,14 @@ export function createUsersRepo(deps: RepoDeps): UsersRepo {
     return kv.set(keys.userByEmail(normaliseEmail(user.email)), user.localId, { nx: true });
   }
 
+  async function releaseDanglingEmailClaim(email: string): Promise<void> {
+    const key = keys.userByEmail(normaliseEmail(email));
+    const holder = await kv.get(key);
+    if (holder === null) return;
+    if (holder !== "" && (await getById(holder))) return;
+    await kv.casDel(key, holder);
+  }
+
   async function mutate(id: string, update: UserUpdate): Promise<UserChange> {
     let before: User | undefined;
     const outcome = await casHashField(kv, USERS, id, async (text) => {
@@ -340,6 +355,7 @@ export function createUsersRepo(deps: RepoDeps): UsersRepo {
     create,
     insertRecord,
     claimEmail,
+    releaseDanglingEmailClaim,
     mutate,
     changeEmail,
     delete: deleteUser,
