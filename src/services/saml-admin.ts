@@ -7,6 +7,7 @@
  */
 import { isGlobalOnlyRoleName, isPathTenantId, isRoleName } from "../domain/grammar.ts";
 import { isTiktiError, TiktiError } from "../errors.ts";
+import { must } from "../must.ts";
 import { isoSeconds } from "../saml/certs.ts";
 import { normalizeDomain } from "../saml/discovery.ts";
 import {
@@ -79,7 +80,8 @@ export function checkAttributeMap(input: Record<string, string[]> | undefined): 
   }
   const out = {} as AttributeMap;
   for (const key of ["email", "name", "roles"] as const) {
-    const list = Object.hasOwn(input, key) ? input[key]! : [...DEFAULT_ATTRIBUTE_MAP[key]];
+    const given = Object.hasOwn(input, key) ? input[key] : undefined;
+    const list = given ?? [...DEFAULT_ATTRIBUTE_MAP[key]];
     const unique = [...new Set(list)];
     if (unique.length > ATTRIBUTE_NAMES_MAX)
       details[`attributeMap.${key}`] = `at most ${ATTRIBUTE_NAMES_MAX} names`;
@@ -259,8 +261,14 @@ export function createSamlAdminService(deps: {
       | "metadataUrl"
       | "metadataSha256"
     >;
-    if (hasUrl || hasXml) {
-      const meta = await ingest(hasUrl ? { url: input.metadataUrl! } : { xml: input.metadataXml! }, tenantId);
+    const source: { url: string } | { xml: string } | null =
+      input.metadataUrl !== undefined
+        ? { url: input.metadataUrl }
+        : input.metadataXml !== undefined
+          ? { xml: input.metadataXml }
+          : null;
+    if (source !== null) {
+      const meta = await ingest(source, tenantId);
       endpoints = {
         entityId: meta.entityId,
         ssoUrl: meta.ssoUrl,
@@ -274,12 +282,12 @@ export function createSamlAdminService(deps: {
         }),
         encryptionCerts: encryptionCertsOf(meta.encryptionCerts),
         nameIdFormat: meta.nameIdFormat,
-        metadataUrl: hasUrl ? input.metadataUrl! : "",
+        metadataUrl: "url" in source ? source.url : "",
         metadataSha256: meta.metadataSha256,
       };
     } else {
       // PUT on an existing record without metadata: settings only, endpoints and certificates kept.
-      const p = previous!;
+      const p = must(previous, "the IdP record a PUT without metadata keeps (refused above when absent)");
       endpoints = {
         entityId: p.entityId,
         ssoUrl: p.ssoUrl,

@@ -12,6 +12,7 @@ import { readRequestBodyLimited, StreamTooLarge } from "../../bytes.ts";
 import type { AppDeps, HonoEnv } from "../../deps.ts";
 import { isPathTenantId } from "../../domain/grammar.ts";
 import { isTiktiError, type TiktiError } from "../../errors.ts";
+import { only } from "../../must.ts";
 import { emailDomain } from "../../saml/discovery.ts";
 import { buildSpMetadata, SP_METADATA_CONTENT_TYPE } from "../../saml/metadata.ts";
 import type { Services } from "../../services/index.ts";
@@ -115,7 +116,8 @@ export function samlBrowserMetaRoutes(deps: AppDeps, services: Services): Hono<H
       if (isFormMediaType(c.req.header("content-type"))) {
         const text = new TextDecoder("utf-8", { fatal: false }).decode(bytes);
         const emails = new URLSearchParams(text).getAll("email");
-        if (emails.length === 1) domain = emailDomain(emails[0]!);
+        const email = only(emails);
+        if (email !== undefined) domain = emailDomain(email);
       }
       if (domain === null) return discoveryPage("Enter a valid email address.");
 
