@@ -31,10 +31,10 @@ function overrides(): Override[] {
   return config.overrides ?? [];
 }
 
-/** The files exempted from the rule: the includes of the (one) override that turns it off. */
+/** The files exempted from the rule: the includes of the override that turns it off (none once all are fixed). */
 function exempted(): string[] {
   const off = overrides().filter((o) => ruleLevel(o) === "off");
-  expect(off).toHaveLength(1);
+  expect(off.length).toBeLessThanOrEqual(1);
   return off[0]?.includes ?? [];
 }
 
@@ -97,14 +97,13 @@ describe("no non-null assertions in src/", () => {
   it("makes Biome refuse a `!` in src/ but not in a listed file, nor outside src/", () => {
     const probe = "export function first(xs: string[]): string {\n  return xs[0]!;\n}\n";
     const listed = exempted()[0];
-    expect(listed).toBeDefined();
     const dir = mkdtempSync(join(tmpdir(), "tikti-lint-"));
     try {
       const config = JSON.parse(readFileSync(join(root, "biome.json"), "utf8"));
       delete config.$schema;
       config.vcs = { enabled: false };
       writeFileSync(join(dir, "biome.json"), JSON.stringify(config));
-      const paths = ["src/services/probe.ts", String(listed), "cli/probe.ts"];
+      const paths = ["src/services/probe.ts", "cli/probe.ts", ...(listed === undefined ? [] : [listed])];
       for (const path of paths) {
         mkdirSync(join(dir, path, ".."), { recursive: true });
         writeFileSync(join(dir, path), probe);
@@ -127,7 +126,7 @@ describe("no non-null assertions in src/", () => {
         }
       };
       const count = (path: string) => lint(path).split("lint/style/noNonNullAssertion").length - 1;
-      expect(paths.map(count)).toEqual([1, 0, 0]);
+      expect(paths.map(count)).toEqual([1, 0, 0].slice(0, paths.length));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
