@@ -63,6 +63,12 @@ export interface Audit {
   ): Promise<void>;
   /** Any other audit event (e.g. SAML assertion decisions); `event` names it. */
   record(event: string, fields: Record<string, unknown>): Promise<void>;
+  /**
+   * `record` for a decision that must not go out unaudited (the SAML assertion decision,
+   * docs/spec/saml.md §15): false when the write failed — counted and logged like any other failed
+   * write — so that the caller fails closed.
+   */
+  recordOrFail(event: string, fields: Record<string, unknown>): Promise<boolean>;
 }
 
 export function createAudit(deps: {
@@ -72,16 +78,26 @@ export function createAudit(deps: {
   metrics: Metrics;
   replicaId: string;
 }): Audit {
-  const write = async (event: string, record: Record<string, unknown>) => {
+  const write = async (event: string, record: Record<string, unknown>): Promise<boolean> => {
     try {
       await deps.sink(JSON.stringify(record));
+      return true;
     } catch (error) {
       deps.metrics.auditFailures.inc({ event });
       deps.logger.error("audit write failed", { event, error });
+      return false;
     }
   };
-  const admin = (input: AdminAuditInput) =>
-    write(`admin.${input.action}`, {
+  const envelope = (event: string, fields: Record<string, unknown>) => ({
+    log: "audit",
+    event,
+    schemaVersion: 1,
+    ts: new Date(deps.clock.now()).toISOString(),
+    ...fields,
+    replicaID: deps.replicaId,
+  });
+  const admin = async (input: AdminAuditInput): Promise<void> => {
+    await write(`admin.${input.action}`, {
       log: "audit",
       event: `admin.${input.action}`,
       schemaVersion: 1,
@@ -93,18 +109,14 @@ export function createAudit(deps: {
       httpRequestId: input.requestId,
       replicaID: deps.replicaId,
     });
+  };
   return {
     admin,
     adminChange: (caller, action, change) =>
       admin({ action, actor: caller.actor, requestId: caller.requestId, ...change }),
-    record: (event, fields) =>
-      write(event, {
-        log: "audit",
-        event,
-        schemaVersion: 1,
-        ts: new Date(deps.clock.now()).toISOString(),
-        ...fields,
-        replicaID: deps.replicaId,
-      }),
+    record: async (event, fields) => {
+      await write(event, envelope(event, fields));
+    },
+    recordOrFail: (event, fields) => write(event, envelope(event, fields)),
   };
 }

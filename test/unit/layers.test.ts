@@ -14,16 +14,14 @@ const KNOWN_CYCLES: string[] = [];
 /** Known arrows from src/saml/ or src/store/ up into src/services/ or src/http/ ("from -> to"). */
 const KNOWN_UPWARD_FROM_SAML_STORE: string[] = [];
 
+/** Known arrows from src/services/ into src/http/ ("from -> to"). */
+const KNOWN_SERVICES_TO_HTTP: string[] = [];
+
 /**
- * Known arrows from src/services/ into src/http/ ("from -> to"). The SAML flows moved to
- * src/services/saml/ still build their answers with the renderers of src/http/saml/ until they return
- * decisions (issue 13 item 3).
+ * Known files under src/services/ that construct a `Response`: none — the SAML flows return decisions
+ * that src/http/saml/render.ts renders (docs/adr/0070-saml-flow-decisions.md).
  */
-const KNOWN_SERVICES_TO_HTTP: string[] = [
-  "src/services/saml/acs.ts -> src/http/saml/auto-submit.ts",
-  "src/services/saml/acs.ts -> src/http/saml/render.ts",
-  "src/services/saml/acs.ts -> src/http/saml/state-cookie.ts",
-];
+const KNOWN_SERVICES_RESPONSES: string[] = [];
 
 /** Known files under src/saml/ that construct a `Response`. */
 const KNOWN_SAML_RESPONSES: string[] = ["src/saml/outbound.ts"];
@@ -161,9 +159,14 @@ const KV_METHODS =
 /** A call of a KV method on a store, or the app's store handed on (`deps.store`). */
 const KV_CALL = new RegExp(`\\b(?:store|kv)\\.(?:${KV_METHODS})\\(|\\bdeps\\.store\\b`);
 
-function samlFiles(): Array<[string, string]> {
-  return walk(join(root, "src/saml")).map((f) => [relative(root, f), stripComments(readFileSync(f, "utf8"))]);
+function filesUnder(dir: string): Array<[string, string]> {
+  return walk(join(root, dir)).map((f) => [relative(root, f), stripComments(readFileSync(f, "utf8"))]);
 }
+
+const samlFiles = () => filesUnder("src/saml");
+
+/** `new Response(…)` or a `Response.json/redirect/error(…)` factory call. */
+const CONSTRUCTS_RESPONSE = /\bnew\s+Response\s*\(|\bResponse\.(?:json|redirect|error)\s*\(/;
 
 /** Offenders now vs the known list: both directions must be empty. */
 function compare(now: string[], known: string[]): { added: string[]; gone: string[] } {
@@ -243,10 +246,18 @@ describe("layers of src/", () => {
 
   it("constructs no Response under src/saml/", () => {
     const now = samlFiles()
-      .filter(([, code]) => /\bnew\s+Response\s*\(|\bResponse\.(?:json|redirect|error)\s*\(/.test(code))
+      .filter(([, code]) => CONSTRUCTS_RESPONSE.test(code))
       .map(([f]) => f)
       .sort();
     expect(compare(now, KNOWN_SAML_RESPONSES)).toEqual({ added: [], gone: [] });
+  });
+
+  it("constructs no Response under src/services/", () => {
+    const now = filesUnder("src/services")
+      .filter(([, code]) => CONSTRUCTS_RESPONSE.test(code))
+      .map(([f]) => f)
+      .sort();
+    expect(compare(now, KNOWN_SERVICES_RESPONSES)).toEqual({ added: [], gone: [] });
   });
 
   it("does not reach the KV interface under src/saml/", () => {

@@ -118,12 +118,13 @@ export function samlBrowserRoutes(deps: AppDeps, services: Services): Hono<HonoE
         { cookies },
       );
     }
-    return handleAcs(flow, {
+    const req = {
       ...request(c),
       contentType: c.req.header("content-type") ?? null,
       body,
       unsolicitedTenantId,
-    });
+    };
+    return render(await handleAcs(flow, req), req);
   }
 
   app.post("/saml/acs", (c) => acs(c, null));

@@ -32,9 +32,6 @@
 
 import { isPathTenantId } from "../../domain/grammar.ts";
 import type { User } from "../../domain/types.ts";
-import { repostPage } from "../../http/saml/auto-submit.ts";
-import { errorPage, redirect } from "../../http/saml/render.ts";
-import { expiredStateCookie, idTokenCookie } from "../../http/saml/state-cookie.ts";
 import type { IdpRecord } from "../../saml/idp-records.ts";
 import { MESSAGE_ID_PATTERN, newSessionId, sha256Tagged } from "../../saml/ids.ts";
 import { reject, SAML_REASON_BUCKET, type SamlReason, type SamlRejection } from "../../saml/reasons.ts";
@@ -48,7 +45,16 @@ import {
 import { newSession } from "../../saml/sessions.ts";
 import { usableCertificates } from "../../saml/verify.ts";
 import { VERSION } from "../../version.ts";
-import { type FlowDeps, type FlowRequest, isStoreUnavailable } from "./flow.ts";
+import {
+  expireCookie,
+  type FlowDecision,
+  type FlowDeps,
+  type FlowRequest,
+  isStoreUnavailable,
+  redirectTo,
+  refuse,
+  setCookie,
+} from "./flow.ts";
 import { type AcsForm, parseAcsForm } from "./forms.ts";
 import {
   attributeHash,
@@ -105,7 +111,7 @@ function auditDetail(detail: string | undefined): string | undefined {
   return AUDIT_DETAIL.test(clean) ? clean : undefined;
 }
 
-export async function handleAcs(flow: FlowDeps, req: AcsRequest): Promise<Response> {
+export async function handleAcs(flow: FlowDeps, req: AcsRequest): Promise<FlowDecision> {
   const started = performance.now();
   const { saml } = flow;
   const solicited = req.unsolicitedTenantId === null;
@@ -120,11 +126,12 @@ export async function handleAcs(flow: FlowDeps, req: AcsRequest): Promise<Respon
     if (candidates.length === 0) {
       if (!form.retry) {
         saml.metrics.stateRepost.inc({ result: "offered" });
-        return repostPage({
+        return {
+          kind: "repost",
           action: new URL(saml.urls.acsUrl).pathname,
           samlResponse: form.samlResponse,
           relayState: form.relayState,
-        });
+        };
       }
       saml.metrics.stateRepost.inc({ result: "failed" });
       return decide(flow, req, facts, reject("request_not_found", "state_cookie_missing"), started);
@@ -349,26 +356,23 @@ async function accept(
   }
 }
 
-/** Records the decision (audit, metrics, log) and renders it. */
+/** Records the decision (audit, metrics, log) and returns it. */
 async function decide(
   flow: FlowDeps,
   req: AcsRequest,
   facts: Facts,
   outcome: Accepted | SamlRejection,
   started: number,
-): Promise<Response> {
-  const { deps, saml } = flow;
+): Promise<FlowDecision> {
+  const { deps, saml, services } = flow;
   const tidLabel = facts.tid ?? "unknown";
   const durationMs = Math.max(0, Math.round(performance.now() - started));
   const decision = outcome.ok ? "accept" : "reject";
   const reason: SamlReason | "ok" = outcome.ok ? "ok" : outcome.reason;
   const detail = outcome.ok ? undefined : auditDetail(outcome.detail);
 
+  // The envelope (log, event, schemaVersion, ts, replicaID) is the audit writer's.
   const record: Record<string, unknown> = {
-    log: "audit",
-    event: "saml.assertion",
-    schemaVersion: 1,
-    ts: new Date(deps.clock.now()).toISOString(),
     tid: tidLabel,
     decision,
     reason,
@@ -387,22 +391,18 @@ async function decide(
   }
   record.durationMs = durationMs;
   record.httpRequestId = req.httpRequestId;
-  record.replicaID = deps.replicaId;
   if (BUILD_SHA.test(VERSION.commit)) record.buildSHA = VERSION.commit;
 
-  const cookies = req.unsolicitedTenantId === null ? [expiredStateCookie()] : [];
+  const cookies = req.unsolicitedTenantId === null ? [expireCookie("state")] : [];
   saml.metrics.responseValidationDuration.observe(durationMs / 1000, { tid: tidLabel });
   deps.metrics.signIn.inc({ method: "saml", result: outcome.ok ? "success" : "failure" });
 
-  // §15: written before the response is sent; a failed write fails closed.
-  let audited = true;
-  try {
-    await deps.auditSink(JSON.stringify(record));
-  } catch (error) {
-    audited = false;
+  // §15: written before the answer is sent, through the one audit writer; a failed write (counted
+  // and logged there) fails closed.
+  const audited = await services.audit.recordOrFail("saml.assertion", record);
+  if (!audited) {
     saml.metrics.auditFailures.inc({ decision });
-    deps.metrics.auditFailures.inc({ event: "saml.assertion" });
-    req.log.error("SAML audit write failed", { decision, tenantId: tidLabel, error });
+    req.log.error("SAML audit write failed", { decision, tenantId: tidLabel });
   }
 
   if (outcome.ok) {
@@ -410,8 +410,7 @@ async function decide(
       await flow.services.repos.saml.sessions.end(outcome.session).catch(() => {});
       saml.metrics.responses.inc({ tid: tidLabel, result: "reject" });
       saml.metrics.validationFailures.inc({ tid: tidLabel, reason: "internal_error" });
-      return errorPage(
-        req,
+      return refuse(
         "internal",
         { flow: "acs", reason: "internal_error", detail: "audit_write_failed", tenantId: tidLabel },
         { cookies },
@@ -425,10 +424,7 @@ async function decide(
       idpEntityId: facts.idpEntityId,
       durationMs,
     });
-    return redirect(outcome.location, [
-      idTokenCookie(deps.config, outcome.idToken, outcome.maxAge),
-      ...cookies,
-    ]);
+    return redirectTo(outcome.location, [setCookie("idToken", outcome.idToken, outcome.maxAge), ...cookies]);
   }
 
   saml.metrics.responses.inc({ tid: tidLabel, result: "reject" });
@@ -436,8 +432,7 @@ async function decide(
   if (outcome.reason === "request_replay") saml.metrics.replayBlocked.inc({ tid: tidLabel });
   const storeUnavailable = outcome.detail === "store_unavailable";
   const bucket = audited ? SAML_REASON_BUCKET[outcome.reason] : "internal";
-  return errorPage(
-    req,
+  return refuse(
     bucket,
     {
       flow: "acs",

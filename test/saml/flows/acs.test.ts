@@ -734,11 +734,18 @@ forEachEngine("POST /saml/acs (docs/spec/saml.md §6)", (engine) => {
   });
 
   it("fails closed when the audit record of an acceptance cannot be written", async () => {
+    const sink = { fail: false };
+    t = await flowApp({
+      store: await engine.freshStore(),
+      setup,
+      clock,
+      auditSink: () => {
+        if (sink.fail) throw new Error("disk full");
+      },
+    });
     const l = await login(t);
     const r = await t.idp.signedResponse({ acsUrl: ACS, audience: SP_ENTITY, requestId: l.requestId });
-    t.deps.auditSink = () => {
-      throw new Error("disk full");
-    };
+    sink.fail = true;
     const res = await postAcs(t, {
       samlResponse: r.base64,
       relayState: l.relayState,
@@ -754,9 +761,14 @@ forEachEngine("POST /saml/acs (docs/spec/saml.md §6)", (engine) => {
   });
 
   it("fails closed when the audit record of a rejection cannot be written (500)", async () => {
-    t.deps.auditSink = async () => {
-      throw new Error("sink closed");
-    };
+    t = await flowApp({
+      store: await engine.freshStore(),
+      setup,
+      clock,
+      auditSink: async () => {
+        throw new Error("sink closed");
+      },
+    });
     const l = await login(t);
     const r = await t.idp.signedResponse({
       acsUrl: ACS,

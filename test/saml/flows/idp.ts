@@ -15,6 +15,7 @@ import { promisify } from "node:util";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { expect } from "vitest";
 import type { Clock } from "../../../src/clock.ts";
+import type { AppDeps } from "../../../src/deps.ts";
 import type { KV } from "../../../src/store/kv.ts";
 import {
   buildSamlTestApp,
@@ -483,11 +484,14 @@ export async function flowApp(options: {
   config?: Record<string, unknown>;
   saml?: Record<string, unknown>;
   tenants?: string[];
+  /** The app's audit sink instead of the collecting one (a failing sink, for fail-closed tests). */
+  auditSink?: AppDeps["auditSink"];
 }): Promise<FlowApp> {
   const t = await buildSamlTestApp({
     store: options.store,
     files: options.setup.files,
     clock: options.clock,
+    ...(options.auditSink ? { auditSink: options.auditSink } : {}),
     ...(options.config ? { config: options.config } : {}),
     ...(options.saml ? { saml: options.saml } : {}),
   });

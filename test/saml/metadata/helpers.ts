@@ -12,6 +12,7 @@ import type { Clock } from "../../../src/clock.ts";
 import { oid, seq, set, derTime as time, tlv } from "../../../src/crypto/der.ts";
 import { generateRsaKeyPair } from "../../../src/crypto/keygen.ts";
 import { toPem } from "../../../src/crypto/pem.ts";
+import type { AppDeps } from "../../../src/deps.ts";
 import { createMetadataTransport } from "../../../src/runtime/saml-fetch.ts";
 import { readSamlKeyFile } from "../../../src/runtime/saml-keys.ts";
 import type { MetadataTransport } from "../../../src/saml/metadata.ts";
@@ -296,6 +297,8 @@ export async function buildSamlTestApp(options: {
   clock?: Clock;
   transport?: MetadataTransport;
   replicaId?: string;
+  /** Replaces the collecting audit sink (e.g. one that fails); `auditLines` then stays empty. */
+  auditSink?: AppDeps["auditSink"];
 }): Promise<SamlTestApp> {
   const t = await buildTestApp({
     store: options.store,
@@ -309,6 +312,7 @@ export async function buildSamlTestApp(options: {
     extend: (deps) => ({
       ...deps,
       ...(options.replicaId ? { replicaId: options.replicaId } : {}),
+      ...(options.auditSink ? { auditSink: options.auditSink } : {}),
       samlIo: {
         readKeyFile: readSamlKeyFile,
         transport: options.transport ?? createMetadataTransport(),
