@@ -16,7 +16,7 @@ export function normalizeDomain(input: string): string | null {
  */
 export function emailDomain(email: string): string | null {
   const trimmed = email.trim();
-  const parts = trimmed.split("@");
-  if (parts.length !== 2 || parts[0] === "") return null;
-  return normalizeDomain(parts[1]!);
+  const [local, domain, ...more] = trimmed.split("@");
+  if (domain === undefined || more.length > 0 || local === "") return null;
+  return normalizeDomain(domain);
 }

@@ -270,13 +270,17 @@ async function idpLogoutRequest(
   const { deps, saml } = flow;
   const config = deps.config;
   const now = deps.clock.now();
-  const nameId = prepared.nameId!;
+  // The shape check admits a LogoutRequest only with one NameID.
+  const nameId = prepared.nameId;
+  if (nameId === null)
+    return refuse("bad_request", { flow: "slo", reason: "request_not_found", detail: "name_id" });
 
   // 2. Candidate tenants: live sessions of the NameID whose IdP is the Issuer, else every tenant
   //    whose IdP record has that entityID. The unverified Issuer only selects; it decides nothing.
   const records = new Map<string, IdpRecord>();
   const recordOf = async (tid: string): Promise<IdpRecord | null> => {
-    if (records.has(tid)) return records.get(tid)!;
+    const known = records.get(tid);
+    if (known !== undefined) return known;
     if (!isPathTenantId(tid)) return null;
     const read = await saml.idps.read(tid);
     if (read.kind !== "ok") return null;
@@ -313,7 +317,8 @@ async function idpLogoutRequest(
     if (result.ok) verified.push({ tid, record, facts: result.facts });
     else firstFailure ??= result;
   }
-  if (verified.length === 0) {
+  const [first] = verified;
+  if (first === undefined) {
     const failure = firstFailure ?? {
       ok: false as const,
       reason: "signature_invalid" as const,
@@ -325,7 +330,7 @@ async function idpLogoutRequest(
       detail: failure.detail,
     });
   }
-  const facts = verified[0]!.facts;
+  const facts = first.facts;
 
   // 4. Replay guard on the LogoutRequest ID.
   const fresh = await flow.services.repos.saml.replay.firstSight(facts.id, LOGOUT_REPLAY_TTL_SECONDS * 1000);
@@ -363,7 +368,7 @@ async function idpLogoutRequest(
   });
 
   // 6. Signed LogoutResponse (Success, also when nothing matched), with the idToken cookie expired.
-  const { record } = verified[0]!;
+  const { record } = first;
   const expireIdToken = expireCookie("idToken");
   const destination = record.sloResponseUrl || record.sloUrl;
   if (destination === "" || record.sloBinding === "") {
