@@ -36,6 +36,10 @@ export const SLOW = [
   "test/crypto/id-token-node.test.ts",
   "test/crypto/password-runtimes.test.ts",
   "test/crypto/password-timing.test.ts",
+  // Hashing at full cost is their point and most of their time: reference vectors and the
+  // production parameters, a Go-era bcrypt hash verified for every fixture user.
+  "test/crypto/password.test.ts",
+  "test/migrate/compat.test.ts",
   "test/store/embedded-store.test.ts",
   "test/deploy/**",
 ];
