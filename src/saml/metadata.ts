@@ -19,6 +19,7 @@ import { XMLBuilder } from "fast-xml-parser";
 import { concatBytes } from "../bytes.ts";
 import { isLoopbackHost } from "../config/validate.ts";
 import { TiktiError } from "../errors.ts";
+import { must, only } from "../must.ts";
 import { cidrContains, parseCidr, parseIp } from "../net/ip.ts";
 import { CertificateParseError, isoSeconds, parseCertificate, sha256Hex, strictBase64 } from "./certs.ts";
 import { type FreshCert, NAMEID_EMAIL, type SloBinding } from "./idp-records.ts";
@@ -180,11 +181,11 @@ function selectIdpEntity(root: Element): { entity: Element; idp: Element } {
   if (isMd(root, "EntityDescriptor")) entities = [root];
   else if (isMd(root, "EntitiesDescriptor")) entities = descendantsNamed(root, NS_MD, "EntityDescriptor");
   else throw new MetadataError(METADATA_MESSAGES.notOneIdp);
-  const withIdp = entities.filter((e) => idpDescriptorsOf(e).length > 0);
-  if (withIdp.length !== 1) throw new MetadataError(METADATA_MESSAGES.notOneIdp);
-  const idps = idpDescriptorsOf(withIdp[0]!);
-  if (idps.length !== 1) throw new MetadataError(METADATA_MESSAGES.notOneIdp);
-  return { entity: withIdp[0]!, idp: idps[0]! };
+  const entity = only(entities.filter((e) => idpDescriptorsOf(e).length > 0));
+  if (entity === undefined) throw new MetadataError(METADATA_MESSAGES.notOneIdp);
+  const idp = only(idpDescriptorsOf(entity));
+  if (idp === undefined) throw new MetadataError(METADATA_MESSAGES.notOneIdp);
+  return { entity, idp };
 }
 
 interface KeyCert {
@@ -268,7 +269,9 @@ export async function parseIdpMetadata(bytes: Uint8Array, rules: MetadataRules):
   const responseLocation = (slo && attrOf(slo, "ResponseLocation")) ?? "";
 
   const formats = mdChildren(idp, "NameIDFormat").map((c) => ownText(c).trim());
-  const nameIdFormat = formats.length === 0 || formats.includes(NAMEID_EMAIL) ? NAMEID_EMAIL : formats[0]!;
+  const [firstFormat] = formats;
+  const nameIdFormat =
+    firstFormat === undefined || formats.includes(NAMEID_EMAIL) ? NAMEID_EMAIL : firstFormat;
 
   return {
     entityId,
@@ -330,7 +333,7 @@ const BLOCKED_RANGES = [
   "fc00::/7",
   "fe80::/10",
   "ff00::/8",
-].map((c) => parseCidr(c)!);
+].map((c) => must(parseCidr(c), `the blocked range ${c}`));
 
 /**
  * True when `address` is a public unicast address. IPv4-mapped IPv6 (`::ffff:a.b.c.d`) is judged by
@@ -395,7 +398,8 @@ export async function fetchMetadata(rawUrl: string, rules: FetchRules): Promise<
       return failed(cause);
     }
   }
-  if (addresses.length === 0) failed();
+  const [firstAddress] = addresses;
+  if (firstAddress === undefined) return failed();
   const exempt = rules.allowPrivateHosts.some((h) => h.toLowerCase() === host.toLowerCase());
   if (!exempt) {
     const loopbackDev = rules.devMode && isLoopbackHost(host);
@@ -410,7 +414,7 @@ export async function fetchMetadata(rawUrl: string, rules: FetchRules): Promise<
   try {
     let res: Response;
     try {
-      res = await rules.transport.get(url, addresses[0]!, controller.signal);
+      res = await rules.transport.get(url, firstAddress, controller.signal);
     } catch (cause) {
       return failed(cause);
     }

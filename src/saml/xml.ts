@@ -141,8 +141,8 @@ export function decodeXmlBytes(bytes: Uint8Array, maxBytes: number = SAML_MAX_ME
   }
   const decl = XML_DECL.exec(text);
   if (decl) {
-    const enc = DECL_ENCODING.exec(decl[0]);
-    if (enc && enc[2]!.toLowerCase() !== "utf-8") {
+    const encoding = DECL_ENCODING.exec(decl[0])?.[2];
+    if (encoding !== undefined && encoding.toLowerCase() !== "utf-8") {
       throw new SamlInputError("encoding", "declared encoding is not UTF-8");
     }
   }
@@ -292,8 +292,8 @@ function checkTree(doc: Document): void {
     }
   });
   const stack: Array<[Node, number]> = top.filter((n) => n.nodeType !== PI).map((n) => [n, 1]);
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [node, depth] = item;
     switch (node.nodeType) {
       case ELEMENT: {
         if (depth > MAX_DEPTH) throw new SamlInputError("parse", "elements nested too deeply");
@@ -349,12 +349,14 @@ export function childrenNamed(parent: Node, ns: string, localName: string): Elem
 export function descendants(root: Node): Element[] {
   const out: Element[] = [];
   const stack: Node[] = Array.from(root.childNodes).reverse();
-  while (stack.length > 0) {
-    const n = stack.pop()!;
+  for (let n = stack.pop(); n !== undefined; n = stack.pop()) {
     if (!isElement(n)) continue;
     out.push(n);
     const kids = n.childNodes;
-    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!);
+    for (let i = kids.length - 1; i >= 0; i--) {
+      const kid = kids.item(i);
+      if (kid !== null) stack.push(kid); // i is inside the list: never null
+    }
   }
   return out;
 }
