@@ -68,6 +68,9 @@ function jsonApi(specs: readonly RouteSpec[], guards: AuthGuards, openApiBody: (
 }
 
 export function createApp(deps: AppDeps): App {
+  // Immutable after construction (AppDeps is read-only in its type; this holds for plain JS too):
+  // every service below captures these collaborators once, so a later swap would split the app.
+  Object.freeze(deps);
   const app = new Hono<HonoEnv>({ strict: true });
   const services = createServices(deps);
   const readApiKey = apiKeyReader(deps.config.apiKey, deps.sha256Sync);

@@ -32,26 +32,31 @@ export interface SamlIo {
 /** An extra readiness check (e.g. SAML keys): returns "ok" or a short reason without secrets. */
 export type ReadinessCheck = () => Promise<string> | string;
 
+/**
+ * Immutable after construction (docs/adr/0060-one-layering.md): every field is `readonly`, and the
+ * configuration deeply so (`Config` is read-only all the way down); a test or runtime that needs another collaborator (an audit sink, a
+ * hasher) builds the deps with it. `lifecycle` is the one deliberately mutable state the runtime flips.
+ */
 export interface AppDeps {
-  config: Config;
-  store: KV;
-  keys: KeyRing;
+  readonly config: Config;
+  readonly store: KV;
+  readonly keys: KeyRing;
   /** HS256 idTokens; the key is imported once at start-up. */
-  idTokens: IdTokenSigner;
+  readonly idTokens: IdTokenSigner;
   /** RS256 access tokens with the active key (the fastest correct signer of the runtime). */
-  accessTokens: AccessTokenSigner;
+  readonly accessTokens: AccessTokenSigner;
   /** Native (Bun) or worker-pool (Node, Deno) password hashing, off the event loop. */
-  passwords: PasswordHasher;
+  readonly passwords: PasswordHasher;
   /** Where audit records go (stdout or a file), one JSON line per record. */
-  auditSink: AuditSink;
-  logger: Logger;
-  metrics: Metrics;
-  clock: Clock;
-  lifecycle: Lifecycle;
+  readonly auditSink: AuditSink;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly clock: Clock;
+  readonly lifecycle: Lifecycle;
   /** Identifies this replica in audit records. */
-  replicaId: string;
+  readonly replicaId: string;
   /** A synchronous SHA-256 from the runtime (API-key checks); default Web Crypto. */
-  sha256Sync?: Sha256Sync;
+  readonly sha256Sync?: Sha256Sync;
   /**
    * Extra checks for /readyz, by name, passed in at construction; services add their own (SAML keys)
    * through `Services.readinessChecks`, never by writing here.
@@ -60,7 +65,7 @@ export interface AppDeps {
   /** Key files and network for SAML (the runtime's); absent in tests of other wings and in tools. */
   readonly samlIo?: SamlIo;
   /** Process/runtime series appended to /metrics (from the runtime entry). */
-  processMetrics?: () => string;
+  readonly processMetrics?: () => string;
 }
 
 /** Hono environment shared by every route and middleware. */

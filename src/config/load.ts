@@ -150,7 +150,7 @@ export async function loadConfig(
 
     const parsed = configSchema.safeParse(doc);
     if (!parsed.success) throw ConfigError.fromProblems(zodProblems(parsed.error));
-    let config = parsed.data;
+    let config: Config = parsed.data;
     if (dev !== null && config.issuerBaseUrl === "") {
       config = { ...config, issuerBaseUrl: devIssuerBaseUrl(config.bindAddress, config.port) };
     }

@@ -331,7 +331,20 @@ function fillDependentDefaults(c: RawConfig) {
 export const configSchema = configObjectSchema.transform(fillDependentDefaults);
 
 /** The validated configuration; every defaulted key is present. */
-export type Config = z.output<typeof configSchema>;
+/** `T` with every property and array read-only, all the way down (functions kept as they are). */
+export type DeepReadonly<T> = T extends (...args: never[]) => unknown
+  ? T
+  : T extends ReadonlyArray<infer E>
+    ? ReadonlyArray<DeepReadonly<E>>
+    : T extends object
+      ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+      : T;
+
+/**
+ * The validated configuration, read-only all the way down: parsed once at start-up and shared by
+ * every replica's services, so nothing may change it afterwards (issue 13 item 2).
+ */
+export type Config = DeepReadonly<z.output<typeof configSchema>>;
 export type SamlConfig = Config["saml"];
 
 /** How an environment value (or an expanded `${VAR}`) is converted for a key. */

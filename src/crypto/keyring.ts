@@ -55,7 +55,7 @@ export async function importAccessTokenKey(
 export async function loadKeyRing(options: {
   activePrivateKeyPem: string;
   activeKid: string;
-  extra?: ExtraJwksKey[];
+  extra?: readonly ExtraJwksKey[];
 }): Promise<KeyRing> {
   const active = await importAccessTokenKey(options.activePrivateKeyPem, "private", false);
   const activePublic = publicJwk(

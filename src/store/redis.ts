@@ -43,7 +43,7 @@ export interface RedisStoreOptions {
    */
   url?: string;
   /** Redis Cluster seed nodes, `host:port` each. */
-  cluster?: string[];
+  cluster?: readonly string[];
   username?: string;
   password?: string;
   /** Database index; single node only (a cluster has only db 0). */
@@ -388,7 +388,7 @@ function singleBackend(options: RedisStoreOptions, db: number, timeoutMs: number
 
 function clusterBackend(
   options: RedisStoreOptions,
-  seeds: string[],
+  seeds: readonly string[],
   timeoutMs: number,
   logger: Logger,
 ): Backend {
