@@ -7,7 +7,11 @@
  * hook `LoadConfigOptions.validateSamlKeyFiles` (load.ts), which the SAML module provides.
  */
 import { exportJWK, importPKCS8, importSPKI } from "jose";
+import { fromBase64Url } from "../bytes.ts";
+import { bitLength } from "../crypto/der.ts";
 import type { AccessTokenAlg } from "../crypto/jws.ts";
+import { pkcs1ToPkcs8, toPem } from "../crypto/pem.ts";
+import { keyAlgorithm, keyAlgorithmOid, OID } from "../crypto/x509.ts";
 import { parseCidr, parseIp } from "../net/ip.ts";
 import { type Config, ISSUER_PLACEHOLDER } from "./schema.ts";
 
@@ -331,20 +335,15 @@ async function checkSigningKeys(c: Config): Promise<ConfigProblem[]> {
 }
 
 const OID_NAMES: Record<string, string> = {
-  "2a864886f70d010101": "RSA",
-  "2a864886f70d01010a": "RSA-PSS",
-  "2a8648ce3d0201": "EC",
-  "2a8648ce380401": "DSA",
-  "2b6570": "Ed25519",
-  "2b6571": "Ed448",
-  "2b656e": "X25519",
-  "2b656f": "X448",
+  [OID.rsaEncryption]: "RSA",
+  "1.2.840.113549.1.1.10": "RSA-PSS",
+  [OID.ecPublicKey]: "EC",
+  "1.2.840.10040.4.1": "DSA",
+  [OID.ed25519]: "Ed25519",
+  "1.3.101.113": "Ed448",
+  "1.3.101.110": "X25519",
+  "1.3.101.111": "X448",
 };
-const RSA_ENCRYPTION = "2a864886f70d010101";
-const EC_PUBLIC_KEY = "2a8648ce3d0201";
-const ED25519 = "2b6570";
-/** id-ecPublicKey's namedCurve parameter for P-256 (prime256v1, RFC 5480 §2.1.1.1). */
-const P256 = "2a8648ce3d030107";
 const KEY_NAMES: Record<AccessTokenAlg, string> = {
   RS256: "an RSA",
   ES256: "an EC P-256",
@@ -377,104 +376,6 @@ function parseSinglePem(text: string): PemBlock | string {
   return { label, der };
 }
 
-interface Tlv {
-  tag: number;
-  start: number;
-  end: number;
-}
-
-function readTlv(buf: Uint8Array, offset: number): Tlv | null {
-  const tag = buf[offset];
-  let lenByte = buf[offset + 1];
-  if (tag === undefined || lenByte === undefined) return null;
-  let pos = offset + 2;
-  let len = lenByte;
-  if (lenByte & 0x80) {
-    const n = lenByte & 0x7f;
-    if (n === 0 || n > 4) return null;
-    len = 0;
-    for (let i = 0; i < n; i++) {
-      lenByte = buf[pos++];
-      if (lenByte === undefined) return null;
-      len = len * 256 + lenByte;
-    }
-  }
-  if (pos + len > buf.length) return null;
-  return { tag, start: pos, end: pos + len };
-}
-
-/**
- * OID (hex) of the AlgorithmIdentifier in a PKCS#8 PrivateKeyInfo or an SPKI, and of its
- * parameters when they are an OID (an EC key's named curve); `params` is null otherwise.
- */
-function algorithmOids(
-  der: Uint8Array,
-  kind: "private" | "public",
-): { oid: string; params: string | null } | null {
-  const oid = algorithmOid(der, kind);
-  if (oid === null) return null;
-  const outer = readTlv(der, 0);
-  if (outer === null) return null;
-  let pos = outer.start;
-  if (kind === "private") pos = readTlv(der, pos)?.end ?? pos;
-  const alg = readTlv(der, pos);
-  const first = alg && readTlv(der, alg.start);
-  const param = first && first.end < alg.end ? readTlv(der, first.end) : null;
-  const params =
-    param?.tag === 0x06
-      ? Array.from(der.subarray(param.start, param.end), (b) => b.toString(16).padStart(2, "0")).join("")
-      : null;
-  return { oid, params };
-}
-
-/** OID (hex) of the AlgorithmIdentifier in a PKCS#8 PrivateKeyInfo or an SPKI. */
-function algorithmOid(der: Uint8Array, kind: "private" | "public"): string | null {
-  const outer = readTlv(der, 0);
-  if (outer?.tag !== 0x30) return null;
-  let pos = outer.start;
-  if (kind === "private") {
-    const version = readTlv(der, pos);
-    if (version?.tag !== 0x02) return null;
-    pos = version.end;
-  }
-  const alg = readTlv(der, pos);
-  if (alg?.tag !== 0x30) return null;
-  const oid = readTlv(der, alg.start);
-  if (oid?.tag !== 0x06) return null;
-  return Array.from(der.subarray(oid.start, oid.end), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function derLength(n: number): number[] {
-  if (n < 0x80) return [n];
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return [0x80 | bytes.length, ...bytes];
-}
-
-function toPem(der: Uint8Array, label: string): string {
-  let bin = "";
-  for (const b of der) bin += String.fromCharCode(b);
-  const lines = btoa(bin).match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
-}
-
-/** PKCS#1 RSAPrivateKey → PKCS#8 PrivateKeyInfo with the rsaEncryption algorithm (RFC 5208 §5). */
-function pkcs1ToPkcs8(pkcs1: Uint8Array): Uint8Array {
-  const algorithm = [
-    0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
-  ];
-  const inner = [0x02, 0x01, 0x00, ...algorithm, 0x04, ...derLength(pkcs1.length), ...pkcs1];
-  return new Uint8Array([0x30, ...derLength(inner.length), ...inner]);
-}
-
-function modulusBits(n: string): number {
-  const bin = atob(n.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (n.length % 4)) % 4));
-  let i = 0;
-  while (i < bin.length && bin.charCodeAt(i) === 0) i++;
-  if (i === bin.length) return 0;
-  return (bin.length - i - 1) * 8 + (32 - Math.clz32(bin.charCodeAt(i)));
-}
-
 /**
  * Checks an RS256 key PEM: private keys PKCS#8 ("PRIVATE KEY") or PKCS#1 ("RSA PRIVATE KEY"),
  * public keys SPKI ("PUBLIC KEY"); RSA with a modulus of at least 2048 bits. Returns the problem or null.
@@ -491,9 +392,10 @@ export async function checkRsaKeyPem(pem: string, kind: "private" | "public"): P
   if (block.label === "RSA PRIVATE KEY") {
     der = pkcs1ToPkcs8(der);
   } else {
-    const oid = algorithmOid(der, kind);
+    const oid = keyAlgorithmOid(der, kind === "private" ? "pkcs8" : "spki");
     if (oid === null) return `unparsable ${kind} key: malformed DER`;
-    if (oid !== RSA_ENCRYPTION) return `not an RSA key (found ${OID_NAMES[oid] ?? `algorithm OID ${oid}`})`;
+    if (oid !== OID.rsaEncryption)
+      return `not an RSA key (found ${OID_NAMES[oid] ?? `algorithm OID ${oid}`})`;
   }
   let n: string | undefined;
   try {
@@ -506,7 +408,7 @@ export async function checkRsaKeyPem(pem: string, kind: "private" | "public"): P
     return `unparsable ${kind} key`;
   }
   if (!n) return "not an RSA key";
-  const bits = modulusBits(n);
+  const bits = bitLength(fromBase64Url(n) ?? new Uint8Array(0));
   if (bits < 2048) return `RSA key too small (${bits} bits, at least 2048 required)`;
   return null;
 }
@@ -529,9 +431,9 @@ export async function checkAccessTokenKeyPem(
   }
   const oids =
     block.label === "RSA PRIVATE KEY"
-      ? { oid: RSA_ENCRYPTION, params: null }
-      : algorithmOids(block.der, kind);
-  if (oids === null || oids.oid === RSA_ENCRYPTION) {
+      ? { oid: OID.rsaEncryption, parameters: null }
+      : keyAlgorithm(block.der, kind === "private" ? "pkcs8" : "spki");
+  if (oids === null || oids.oid === OID.rsaEncryption) {
     const problem = await checkRsaKeyPem(pem, kind);
     return problem ? { problem } : { alg: "RS256" };
   }
@@ -539,10 +441,11 @@ export async function checkAccessTokenKeyPem(
   if (block.label !== expected)
     return { problem: `expected a PEM "${expected}" block, found "${block.label}"` };
   let alg: AccessTokenAlg;
-  if (oids.oid === EC_PUBLIC_KEY) {
-    if (oids.params !== P256) return { problem: "EC key on a curve other than P-256 (ES256 needs P-256)" };
+  if (oids.oid === OID.ecPublicKey) {
+    if (oids.parameters !== OID.p256)
+      return { problem: "EC key on a curve other than P-256 (ES256 needs P-256)" };
     alg = "ES256";
-  } else if (oids.oid === ED25519) {
+  } else if (oids.oid === OID.ed25519) {
     alg = "EdDSA";
   } else {
     return {

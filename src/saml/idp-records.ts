@@ -6,8 +6,9 @@
  */
 import { toBase64 as base64Of } from "../bytes.ts";
 import type { Clock } from "../clock.ts";
+import { parseCertificateFields } from "../crypto/x509.ts";
 import type { AttributeMap, IdpEncryptionCert, IdpRecord, IdpSigningCert } from "../store/repos/saml-idps.ts";
-import { isoSeconds, parseCertificateFields, strictBase64 } from "./certs.ts";
+import { isoSeconds, strictBase64 } from "./certs.ts";
 import type { SamlUrls } from "./urls.ts";
 
 export {

@@ -14,15 +14,9 @@ import type { ConfigIO } from "../config/io.ts";
 import type { Config } from "../config/schema.ts";
 import type { ConfigProblem } from "../config/validate.ts";
 import { toPkcs8Pem } from "../crypto/pem.ts";
+import { CertificateParseError, parseCertificate, type X509Certificate } from "../crypto/x509.ts";
 import type { Logger } from "../logger.ts";
-import {
-  CertificateParseError,
-  isoSeconds,
-  parseCertificate,
-  pemBlocks,
-  toBase64,
-  type X509Certificate,
-} from "./certs.ts";
+import { isoSeconds, pemBlocks, toBase64 } from "./certs.ts";
 
 export type SpKeySlot = "current" | "next" | "encryption";
 

@@ -47,6 +47,18 @@ describe("one home per helper", () => {
     ).toEqual([]);
   });
 
+  it("DER is read and written only by src/crypto/der.ts, certificates read and built only by src/crypto/x509.ts", () => {
+    expect(
+      copies(/\bfunction\s+(?:readTlv|derLength|readLength|oidText|tlv)\b/, "src/crypto/der.ts"),
+    ).toEqual([]);
+    expect(
+      copies(
+        /\bfunction\s+(?:parseCertificate\w*|selfSignedCertificate|\w*[sS]elfSigned\w*)\b/,
+        "src/crypto/x509.ts",
+      ),
+    ).toEqual([]);
+  });
+
   it("key pairs are generated only by src/crypto/keygen.ts", () => {
     expect(copies(/\bsubtle\s*\.\s*generateKey\s*\(/, "src/crypto/keygen.ts")).toEqual([]);
   });

@@ -7,6 +7,7 @@
  * carrying private members is refused rather than stripped: whoever sent it has leaked it.
  */
 import { importJWK } from "jose";
+import { bitLength } from "../../crypto/der.ts";
 import { base64UrlDecode } from "../../crypto/jws.ts";
 import type { ClientJwks } from "../../domain/types.ts";
 
@@ -49,10 +50,7 @@ function rsaModulusBits(n: unknown): number {
   const bytes = base64UrlDecode(n);
   if (!bytes) return 0;
   // Leading zero bytes do not count; an all-zero (or empty) modulus has no bits.
-  const first = bytes.findIndex((b) => b !== 0);
-  const lead = bytes[first];
-  if (lead === undefined) return 0;
-  return (bytes.length - first - 1) * 8 + (32 - Math.clz32(lead));
+  return bitLength(bytes);
 }
 
 /** Why one key is refused, or null when it is acceptable. */

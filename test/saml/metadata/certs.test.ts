@@ -3,14 +3,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  CertificateParseError,
-  isoSeconds,
-  parseCertificate,
-  parseCertificateFields,
-  pemBlocks,
-  strictBase64,
-} from "../../../src/saml/certs.ts";
+import { CertificateParseError, parseCertificate, parseCertificateFields } from "../../../src/crypto/x509.ts";
+import { isoSeconds, pemBlocks, strictBase64 } from "../../../src/saml/certs.ts";
 import { makeCert, rsaKey, tlv } from "./helpers.ts";
 
 describe("X.509 reader", () => {

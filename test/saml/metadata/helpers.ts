@@ -1,6 +1,6 @@
 /**
  * Test support for SAML metadata, IdP records and SP keys: RSA keys and self-signed X.509
- * certificates built with WebCrypto and a small DER writer (any validity window, key size or
+ * certificates built by src/crypto/keygen.ts and src/crypto/x509.ts (any validity window, key size or
  * subject), IdP metadata documents, a loopback HTTP server, and an app with SAML enabled whose SP
  * key files live in a temp dir.
  */
@@ -9,9 +9,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Clock } from "../../../src/clock.ts";
-import { oid, seq, set, derTime as time, tlv } from "../../../src/crypto/der.ts";
+import { tlv } from "../../../src/crypto/der.ts";
 import { generateRsaKeyPair } from "../../../src/crypto/keygen.ts";
 import { toPem } from "../../../src/crypto/pem.ts";
+import { buildSelfSignedCertificate, OID } from "../../../src/crypto/x509.ts";
 import type { AppDeps } from "../../../src/deps.ts";
 import { createMetadataTransport } from "../../../src/runtime/saml-fetch.ts";
 import { readSamlKeyFile } from "../../../src/runtime/saml-keys.ts";
@@ -20,13 +21,7 @@ import type { SamlContext } from "../../../src/services/saml/context.ts";
 import type { KV } from "../../../src/store/kv.ts";
 import { buildTestApp, TEST_ISSUER, type TestApp } from "../../support/app.ts";
 
-// ------------------------------------------------------------------------------------ DER writer
-
 export { tlv };
-
-function name(rdns: Array<[string, string]>): Uint8Array {
-  return seq(...rdns.map(([type, value]) => set(seq(oid(type), tlv(0x0c, new TextEncoder().encode(value))))));
-}
 
 // ------------------------------------------------------------------------------------ keys, certs
 
@@ -85,27 +80,20 @@ export async function makeCert(
   const cn = options.cn ?? "idp.test";
   const rdns: Array<[string, string]> = options.org
     ? [
-        ["2.5.4.10", options.org],
-        ["2.5.4.3", cn],
+        [OID.organizationName, options.org],
+        [OID.commonName, cn],
       ]
-    : [["2.5.4.3", cn]];
-  const subject = name(rdns);
-  const sigAlg = seq(oid("1.2.840.113549.1.1.11"), tlv(0x05));
+    : [[OID.commonName, cn]];
   const notBefore = options.notBefore ?? Date.now() - 30 * DAY;
   const notAfter = options.notAfter ?? Date.now() + 3650 * DAY;
-  const tbs = seq(
-    tlv(0xa0, tlv(0x02, new Uint8Array([2]))),
-    tlv(0x02, new Uint8Array([serial++ & 0x7f])),
-    sigAlg,
-    subject,
-    seq(time(notBefore), time(notAfter)),
-    subject,
-    options.spki ?? key.spki,
-  );
-  const sig = new Uint8Array(
-    await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key.privateKey, tbs as BufferSource),
-  );
-  const der = seq(tbs, sigAlg, tlv(0x03, new Uint8Array([0]), sig));
+  const der = await buildSelfSignedCertificate({
+    privateKey: key.privateKey,
+    spki: options.spki ?? key.spki,
+    name: rdns,
+    notBefore,
+    notAfter,
+    serial: serial++ & 0x7f || 1,
+  });
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", der as BufferSource));
   return {
     der,

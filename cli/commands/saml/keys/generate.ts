@@ -2,10 +2,10 @@ import { chmod, open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { generateRsaKeyPair } from "../../../../src/crypto/keygen.ts";
 import { toPem } from "../../../../src/crypto/pem.ts";
+import { buildSelfSignedCertificate, OID } from "../../../../src/crypto/x509.ts";
 import { command, integer } from "../../../command.ts";
 import { CliError } from "../../../errors.ts";
 import { fields, result } from "../../../output.ts";
-import { selfSignedCertificate } from "./x509.ts";
 
 /**
  * docs/spec/cli.md §5.6 `saml keys generate` (docs/spec/saml.md §13 step 1), local only: a new SP key pair as
@@ -45,7 +45,25 @@ export default command({
       }
     }
     const pair = await generateRsaKeyPair(bits);
-    const cert = await selfSignedCertificate({ privateKey: pair.privateKey, spki: pair.spki, cn, days });
+    // An end-entity certificate, subject = issuer = CN=<cn>, a random positive 128-bit serial,
+    // valid from five minutes ago (clock skew between replicas) for --days: SAML SP metadata pins
+    // the certificate itself rather than a chain.
+    const now = Date.now();
+    const serial = crypto.getRandomValues(new Uint8Array(16));
+    serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01;
+    const notAfter = new Date(Math.floor((now + days * 86_400_000) / 1000) * 1000);
+    const cert = {
+      notAfter,
+      der: await buildSelfSignedCertificate({
+        privateKey: pair.privateKey,
+        spki: pair.spki,
+        name: [[OID.commonName, cn]],
+        notBefore: now - 5 * 60_000,
+        notAfter: notAfter.getTime(),
+        serial,
+        endEntity: true,
+      }),
+    };
     const keyPem = pair.pkcs8Pem;
     await write(keyFile, keyPem, 0o600, args.force === true);
     await write(certFile, toPem(cert.der, "CERTIFICATE"), 0o644, args.force === true);
