@@ -79,6 +79,18 @@ describe("tikti_auth_fail_total counted once per 401/403 answer", () => {
       ["/accounts/delete", { idToken: "not-a-token" }, 401, "INVALID_TOKEN"],
       ["/accounts/token/exchange", { idToken: "", audience: "" }, 401, "INVALID_TOKEN"],
       ["/accounts/validate", { token: "not-a-token", audience: "worker" }, 401, "INVALID_TOKEN"],
+      [
+        "/accounts/signInWithOobCode",
+        { email: "nobody@example.com", oobCode: "no-such-code" },
+        401,
+        "INVALID_OOB_CODE",
+      ],
+      [
+        "/accounts/resetPassword",
+        { oobCode: "no-such-code", newPassword: "a-new-password-1" },
+        401,
+        "INVALID_OOB_CODE",
+      ],
     ];
     for (const [route, json, status, code] of cases) {
       const added = await delta(t, () => t.call(route, { json }), status);
@@ -109,6 +121,23 @@ describe("tikti_auth_fail_total counted once per 401/403 answer", () => {
     expect(await delta(strict, () => strict.call("/tenants"), 401)).toEqual(
       once("/tenants", "ADMIN_AUTH_REQUIRED"),
     );
+  });
+
+  it("the sign-up policy guard (accounts.signUp apiKey): 401 API_KEY_INVALID counts once", async () => {
+    const keyed = await buildTestApp({
+      store: await openTempEmbedded(),
+      config: { accounts: { signUp: "apiKey" } },
+    });
+    const added = await delta(
+      keyed,
+      () =>
+        keyed.call("/accounts/signUp", {
+          json: { email: "new@example.com", password: "long-enough-1" },
+          key: false,
+        }),
+      401,
+    );
+    expect(added).toEqual(once("/accounts/signUp", "API_KEY_INVALID"));
   });
 
   it("answers other than 401/403 are not counted", async () => {
