@@ -128,7 +128,9 @@ export async function loadSpKeyPair(
       ? `-----BEGIN RSA PRIVATE KEY-----\n${toBase64(keyBlock.der)}\n-----END RSA PRIVATE KEY-----`
       : `-----BEGIN PRIVATE KEY-----\n${toBase64(keyBlock.der)}\n-----END PRIVATE KEY-----`,
   );
-  const pkcs8 = pemBlocks(privateKeyPem)[0]!.der;
+  const [pkcs8Block] = pemBlocks(privateKeyPem);
+  if (pkcs8Block === undefined) return bad("key", "not a PEM RSA private key");
+  const pkcs8 = pkcs8Block.der;
   const rsaSha256 = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
   let jwk: JsonWebKey;
   try {
@@ -313,7 +315,8 @@ export function createSpKeyStore(deps: {
   let queue: Promise<unknown> = Promise.resolve();
 
   async function reloadSlot(slot: SpKeySlot, report: SpKeyReloadReport): Promise<void> {
-    const s = state.get(slot)!;
+    // Every slot starts with an empty state (above); a missing one is the same "nothing loaded".
+    const s = state.get(slot) ?? { keyText: null, certText: null, pair: null };
     const paths = spKeyPaths(config, slot);
     let keyText: string | null;
     let certText: string | null;
@@ -388,8 +391,8 @@ export function createSpKeyStore(deps: {
   }
 
   return {
-    current: () => state.get("current")!.pair,
-    next: () => state.get("next")!.pair,
+    current: () => state.get("current")?.pair ?? null,
+    next: () => state.get("next")?.pair ?? null,
     encryption: () => state.get("encryption")?.pair ?? null,
     separateEncryption,
     reload() {
