@@ -227,7 +227,7 @@ export function readOnlyKv(kv: KV): KV {
     "casSet",
     "casDel",
     "consume",
-    "oobConsume",
+    "hconsumeIf",
     "rlIncr",
     "idxAdd",
   ]);

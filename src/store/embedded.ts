@@ -16,7 +16,7 @@
 import { isTiktiError, storeUnavailable, TiktiError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { must } from "../must.ts";
-import type { KV, OobConsumeResult, RateLimitHit, SetOptions } from "./kv.ts";
+import type { HashConsumeResult, KV, RateLimitHit, SetOptions } from "./kv.ts";
 import { SQLITE, type SqliteDb, SqliteError, type SqliteStatement } from "./sqlite.ts";
 
 export interface EmbeddedStoreOptions {
@@ -569,21 +569,15 @@ export function createEmbeddedStore(db: SqliteDb, opts: EmbeddedStoreOptions): E
         return row.value ?? "";
       }),
 
-    oobConsume: (key, expectedType, nowSeconds) =>
-      tx((): OobConsumeResult => {
+    hconsumeIf: (key, field, expected) =>
+      tx((): HashConsumeResult => {
         const row = loadTyped(key, "hash", now());
-        if (!row) return { status: "NONE" };
-        if (getItem(key, "reqType") !== expectedType) return { status: "WRONG_TYPE" };
-        const email = getItem(key, "email");
-        const expiresAtText = getItem(key, "expiresAt");
-        const ver = getItem(key, "ver") ?? "";
+        if (!row) return { status: "ABSENT" };
+        if (getItem(key, field) !== expected) return { status: "MISMATCH" };
+        const fields = new Map<string, string>();
+        for (const r of s.allItems.all<{ item: string; value: string }>(key)) fields.set(r.item, r.value);
         deleteKey(key, "hash");
-        // A missing or unreadable expiresAt fails closed (docs/spec/storage.md §2: the read-time check).
-        const expiresAt =
-          expiresAtText === null || expiresAtText.trim() === "" ? Number.NaN : Number(expiresAtText);
-        if (!Number.isFinite(expiresAt) || expiresAt < nowSeconds || email === null)
-          return { status: "EXPIRED" };
-        return { status: "OK", email, ver };
+        return { status: "CONSUMED", fields };
       }),
 
     rlIncr: (key, windowMs) =>

@@ -15,12 +15,14 @@ export interface SetOptions {
   ttlMs?: number;
 }
 
-export type OobConsumeResult =
-  | { status: "NONE" }
-  | { status: "WRONG_TYPE" }
-  | { status: "EXPIRED" }
-  /** `ver`: the stored `ver` field (the user's `tokenVersion` at issue), `""` when absent. */
-  | { status: "OK"; email: string; ver: string };
+/** The answer of `hconsumeIf`. */
+export type HashConsumeResult =
+  /** The key does not exist. */
+  | { status: "ABSENT" }
+  /** The field is absent or holds another value; the hash is left as it was. */
+  | { status: "MISMATCH" }
+  /** Every field of the hash as it was when it was deleted. */
+  | { status: "CONSUMED"; fields: Map<string, string> };
 
 export interface RateLimitHit {
   /** Counter value after this hit. */
@@ -85,8 +87,11 @@ export interface KV {
   casDel(key: string, expected: string): Promise<boolean>;
   /** CONSUME: return the value and delete the key; `null` when absent. */
   consume(key: string): Promise<string | null>;
-  /** OOB_CONSUME on an `oob:{code}` hash (docs/spec/storage.md §4.1). `nowSeconds` is unix seconds. */
-  oobConsume(key: string, expectedType: string, nowSeconds: number): Promise<OobConsumeResult>;
+  /**
+   * HCONSUME_IF: when the hash's `field` equals `expected`, return every field and delete the key,
+   * in one step (of concurrent callers exactly one gets `CONSUMED`); otherwise leave it as it is.
+   */
+  hconsumeIf(key: string, field: string, expected: string): Promise<HashConsumeResult>;
   /** RL_INCR: increment, start the window on the first hit (or when the key has no TTL). */
   rlIncr(key: string, windowMs: number): Promise<RateLimitHit>;
   /** IDX_ADD: HSET the field and extend the key's TTL to `ttlMs` unless it already lives longer. */

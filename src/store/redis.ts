@@ -32,7 +32,7 @@ import {
 } from "redis";
 import { isTiktiError, storeUnavailable, TiktiError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import type { KV, OobConsumeResult, RateLimitHit, SetOptions, StoreEngine } from "./kv.ts";
+import type { HashConsumeResult, KV, RateLimitHit, SetOptions, StoreEngine } from "./kv.ts";
 
 export interface RedisStoreOptions {
   /** Single node, `host:port` (`[v6addr]:port` for IPv6). */
@@ -170,19 +170,17 @@ return v`,
 );
 
 /**
- * ARGV: expected reqType, now (unix seconds). A code without a usable `email` or `expiresAt` is
- * deleted and reported EXPIRED (fail closed). Replies {status} or {'OK', email, ver} (`ver` '' when absent).
+ * ARGV: field, expected value. Replies {'ABSENT'}, {'MISMATCH'} (key kept) or {'CONSUMED', f1, v1, …}
+ * (the HGETALL taken just before the DEL). HGET on a key of another type raises WRONGTYPE.
  */
-const OOB_CONSUME = script(
-  "OOB_CONSUME",
-  `if redis.call('EXISTS', KEYS[1]) == 0 then return {'NONE'} end
-if redis.call('HGET', KEYS[1], 'reqType') ~= ARGV[1] then return {'WRONG_TYPE'} end
-local email = redis.call('HGET', KEYS[1], 'email')
-local expiresAt = tonumber(redis.call('HGET', KEYS[1], 'expiresAt'))
-local ver = redis.call('HGET', KEYS[1], 'ver') or ''
+const HCONSUME_IF = script(
+  "HCONSUME_IF",
+  `if redis.call('EXISTS', KEYS[1]) == 0 then return {'ABSENT'} end
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return {'MISMATCH'} end
+local all = redis.call('HGETALL', KEYS[1])
 redis.call('DEL', KEYS[1])
-if not email or email == '' or not expiresAt or expiresAt < tonumber(ARGV[2]) then return {'EXPIRED'} end
-return {'OK', email, ver}`,
+table.insert(all, 1, 'CONSUMED')
+return all`,
 );
 
 /** ARGV: window ms. Replies {count, pttl}. */
@@ -209,7 +207,7 @@ end
 return 0`,
 );
 
-const SCRIPTS: readonly Script[] = [CAS_HSET, CAS_SET, CAS_DEL, CONSUME, OOB_CONSUME, RL_INCR, IDX_ADD];
+const SCRIPTS: readonly Script[] = [CAS_HSET, CAS_SET, CAS_DEL, CONSUME, HCONSUME_IF, RL_INCR, IDX_ADD];
 
 /** The Lua sources, for tests that inspect the server's script cache. */
 export const redisScripts: ReadonlyArray<{ name: string; source: string }> = SCRIPTS.map(
@@ -775,16 +773,14 @@ class RedisStore implements KV {
     return this.#run(async () => asNullableString("CONSUME", await this.#eval(CONSUME, key, [])));
   }
 
-  oobConsume(key: string, expectedType: string, nowSeconds: number): Promise<OobConsumeResult> {
+  hconsumeIf(key: string, field: string, expected: string): Promise<HashConsumeResult> {
     return this.#run(async () => {
-      const reply = asStringArray(
-        "OOB_CONSUME",
-        await this.#eval(OOB_CONSUME, key, [expectedType, String(nowSeconds)]),
-      );
-      const [status, email, ver] = reply;
-      if (status === "OK" && email !== undefined) return { status: "OK", email, ver: ver ?? "" };
-      if (status === "NONE" || status === "WRONG_TYPE" || status === "EXPIRED") return { status };
-      throw replyError("OOB_CONSUME", reply);
+      const reply = asStringArray("HCONSUME_IF", await this.#eval(HCONSUME_IF, key, [field, expected]));
+      const [status, ...flat] = reply;
+      if (status === "ABSENT" && flat.length === 0) return { status };
+      if (status === "MISMATCH" && flat.length === 0) return { status };
+      if (status === "CONSUMED") return { status, fields: new Map(asPairs("HCONSUME_IF", flat)) };
+      throw replyError("HCONSUME_IF", reply);
     });
   }
 

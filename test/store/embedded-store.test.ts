@@ -498,7 +498,10 @@ describe("embedded store on other runtimes", () => {
     casSet: [true, false],
     casDel: [false, true],
     consume: ["payload", null],
-    oob: [{ status: "WRONG_TYPE" }, { status: "OK", email: "a@x.com", ver: "" }],
+    oob: [
+      { status: "MISMATCH" },
+      { status: "CONSUMED", fields: { email: "a@x.com", reqType: "EMAIL_SIGNIN", expiresAt: "2000000000" } },
+    ],
     rl: [1, true],
     idxTtl: true,
     pttl: [-1, -2],

@@ -82,9 +82,9 @@ async function smoke(): Promise<Record<string, unknown>> {
   await kv.hset("oob:x", "reqType", "EMAIL_SIGNIN");
   await kv.hset("oob:x", "expiresAt", "2000000000");
   out.oob = [
-    await kv.oobConsume("oob:x", "PASSWORD_RESET", 1),
-    await kv.oobConsume("oob:x", "EMAIL_SIGNIN", 1),
-  ];
+    await kv.hconsumeIf("oob:x", "reqType", "PASSWORD_RESET"),
+    await kv.hconsumeIf("oob:x", "reqType", "EMAIL_SIGNIN"),
+  ].map((r) => (r.status === "CONSUMED" ? { status: r.status, fields: Object.fromEntries(r.fields) } : r));
   const hit = await kv.rlIncr("rl", 60_000);
   out.rl = [hit.count, hit.pttlMs > 0 && hit.pttlMs <= 60_000];
   await kv.idxAdd("idx", "t:s", "{}", 60_000);

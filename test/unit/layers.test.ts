@@ -155,7 +155,7 @@ const under =
     dirs.some((d) => f.startsWith(`src/${d}/`));
 
 const KV_METHODS =
-  "get|set|del|exists|expire|pttl|incr|hget|hset|hsetnx|hdel|hgetall|hlen|hscan|sadd|srem|smembers|scan|casHset|casSet|casDel|consume|oobConsume|rlIncr|idxAdd|idxRemove";
+  "get|set|del|exists|expire|pttl|incr|hget|hset|hsetnx|hdel|hgetall|hlen|hscan|sadd|srem|smembers|scan|casHset|casSet|casDel|consume|hconsumeIf|rlIncr|idxAdd|idxRemove";
 /** A call of a KV method on a store, or the app's store handed on (`deps.store`). */
 const KV_CALL = new RegExp(`\\b(?:store|kv)\\.(?:${KV_METHODS})\\(|\\bdeps\\.store\\b`);
 

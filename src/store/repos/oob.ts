@@ -8,8 +8,14 @@ import { sha256Hex } from "../../crypto/compare.ts";
 import { normaliseEmail } from "../../domain/email.ts";
 import type { OobRequestType } from "../../domain/types.ts";
 import { keys } from "../keys.ts";
-import type { OobConsumeResult } from "../kv.ts";
 import type { RepoDeps } from "./deps.ts";
+
+export type OobConsumeResult =
+  | { status: "NONE" }
+  | { status: "WRONG_TYPE" }
+  | { status: "EXPIRED" }
+  /** `ver`: the stored `ver` field (the user's `tokenVersion` at issue), `""` when absent. */
+  | { status: "OK"; email: string; ver: string };
 
 export interface IssuedOobCode {
   code: string;
@@ -30,8 +36,9 @@ export interface OobRepo {
     code?: string;
   }): Promise<IssuedOobCode>;
   /**
-   * ★ `OOB_CONSUME`: exactly one caller gets `OK` with the stored email; a code of another type is
-   * left in place (`WRONG_TYPE`); unknown or already used → `NONE`; past `expiresAt` → `EXPIRED`.
+   * ★ `HCONSUME_IF reqType`: exactly one caller gets `OK` with the stored email; a code of another
+   * type is left in place (`WRONG_TYPE`); unknown or already used → `NONE`; spent but past
+   * `expiresAt`, or without a usable `email`/`expiresAt` → `EXPIRED` (fail closed).
    * The caller compares the returned `ver` with the user's current `tokenVersion` (`codeIsCurrent`).
    */
   consume(code: string, requestType: OobRequestType): Promise<OobConsumeResult>;
@@ -63,6 +70,20 @@ export function codeIsCurrent(ver: string, tokenVersion: number): boolean {
   return issuedAt === tokenVersion;
 }
 
+/**
+ * A consumed code's fields: `OK` with the email unless `expiresAt` is missing, unreadable or before
+ * `now` (unix seconds), or the email is missing or empty (docs/spec/storage.md §2: the read-time check).
+ */
+export function judgeConsumed(fields: ReadonlyMap<string, string>, now: number): OobConsumeResult {
+  const email = fields.get("email");
+  const expiresAtText = fields.get("expiresAt");
+  const expiresAt =
+    expiresAtText === undefined || expiresAtText.trim() === "" ? Number.NaN : Number(expiresAtText);
+  if (!Number.isFinite(expiresAt) || expiresAt < now || email === undefined || email === "")
+    return { status: "EXPIRED" };
+  return { status: "OK", email, ver: fields.get("ver") ?? "" };
+}
+
 export function createOobRepo(deps: RepoDeps, options: { ttlSeconds: number }): OobRepo {
   const { kv, clock } = deps;
   const nowSeconds = () => Math.floor(clock.now() / 1000);
@@ -76,7 +97,7 @@ export function createOobRepo(deps: RepoDeps, options: { ttlSeconds: number }): 
     const code = input.code ?? crypto.randomUUID();
     const key = keys.oob(await sha256Hex(code));
     const expiresAt = nowSeconds() + options.ttlSeconds;
-    // One field per HSET. `email` goes last: until it is written, OOB_CONSUME answers EXPIRED
+    // One field per HSET. `email` goes last: until it is written, `consume` answers EXPIRED
     // (and deletes the partial hash), so a crash part-way leaves nothing that can sign anyone in.
     // A crash before EXPIRE leaves a code that the `expiresAt` check still refuses in time.
     await kv.hset(key, "reqType", input.requestType);
@@ -89,7 +110,12 @@ export function createOobRepo(deps: RepoDeps, options: { ttlSeconds: number }): 
 
   async function consume(code: string, requestType: OobRequestType): Promise<OobConsumeResult> {
     if (code === "") return { status: "NONE" };
-    return kv.oobConsume(keys.oob(await sha256Hex(code)), requestType, nowSeconds());
+    // The type check and the delete are one atomic step in the engine; what the deleted fields say
+    // is judged here, after the code is already spent (so an expired code is gone too).
+    const taken = await kv.hconsumeIf(keys.oob(await sha256Hex(code)), "reqType", requestType);
+    if (taken.status === "ABSENT") return { status: "NONE" };
+    if (taken.status === "MISMATCH") return { status: "WRONG_TYPE" };
+    return judgeConsumed(taken.fields, nowSeconds());
   }
 
   async function peek(code: string): Promise<PeekedOobCode | null> {
@@ -99,7 +125,7 @@ export function createOobRepo(deps: RepoDeps, options: { ttlSeconds: number }): 
     const requestType = fields.get("reqType");
     const expiresAt = Number(fields.get("expiresAt"));
     if (!email || requestType === undefined || !Number.isFinite(expiresAt)) return null;
-    // Same rule as OOB_CONSUME: expired when `expiresAt` < now.
+    // Same rule as `consume`: expired when `expiresAt` < now.
     if (expiresAt < nowSeconds()) return null;
     return { email, requestType, expiresAt, ver: fields.get("ver") ?? "" };
   }

@@ -59,10 +59,13 @@ async function exerciseScripts(kv: KV, p: string): Promise<void> {
   await kv.hset(`${p}oob`, "email", "a@x.com");
   await kv.hset(`${p}oob`, "reqType", "EMAIL_SIGNIN");
   await kv.hset(`${p}oob`, "expiresAt", "2000000000");
-  expect(await kv.oobConsume(`${p}oob`, "EMAIL_SIGNIN", 1_700_000_000)).toEqual({
-    status: "OK",
-    email: "a@x.com",
-    ver: "",
+  expect(await kv.hconsumeIf(`${p}oob`, "reqType", "EMAIL_SIGNIN")).toEqual({
+    status: "CONSUMED",
+    fields: new Map([
+      ["email", "a@x.com"],
+      ["reqType", "EMAIL_SIGNIN"],
+      ["expiresAt", "2000000000"],
+    ]),
   });
   expect((await kv.rlIncr(`${p}rl`, 60_000)).count).toBe(1);
   await kv.idxAdd(`${p}idx`, "t:s", "{}", 60_000);

@@ -534,87 +534,55 @@ export function runKvConformance(name: string, factory: KvFactory): void {
         expect(await kv().exists(k)).toBe(false);
       });
 
-      it("oobConsume: NONE / WRONG_TYPE keeps / EXPIRED deletes / missing email / OK deletes, returning ver", async () => {
+      it("hconsumeIf: ABSENT / MISMATCH keeps the hash / CONSUMED returns every field and deletes", async () => {
         const p = prefix();
-        const now = 1_700_000_000;
-        const put = async (k: string, fields: Record<string, string>) => {
-          for (const [f, v] of Object.entries(fields)) await kv().hset(k, f, v);
-        };
-        type Row = [string, Record<string, string> | null, string, unknown, boolean];
-        // [name, fields (null = no key), expected type, result, key still exists]
-        const table: Row[] = [
-          ["none", null, "PASSWORD_RESET", { status: "NONE" }, false],
-          [
-            "wrong-type",
-            { email: "a@x.com", reqType: "EMAIL_SIGNIN", expiresAt: String(now + 60) },
-            "PASSWORD_RESET",
-            { status: "WRONG_TYPE" },
-            true,
-          ],
-          [
-            "expired",
-            { email: "a@x.com", reqType: "PASSWORD_RESET", expiresAt: String(now - 1) },
-            "PASSWORD_RESET",
-            { status: "EXPIRED" },
-            false,
-          ],
-          [
-            "no-email",
-            { reqType: "PASSWORD_RESET", expiresAt: String(now + 60) },
-            "PASSWORD_RESET",
-            { status: "EXPIRED" },
-            false,
-          ],
-          [
-            "no-expiry-field",
-            { email: "a@x.com", reqType: "PASSWORD_RESET" },
-            "PASSWORD_RESET",
-            { status: "EXPIRED" },
-            false,
-          ],
-          [
-            "ok",
-            { email: "ü@x.com", reqType: "PASSWORD_RESET", expiresAt: String(now + 60), ver: "7" },
-            "PASSWORD_RESET",
-            { status: "OK", email: "ü@x.com", ver: "7" },
-            false,
-          ],
-          [
-            "ok-at-boundary",
-            { email: "b@x.com", reqType: "EMAIL_SIGNIN", expiresAt: String(now) },
-            "EMAIL_SIGNIN",
-            { status: "OK", email: "b@x.com", ver: "" },
-            false,
-          ],
-        ];
-        for (const [name, fields, type, result, kept] of table) {
-          const k = `${p}oob:${name}`;
-          if (fields) await put(k, fields);
-          expect(await kv().oobConsume(k, type, now), name).toEqual(result);
-          expect(await kv().exists(k), name).toBe(kept);
-        }
-        // The kept WRONG_TYPE code is still consumable with the right type.
-        expect(await kv().oobConsume(`${p}oob:wrong-type`, "EMAIL_SIGNIN", now)).toEqual({
-          status: "OK",
-          email: "a@x.com",
-          ver: "",
+        const k = `${p}h`;
+        expect(await kv().hconsumeIf(k, "type", "A")).toEqual({ status: "ABSENT" });
+        await kv().hset(k, "type", "A");
+        await kv().hset(k, "ü", "wert ✓");
+        await kv().hset(k, "empty", "");
+        await kv().expire(k, 900);
+        expect(await kv().hconsumeIf(k, "type", "B")).toEqual({ status: "MISMATCH" });
+        expect(await kv().hconsumeIf(k, "missing", "")).toEqual({ status: "MISMATCH" });
+        expect(await kv().hconsumeIf(k, "type", "")).toEqual({ status: "MISMATCH" });
+        expect(await kv().hlen(k)).toBe(3);
+        expect(await kv().pttl(k)).toBeGreaterThan(0);
+        expect(await kv().hconsumeIf(k, "type", "A")).toEqual({
+          status: "CONSUMED",
+          fields: new Map([
+            ["type", "A"],
+            ["ü", "wert ✓"],
+            ["empty", ""],
+          ]),
+        });
+        expect(await kv().exists(k)).toBe(false);
+        expect(await kv().hconsumeIf(k, "type", "A")).toEqual({ status: "ABSENT" });
+        // An empty expected value matches a field that holds "" (not an absent one).
+        await kv().hset(k, "empty", "");
+        expect(await kv().hconsumeIf(k, "empty", "")).toEqual({
+          status: "CONSUMED",
+          fields: new Map([["empty", ""]]),
         });
       });
 
-      it("oobConsume race: exactly one of 20 concurrent consumers gets OK", async () => {
-        const k = `${prefix()}oob`;
-        const now = Math.floor(Date.now() / 1000);
+      it("hconsumeIf race: exactly one of 20 concurrent consumers gets CONSUMED", async () => {
+        const k = `${prefix()}race`;
+        await kv().hset(k, "type", "EMAIL_SIGNIN");
         await kv().hset(k, "email", "a@x.com");
-        await kv().hset(k, "reqType", "EMAIL_SIGNIN");
-        await kv().hset(k, "expiresAt", String(now + 900));
         await kv().expire(k, 900);
         const results = await Promise.all(
-          Array.from({ length: 20 }, () => kv().oobConsume(k, "EMAIL_SIGNIN", now)),
+          Array.from({ length: 20 }, () => kv().hconsumeIf(k, "type", "EMAIL_SIGNIN")),
         );
-        expect(results.filter((r) => r.status === "OK")).toEqual([
-          { status: "OK", email: "a@x.com", ver: "" },
+        expect(results.filter((r) => r.status === "CONSUMED")).toEqual([
+          {
+            status: "CONSUMED",
+            fields: new Map([
+              ["type", "EMAIL_SIGNIN"],
+              ["email", "a@x.com"],
+            ]),
+          },
         ]);
-        expect(results.filter((r) => r.status === "NONE")).toHaveLength(19);
+        expect(results.filter((r) => r.status === "ABSENT")).toHaveLength(19);
       });
 
       it("rlIncr counts within a window, sets the window TTL once, restarts after expiry", async () => {
@@ -705,7 +673,7 @@ export function runKvConformance(name: string, factory: KvFactory): void {
           ["casSet hash", () => kv().casSet(h, null, "v")],
           ["casDel set", () => kv().casDel(st, "m")],
           ["consume hash", () => kv().consume(h)],
-          ["oobConsume string", () => kv().oobConsume(s, "EMAIL_SIGNIN", 0)],
+          ["hconsumeIf string", () => kv().hconsumeIf(s, "f", "v")],
           ["rlIncr hash", () => kv().rlIncr(h, 1000)],
           ["idxAdd string", () => kv().idxAdd(s, "f", "v", 1000)],
         ];
@@ -773,7 +741,7 @@ export function runKvConformance(name: string, factory: KvFactory): void {
             ["casSet", () => broken.kv.casSet(k, null, "v")],
             ["casDel", () => broken.kv.casDel(k, "v")],
             ["consume", () => broken.kv.consume(k)],
-            ["oobConsume", () => broken.kv.oobConsume(k, "EMAIL_SIGNIN", 0)],
+            ["hconsumeIf", () => broken.kv.hconsumeIf(k, "f", "v")],
             ["rlIncr", () => broken.kv.rlIncr(k, 1000)],
             ["idxAdd", () => broken.kv.idxAdd(k, "f", "v", 1000)],
           ];
