@@ -165,9 +165,10 @@ describe("redis-cluster engine: startup", () => {
     const cluster = await startRedisCluster({ masters: 3 });
     try {
       await Promise.all(cluster.servers.map((s) => s.kill()));
-      const started = Date.now();
+      // The store is there at once — a value, not a promise to wait for — whatever the network
+      // says (a wall-clock bound here only measured the machine's load).
       const kv = createRedisStore({ cluster: cluster.nodes, timeoutMs: 500, logger: silentLogger });
-      expect(Date.now() - started).toBeLessThan(100);
+      expect(typeof (kv as unknown as { then?: unknown }).then).toBe("undefined");
       try {
         let caught: unknown;
         try {
