@@ -15,6 +15,7 @@ import { createRefreshTokenService, type RefreshTokenService } from "./oauth/ref
 import { createOAuthTokenService, type OAuthTokenService } from "./oauth/token.ts";
 import { createRateLimiter, type RateLimiter } from "./rate-limit.ts";
 import { createSamlContext, type SamlContext } from "./saml/context.ts";
+import { createSamlFlows, type SamlFlows } from "./saml/index.ts";
 import { createSamlAdminService, type SamlAdminService } from "./saml-admin.ts";
 import { createTenancyService, type TenancyService } from "./tenancy.ts";
 import { createUserAdminService, type UserAdminService } from "./user-admin.ts";
@@ -41,6 +42,8 @@ export interface Services {
   saml: SamlContext;
   /** IdP records, refresh, domain mappings, SP rotation (docs/spec/api.md §11). */
   samlAdmin: SamlAdminService;
+  /** The SAML browser flows: login, ACS, logout; they return decisions (docs/adr/0070-saml-flow-decisions.md). */
+  samlFlows: SamlFlows;
   /** Extra `/readyz` checks: those of `deps`, plus `saml` when SAML is enabled (docs/spec/operations.md §5). */
   readinessChecks: Readonly<Record<string, ReadinessCheck>>;
   /** Refresh-token families of password and email-code sessions (docs/spec/oauth.md §6). */
@@ -125,6 +128,7 @@ export function createServices(deps: AppDeps): Services {
     userAdmin: createUserAdminService({ repos, metrics: deps.metrics, clock: deps.clock, audit }),
     saml,
     samlAdmin: createSamlAdminService({ saml, repos, audit }),
+    samlFlows: createSamlFlows({ deps, saml, repos, audit }),
     readinessChecks: {
       ...deps.readinessChecks,
       ...(deps.config.saml.enabled ? { saml: () => saml.rotation.readiness() } : {}),

@@ -239,6 +239,11 @@ describe("layers of src/", () => {
     expect(compare(now, KNOWN_UPWARD_FROM_SAML_STORE)).toEqual({ added: [], gone: [] });
   });
 
+  it("lets src/http/ reach the SAML flows only as built services (services.samlFlows)", () => {
+    const flowModule = (f: string) => /^src\/services\/saml\/(?:login|acs|logout)\.ts$/.test(f);
+    expect(arrows(graph, under("http"), flowModule)).toEqual([]);
+  });
+
   it("has no arrow from src/services/ into src/http/", () => {
     const now = arrows(graph, under("services"), under("http"));
     expect(compare(now, KNOWN_SERVICES_TO_HTTP)).toEqual({ added: [], gone: [] });

@@ -15,15 +15,7 @@ import { readRequestBodyLimited, StreamTooLarge } from "../../bytes.ts";
 import type { AppDeps, HonoEnv } from "../../deps.ts";
 import { isTiktiError } from "../../errors.ts";
 import type { Services } from "../../services/index.ts";
-import { handleAcs } from "../../services/saml/acs.ts";
-import {
-  type FlowDecision,
-  type FlowDeps,
-  type FlowRequest,
-  isStoreUnavailable,
-} from "../../services/saml/flow.ts";
-import { startLogin } from "../../services/saml/login.ts";
-import { sloEndpoint, spLogout } from "../../services/saml/logout.ts";
+import { type FlowDecision, type FlowRequest, isStoreUnavailable } from "../../services/saml/flow.ts";
 import { ERROR_PAGE_CSP } from "../saml/pages.ts";
 import { errorPage, renderDecision } from "../saml/render.ts";
 import { cookieValues, expiredStateCookie, SLO_COOKIE, STATE_COOKIE } from "../saml/state-cookie.ts";
@@ -42,7 +34,7 @@ function rawQuery(url: string): string {
 export function samlBrowserRoutes(deps: AppDeps, services: Services): Hono<HonoEnv> {
   const app = new Hono<HonoEnv>();
   if (!deps.config.saml.enabled) return app;
-  const flow: FlowDeps = { deps, saml: services.saml, services };
+  const flows = services.samlFlows;
 
   const request = (c: Context<HonoEnv>): FlowRequest => {
     const header = c.req.header("cookie") ?? null;
@@ -96,7 +88,7 @@ export function samlBrowserRoutes(deps: AppDeps, services: Services): Hono<HonoE
     const refused = await limited(c, "login");
     if (refused) return refused;
     const req = { ...request(c), tenantId: c.req.param("tid"), query: query(c) };
-    return render(await startLogin(flow, req), req);
+    return render(await flows.login(req), req);
   });
 
   async function acs(c: Context<HonoEnv>, unsolicitedTenantId: string | null): Promise<Response> {
@@ -124,7 +116,7 @@ export function samlBrowserRoutes(deps: AppDeps, services: Services): Hono<HonoE
       body,
       unsolicitedTenantId,
     };
-    return render(await handleAcs(flow, req), req);
+    return render(await flows.acs(req), req);
   }
 
   app.post("/saml/acs", (c) => acs(c, null));
@@ -132,7 +124,7 @@ export function samlBrowserRoutes(deps: AppDeps, services: Services): Hono<HonoE
 
   app.get("/saml/logout/:tid", async (c) => {
     const req = { ...request(c), tenantId: c.req.param("tid"), query: query(c) };
-    return render(await spLogout(flow, req), req);
+    return render(await flows.spLogout(req), req);
   });
 
   /** §9.4: every SLO answer carries the headers of §6.7 (the auto-submit form has its own CSP). */
@@ -144,7 +136,7 @@ export function samlBrowserRoutes(deps: AppDeps, services: Services): Hono<HonoE
 
   app.get("/saml/slo", async (c) => {
     const req = { ...request(c), input: { binding: "redirect" as const, rawQuery: rawQuery(c.req.url) } };
-    return sloHeaders(render(await sloEndpoint(flow, req), req));
+    return sloHeaders(render(await flows.slo(req), req));
   });
 
   app.post("/saml/slo", async (c) => {
@@ -159,7 +151,7 @@ export function samlBrowserRoutes(deps: AppDeps, services: Services): Hono<HonoE
     // The form rules are the flow's (src/services/saml/forms.ts, beside the ACS's).
     const contentType = c.req.header("content-type") ?? null;
     const req = { ...request(c), input: { binding: "post" as const, contentType, body } };
-    return sloHeaders(render(await sloEndpoint(flow, req), req));
+    return sloHeaders(render(await flows.slo(req), req));
   });
 
   return app;

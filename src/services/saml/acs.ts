@@ -161,7 +161,7 @@ async function pipeline(
   candidates: string[],
   facts: Facts,
 ): Promise<Accepted | SamlRejection> {
-  const { deps, saml, services } = flow;
+  const { deps, saml } = flow;
   const config = deps.config;
   const sp = config.saml.sp;
 
@@ -179,7 +179,7 @@ async function pipeline(
     if (irt === null || !candidates.includes(irt))
       return reject("request_not_found", "in_response_to_not_bound");
     facts.requestID = irt;
-    const record = await flow.services.repos.saml.requests.consume(irt, "authn");
+    const record = await flow.repos.saml.requests.consume(irt, "authn");
     if (!record) return reject("request_not_found", "request_record");
     tid = record.tenantId;
     facts.tid = tid;
@@ -193,7 +193,7 @@ async function pipeline(
 
   // Step 1a.
   if (!isPathTenantId(tid)) return reject("tid_unknown", "tid_malformed");
-  const tenant = await services.repos.tenants.get(tid);
+  const tenant = await flow.repos.tenants.get(tid);
   if (tenant?.status !== "ACTIVE") return reject("tid_unknown", "tenant");
   facts.tid = tid;
   const read = await saml.idps.read(tid);
@@ -251,7 +251,7 @@ async function pipeline(
   facts.attrHash = await attributeHash(mapped);
 
   // Step 12: replay guard, shared by every replica.
-  const fresh = await flow.services.repos.saml.replay.firstSight(
+  const fresh = await flow.repos.saml.replay.firstSight(
     assertion.id,
     replayTtlSeconds(assertion, now, sp.clockSkewSeconds) * 1000,
   );
@@ -280,10 +280,10 @@ async function accept(
   },
   facts: Facts,
 ): Promise<Accepted | SamlRejection> {
-  const { deps, saml, services } = flow;
+  const { deps, saml } = flow;
   const { tid, assertion } = input;
   const jitDeps: JitDeps = {
-    repos: services.repos,
+    repos: flow.repos,
     metrics: deps.metrics,
     logger: req.log,
     onProvisioned: () => saml.metrics.jitProvisions.inc({ tid }),
@@ -306,7 +306,7 @@ async function accept(
     asserted: input.roles,
   });
   // Re-read: the role sync may have bumped `tokenVersion`, which the idToken must carry.
-  const user: User | null = await services.repos.users.getById(resolved.user.localId);
+  const user: User | null = await flow.repos.users.getById(resolved.user.localId);
   if (!user) return reject("internal_error", "user_vanished");
   if (user.status !== "ACTIVE") return reject("subject_confirmation_mismatch", "user_inactive");
   facts.userId = user.localId;
@@ -330,7 +330,7 @@ async function accept(
     now,
     expiresAt: exp * 1000,
   });
-  await flow.services.repos.saml.sessions.start(session, now);
+  await flow.repos.saml.sessions.start(session, now);
   try {
     const signed = await deps.idTokens.sign({
       sub: user.localId,
@@ -351,7 +351,7 @@ async function accept(
       session: { sid, tenantId: tid, nameId: assertion.nameId },
     };
   } catch (error) {
-    await flow.services.repos.saml.sessions.end(session).catch(() => {});
+    await flow.repos.saml.sessions.end(session).catch(() => {});
     throw error;
   }
 }
@@ -364,7 +364,7 @@ async function decide(
   outcome: Accepted | SamlRejection,
   started: number,
 ): Promise<FlowDecision> {
-  const { deps, saml, services } = flow;
+  const { deps, saml } = flow;
   const tidLabel = facts.tid ?? "unknown";
   const durationMs = Math.max(0, Math.round(performance.now() - started));
   const decision = outcome.ok ? "accept" : "reject";
@@ -399,7 +399,7 @@ async function decide(
 
   // §15: written before the answer is sent, through the one audit writer; a failed write (counted
   // and logged there) fails closed.
-  const audited = await services.audit.recordOrFail("saml.assertion", record);
+  const audited = await flow.audit.recordOrFail("saml.assertion", record);
   if (!audited) {
     saml.metrics.auditFailures.inc({ decision });
     req.log.error("SAML audit write failed", { decision, tenantId: tidLabel });
@@ -407,7 +407,7 @@ async function decide(
 
   if (outcome.ok) {
     if (!audited) {
-      await flow.services.repos.saml.sessions.end(outcome.session).catch(() => {});
+      await flow.repos.saml.sessions.end(outcome.session).catch(() => {});
       saml.metrics.responses.inc({ tid: tidLabel, result: "reject" });
       saml.metrics.validationFailures.inc({ tid: tidLabel, reason: "internal_error" });
       return refuse(

@@ -8,13 +8,17 @@ import type { AppDeps } from "../../deps.ts";
 import { isTiktiError } from "../../errors.ts";
 import type { Logger } from "../../logger.ts";
 import type { SamlBucket, SamlReason } from "../../saml/reasons.ts";
-import type { Services } from "../index.ts";
+import type { Repos } from "../../store/repos/index.ts";
+import type { Audit } from "../audit.ts";
 import type { SamlContext } from "./context.ts";
 
+/** What the flows are built with, once, by `createServices` (src/services/saml/index.ts). */
 export interface FlowDeps {
-  deps: AppDeps;
-  saml: SamlContext;
-  services: Services;
+  readonly deps: AppDeps;
+  readonly saml: SamlContext;
+  readonly repos: Repos;
+  /** The app's one audit writer. */
+  readonly audit: Audit;
 }
 
 /** The parts of one HTTP request a flow may use. */

@@ -35,7 +35,7 @@ export interface LoginRequest extends FlowRequest {
 }
 
 export async function startLogin(flow: FlowDeps, req: LoginRequest): Promise<FlowDecision> {
-  const { deps, saml, services } = flow;
+  const { deps, saml } = flow;
   const config = deps.config;
   const tid = req.tenantId;
   const what = (reason: string, detail?: string) => ({
@@ -47,7 +47,7 @@ export async function startLogin(flow: FlowDeps, req: LoginRequest): Promise<Flo
   try {
     // 2. Tenant and IdP record.
     if (!isPathTenantId(tid)) return refuse("not_configured", what("tid_unknown", "tid_malformed"));
-    const tenant = await services.repos.tenants.get(tid);
+    const tenant = await flow.repos.tenants.get(tid);
     if (tenant?.status !== "ACTIVE") return refuse("not_configured", what("tid_unknown", "tenant"));
     const read = await saml.idps.read(tid);
     if (read.kind === "absent") return refuse("not_configured", what("tid_unknown", "no_idp"));
@@ -94,7 +94,7 @@ export async function startLogin(flow: FlowDeps, req: LoginRequest): Promise<Flo
       issueInstant,
       forceAuthn,
     };
-    await flow.services.repos.saml.requests.put(stored, ttl);
+    await flow.repos.saml.requests.put(stored, ttl);
 
     // 8.
     saml.metrics.authnRequests.inc({ tid });

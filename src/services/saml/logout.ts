@@ -85,12 +85,12 @@ export async function spLogout(flow: FlowDeps, req: SpLogoutRequest): Promise<Fl
     const expireIdToken = expireCookie("idToken");
 
     // 3. Already ended.
-    const session = await flow.services.repos.saml.sessions.get(claims.sid);
+    const session = await flow.repos.saml.sessions.get(claims.sid);
     if (!session) return redirectTo(returnTo, [expireIdToken]);
     if (session.userId !== claims.sub || session.tenantId !== tid) return bad("session_mismatch");
 
     // 4. End the session locally, whatever the IdP does next.
-    await flow.services.repos.saml.sessions.end(session);
+    await flow.repos.saml.sessions.end(session);
     saml.metrics.logoutRequests.inc({ tid, direction: "sp" });
     req.log.info("SAML session ended (SP-initiated logout)", { tenantId: tid, userId: session.userId });
 
@@ -135,7 +135,7 @@ export async function spLogout(flow: FlowDeps, req: SpLogoutRequest): Promise<Fl
       returnTo,
       issueInstant,
     };
-    await flow.services.repos.saml.requests.put(stored, ttl);
+    await flow.repos.saml.requests.put(stored, ttl);
     // 7, 8.
     return withFlowCookies(outbound, [expireIdToken, setCookie("slo", id, ttl)]);
   } catch (error) {
@@ -287,7 +287,7 @@ async function idpLogoutRequest(
     records.set(tid, read.record);
     return read.record;
   };
-  const entries = await flow.services.repos.saml.sessions.indexEntries(nameId);
+  const entries = await flow.repos.saml.sessions.indexEntries(nameId);
   let candidates: string[] = [];
   for (const e of entries) {
     if (!(e.expiresAt > now) || candidates.includes(e.tenantId)) continue;
@@ -333,7 +333,7 @@ async function idpLogoutRequest(
   const facts = first.facts;
 
   // 4. Replay guard on the LogoutRequest ID.
-  const fresh = await flow.services.repos.saml.replay.firstSight(facts.id, LOGOUT_REPLAY_TTL_SECONDS * 1000);
+  const fresh = await flow.repos.saml.replay.firstSight(facts.id, LOGOUT_REPLAY_TTL_SECONDS * 1000);
   if (!fresh)
     return refuse("forbidden", {
       flow: "slo",
@@ -344,16 +344,14 @@ async function idpLogoutRequest(
   // 5. End the matching sessions of each verified tenant.
   const verifiedNameId = facts.nameId ?? nameId;
   const all =
-    verifiedNameId === nameId
-      ? entries
-      : await flow.services.repos.saml.sessions.indexEntries(verifiedNameId);
+    verifiedNameId === nameId ? entries : await flow.repos.saml.sessions.indexEntries(verifiedNameId);
   let ended = 0;
   for (const v of verified) {
     const wanted = v.facts.sessionIndexes;
     for (const e of all) {
       if (e.tenantId !== v.tid) continue;
       if (wanted.length > 0 && !wanted.includes(e.sessionIndex)) continue;
-      await flow.services.repos.saml.sessions.end({
+      await flow.repos.saml.sessions.end({
         sid: e.sid,
         tenantId: e.tenantId,
         nameId: verifiedNameId,
@@ -404,7 +402,7 @@ async function logoutResponse(
   if (bound.length === 0) return refuseSlo("bad_request", "request_not_found", "slo_cookie_missing");
   if (irt === null || !bound.includes(irt))
     return refuseSlo("bad_request", "request_not_found", "in_response_to_not_bound");
-  const record = await flow.services.repos.saml.requests.consume(irt, "logout");
+  const record = await flow.repos.saml.requests.consume(irt, "logout");
   if (!record) return refuseSlo("bad_request", "request_not_found", "request_record");
   const tid = record.tenantId;
 
