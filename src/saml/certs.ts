@@ -21,11 +21,13 @@ export interface PemBlock {
 export function pemBlocks(text: string): PemBlock[] {
   const re = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
   const out: PemBlock[] = [];
-  for (const m of text.matchAll(re)) {
-    if (m[1] !== m[3]) throw new CertificateParseError("PEM BEGIN and END labels differ");
-    const der = strictBase64(m[2]!.replace(/^[A-Za-z-]+:.*$/gm, ""));
+  for (const [, label, body, endLabel] of text.matchAll(re)) {
+    // The pattern always captures all three groups; a missing one is no PEM block.
+    if (label === undefined || body === undefined) throw new CertificateParseError("not a PEM block");
+    if (label !== endLabel) throw new CertificateParseError("PEM BEGIN and END labels differ");
+    const der = strictBase64(body.replace(/^[A-Za-z-]+:.*$/gm, ""));
     if (der === null) throw new CertificateParseError("PEM body is not valid base64");
-    out.push({ label: m[1]!, der });
+    out.push({ label, der });
   }
   return out;
 }
