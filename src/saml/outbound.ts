@@ -14,6 +14,7 @@
  */
 import { XMLBuilder } from "fast-xml-parser";
 import { SignedXml } from "xml-crypto";
+import { readAllLimited } from "../bytes.ts";
 import { base64ToBytes, bytesToBase64, toPem } from "../crypto/pem.ts";
 import { DIGEST_ALG_URI, ENVELOPED_SIGNATURE, EXC_C14N, SIG_ALG_URI } from "./algorithms.ts";
 import type { SpKeyPair } from "./sp-keys.ts";
@@ -47,7 +48,8 @@ async function deflateRaw(text: string): Promise<Uint8Array> {
   const stream = new Blob([new TextEncoder().encode(text)])
     .stream()
     .pipeThrough(new CompressionStream("deflate-raw"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  // No size cap here: the finished URL is measured against MAX_REDIRECT_URL_BYTES by the caller.
+  return readAllLimited(stream, Number.POSITIVE_INFINITY);
 }
 
 export class OutboundTooLong extends Error {}
