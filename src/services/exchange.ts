@@ -373,7 +373,12 @@ export function createTokenExchange(deps: ExchangeDeps, services: ExchangeServic
     if (req.audience === "") throw new TiktiError("INVALID_AUDIENCE", { details: { reason: "missing" } });
 
     // 2: procedure V; a vanished user is 404 (docs/spec/api.md §2.11.3), a DISABLED `tid` tenant 401 (§2.11.4)
-    const { claims, user, saml } = await services.verifyIdToken(req.idToken, {
+    const {
+      claims,
+      user,
+      saml,
+      tenant: tokenTenant,
+    } = await services.verifyIdToken(req.idToken, {
       missingUserIs404: true,
       checkTenant: true,
     });
@@ -390,7 +395,12 @@ export function createTokenExchange(deps: ExchangeDeps, services: ExchangeServic
 
     // 5 (grammar first: no store read with a malformed id)
     rules.checkTenantId(tenantId);
-    const tenantRead = early(repos.tenants.get(tenantId));
+    // The token's tenant was read by procedure V already: not read twice.
+    const tenantRead = early(
+      tokenTenant !== undefined && tenantId === claims.tid
+        ? Promise.resolve(tokenTenant)
+        : repos.tenants.get(tenantId),
+    );
     const membershipRead = early(
       chosen.membership ? Promise.resolve(chosen.membership) : repos.memberships.get(tenantId, userId),
     );

@@ -7,7 +7,7 @@
 import type { Clock } from "../clock.ts";
 import type { IdTokenSigner, VerifiedIdTokenClaims } from "../crypto/id-token.ts";
 import { normaliseEmail } from "../domain/email.ts";
-import type { User } from "../domain/types.ts";
+import type { Tenant, User } from "../domain/types.ts";
 import { TiktiError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Repos } from "../store/repos/index.ts";
@@ -17,6 +17,11 @@ export interface VerifiedIdToken {
   user: User;
   /** `amr` contains `saml` (docs/spec/tokens.md §4.1 V10, §7). */
   saml: boolean;
+  /**
+   * The tenant of `claims.tid` as this verification saw it (`null`: no such tenant), present only when
+   * it was needed (a SAML token, or `checkTenant`): callers reuse it instead of reading it again.
+   */
+  tenant?: Tenant | null;
 }
 
 export interface VerifyIdTokenOptions {
@@ -27,6 +32,11 @@ export interface VerifyIdTokenOptions {
    * validate). A `tid` naming no tenant (legacy `companyId`) is not rejected for non-SAML tokens.
    */
   checkTenant?: boolean;
+  /**
+   * A tenant this request has already read (e.g. the OAuth client's): used instead of a second read
+   * when it is the token's `tid`.
+   */
+  knownTenant?: Tenant;
 }
 
 export type IdTokenVerifier = (token: string, options?: VerifyIdTokenOptions) => Promise<VerifiedIdToken>;
@@ -49,7 +59,13 @@ export function createIdTokenVerifier(deps: {
     // The tenant read (V10, docs/spec/api.md §2.11.4) depends only on the verified claims: start it with the
     // user read so the two share a round trip. It is awaited in step order below, so which error
     // wins does not change; a rejection of an unused read is swallowed.
-    const tenantRead = claims.tid && (saml || options.checkTenant) ? repos.tenants.get(claims.tid) : null;
+    const tid = claims.tid;
+    const tenantRead =
+      tid && (saml || options.checkTenant)
+        ? options.knownTenant?.id === tid
+          ? Promise.resolve(options.knownTenant)
+          : repos.tenants.get(tid)
+        : null;
     tenantRead?.catch(() => {});
 
     // V6: by id, else by the email claim with the legacy fallback, whose id must equal sub.
@@ -80,6 +96,7 @@ export function createIdTokenVerifier(deps: {
       if (saml ? tenant?.status !== "ACTIVE" : tenant !== null && tenant.status !== "ACTIVE") {
         throw invalid("tenant not active");
       }
+      return { claims, user, saml, tenant };
     }
     return { claims, user, saml };
   };

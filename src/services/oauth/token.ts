@@ -251,7 +251,7 @@ export function createOAuthTokenService(deps: TokenDeps, services: TokenServices
   async function presented(token: string, type: string, c: AuthenticatedClient): Promise<PresentedToken> {
     if (type === TOKEN_TYPE_ID_TOKEN) {
       const { claims, user, saml } = await oauthStep(() =>
-        services.verifyIdToken(token, { checkTenant: true }),
+        services.verifyIdToken(token, { checkTenant: true, knownTenant: c.tenant }),
       );
       return { user, saml, tid: claims.tid };
     }
