@@ -8,7 +8,10 @@
  * - No offline queue: while disconnected every command fails at once with STORE_UNAVAILABLE. The
  *   driver reconnects by itself with a capped backoff (≤ 1 s), forever, until `close()`.
  * - Every command carries its own deadline (`timeoutMs`, default 2 s, docs/spec/api.md §2.9). node-redis only
- *   times out commands that are still waiting to be written, so the deadline is enforced here.
+ *   times out commands that are still waiting to be written, so the deadline is enforced here — and
+ *   only here: node-redis' own per-command timeout is an `AbortSignal.timeout` that cannot be
+ *   cancelled, so every command left a timer that fired 2 s later and built a `DOMException` (a few
+ *   per cent of a lookup's CPU, issue 14). The queue bound below keeps a stalled socket finite.
  * - Driver errors are translated where they enter: no answer (refused, closed, offline, timeout,
  *   cluster down, LOADING, ...) → STORE_UNAVAILABLE; an error reply from the server (WRONGTYPE, a
  *   script error, ...) → INTERNAL; the driver error is kept as `cause`.
@@ -309,6 +312,9 @@ const baseClientOptions = {
   // Keep the handshake to AUTH/SELECT (KVRocks and older servers, docs/spec/storage.md §1).
   disableClientInfo: true,
   maintNotifications: "disabled",
+  // 0 turns node-redis' own per-command timeout off (its default is 5 s): the store's deadline is
+  // the one that counts (see the header).
+  commandOptions: { timeout: 0 },
 } as const;
 
 function singleBackend(options: RedisStoreOptions, db: number, timeoutMs: number, logger: Logger): Backend {
@@ -334,7 +340,6 @@ function singleBackend(options: RedisStoreOptions, db: number, timeoutMs: number
         url: options.url,
         database: db,
         socket: socketCommon,
-        commandOptions: { timeout: timeoutMs },
       });
     } catch (err) {
       // The message must not repeat the URL: it may hold a password.
@@ -349,7 +354,6 @@ function singleBackend(options: RedisStoreOptions, db: number, timeoutMs: number
       socket: options.tls
         ? { ...socketCommon, host, port, tls: true, servername: host }
         : { ...socketCommon, host, port },
-      commandOptions: { timeout: timeoutMs },
     });
   }
   // An 'error' listener is mandatory: without one an EventEmitter error kills the process.
@@ -407,7 +411,7 @@ function clusterBackend(
       ...(options.password ? { password: options.password } : {}),
       socket: options.tls ? { ...socketCommon, tls: true } : socketCommon,
     },
-    commandOptions: { timeout: timeoutMs },
+    commandOptions: { timeout: 0 },
     RESP: 2,
     useReplicas: false,
   });

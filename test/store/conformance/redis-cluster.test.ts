@@ -84,6 +84,22 @@ describe("redis-cluster engine: slots, scans, node loss", () => {
     await cluster?.stop();
   });
 
+  it("an answered command leaves no timer behind (node-redis' per-command timeout is off)", async () => {
+    const original = AbortSignal.timeout;
+    let made = 0;
+    AbortSignal.timeout = (ms: number) => {
+      made++;
+      return original.call(AbortSignal, ms);
+    };
+    try {
+      for (let i = 0; i < 8; i++) await kv.set(`timers:${i}`, "v");
+      expect(await kv.get("timers:7")).toBe("v");
+    } finally {
+      AbortSignal.timeout = original;
+    }
+    expect(made).toBe(0);
+  });
+
   it("names its engine", () => {
     expect(kv.engine).toBe("redis-cluster");
   });

@@ -102,6 +102,26 @@ describe("redis engine: scripts, outages, timeouts", () => {
     await server?.stop();
   });
 
+  it("an answered command leaves no timer behind (no uncancellable AbortSignal.timeout per command)", async () => {
+    // Each command's deadline is a cleared setTimeout; node-redis' per-command timeout would be an
+    // AbortSignal.timeout that fires (and builds a DOMException) 2 s after every command.
+    const original = AbortSignal.timeout;
+    let made = 0;
+    AbortSignal.timeout = (ms: number) => {
+      made++;
+      return original.call(AbortSignal, ms);
+    };
+    try {
+      const p = `timers:${crypto.randomUUID()}:`;
+      await kv.set(`${p}k`, "v");
+      expect(await kv.get(`${p}k`)).toBe("v");
+      expect(await kv.casSet(`${p}k`, "v", "w")).toBe(true);
+    } finally {
+      AbortSignal.timeout = original;
+    }
+    expect(made).toBe(0);
+  });
+
   it("loads every script on connect (SCRIPT LOAD) so EVALSHA hits the cache", async () => {
     expect(await waitFor(async () => (await scriptsCached(server)).every((n) => n === 1), 5_000)).toBe(true);
   });
