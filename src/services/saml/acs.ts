@@ -299,14 +299,16 @@ async function accept(
     facts.userId = resolved.user.localId;
     return reject("subject_confirmation_mismatch", "user_inactive");
   }
-  await ensureMembership(jitDeps, {
+  const bumped = await ensureMembership(jitDeps, {
     tenantId: tid,
     userId: resolved.user.localId,
     roleMap: input.record.roleMap,
     asserted: input.roles,
   });
-  // Re-read: the role sync may have bumped `tokenVersion`, which the idToken must carry.
-  const user: User | null = await flow.repos.users.getById(resolved.user.localId);
+  // Re-read only when the role sync bumped `tokenVersion`, which the idToken must carry; otherwise the
+  // user read by the JIT step of this same login is current enough (a later status change bumps the
+  // version too, so V8 refuses a token minted from a stale read).
+  const user: User | null = bumped ? await flow.repos.users.getById(resolved.user.localId) : resolved.user;
   if (!user) return reject("internal_error", "user_vanished");
   if (user.status !== "ACTIVE") return reject("subject_confirmation_mismatch", "user_inactive");
   facts.userId = user.localId;
