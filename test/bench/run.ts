@@ -657,6 +657,25 @@ function versionOf(runtime: BenchRuntime): string {
 const PROFILES = join(root, "test/bench/profiles");
 const PROFILE_SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 8);
 
+/** Fresh secrets of one run. */
+async function newSecrets(): Promise<Secrets> {
+  return { jwtSecret: randomSecret(48), apiKey: randomSecret(32), pem: await generateRsaPem() };
+}
+
+/** A redis-server on the load cores with the bench tenants (through the real KV), and a raw client. */
+async function startSeededRedis() {
+  const redis = await startRedis();
+  if (PIN) pinPid(PIN.load, redis.pid);
+  const client = createClient({ socket: { host: redis.host, port: redis.port } });
+  await client.connect();
+  const { createRedisStore } = await import("../../src/store/redis.ts");
+  const kv = createRedisStore({ addr: redis.addr, logger: silentLogger });
+  await waitPing(kv);
+  await seedTenants(kv, TENANTS);
+  await kv.close();
+  return { redis, client };
+}
+
 /**
  * `--profile`: for each runtime and each of JWKS, lookup and exchange, a server on Redis (one
  * process, pinned) under the bench's closed-loop load for PROFILE_SECONDS while the CPU profiler
@@ -666,23 +685,11 @@ const PROFILE_SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 8);
 async function profileMain(): Promise<void> {
   ensureWrk();
   const work = mkdtempSync(join(tmpdir(), "tikti-profile-"));
-  const secrets: Secrets = {
-    jwtSecret: randomSecret(48),
-    apiKey: randomSecret(32),
-    pem: await generateRsaPem(),
-  };
+  const secrets = await newSecrets();
   const plan: SeedPlan = { users: USERS, tenants: TENANTS, passwordHash: await seedPasswordHash() };
-  const redis = await startRedis();
-  if (PIN) pinPid(PIN.load, redis.pid);
+  const { redis, client } = await startSeededRedis();
   mkdirSync(PROFILES, { recursive: true });
   try {
-    const client = createClient({ socket: { host: redis.host, port: redis.port } });
-    await client.connect();
-    const { createRedisStore } = await import("../../src/store/redis.ts");
-    const kv = createRedisStore({ addr: redis.addr, logger: silentLogger });
-    await waitPing(kv);
-    await seedTenants(kv, TENANTS);
-    await kv.close();
     await seedUsersRedis(client, plan);
     client.destroy();
     const files = await writeRequestFiles(work, secrets, USERS, "profile");
@@ -780,22 +787,10 @@ async function main(): Promise<void> {
   }
   ensureWrk();
   const work = mkdtempSync(join(tmpdir(), "tikti-bench-"));
-  const secrets: Secrets = {
-    jwtSecret: randomSecret(48),
-    apiKey: randomSecret(32),
-    pem: await generateRsaPem(),
-  };
+  const secrets = await newSecrets();
   const plan: SeedPlan = { users: USERS, tenants: TENANTS, passwordHash: await seedPasswordHash() };
   log(`seeding ${USERS} users into Redis and a template embedded store`);
-  const redis = await startRedis();
-  if (PIN) pinPid(PIN.load, redis.pid);
-  const redisClient = createClient({ socket: { host: redis.host, port: redis.port } });
-  await redisClient.connect();
-  const { createRedisStore } = await import("../../src/store/redis.ts");
-  const kv = createRedisStore({ addr: redis.addr, logger: silentLogger });
-  await waitPing(kv);
-  await seedTenants(kv, TENANTS);
-  await kv.close();
+  const { redis, client: redisClient } = await startSeededRedis();
   await seedUsersRedis(redisClient, plan);
   const template = join(work, "embedded-template");
   await seedEmbeddedDir(template, plan);
@@ -895,16 +890,8 @@ async function scaleRun(work: string, secrets: Secrets, passwordHash: string): P
   const out: ScaleReport = { runtime, users: SCALE_USERS, stores: {} };
 
   log(`scale: seeding ${SCALE_USERS} users into a fresh Redis`);
-  const redis = await startRedis();
-  if (PIN) pinPid(PIN.load, redis.pid);
+  const { redis, client } = await startSeededRedis();
   try {
-    const client = createClient({ socket: { host: redis.host, port: redis.port } });
-    await client.connect();
-    const { createRedisStore } = await import("../../src/store/redis.ts");
-    const kv = createRedisStore({ addr: redis.addr, logger: silentLogger });
-    await waitPing(kv);
-    await seedTenants(kv, TENANTS);
-    await kv.close();
     const memory = async () =>
       Number(
         String(await client.sendCommand(["INFO", "memory"]))

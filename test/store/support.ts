@@ -128,3 +128,19 @@ export async function hashFields(kv: KV, key: string): Promise<Map<string, strin
   for await (const batch of kv.hscan(key)) for (const [f, v] of batch) out.set(f, v);
   return out;
 }
+
+/** How many `AbortSignal.timeout`s `run` made (each is an uncancellable timer that fires later). */
+export async function abortSignalTimeoutsDuring(run: () => Promise<void>): Promise<number> {
+  const original = AbortSignal.timeout;
+  let made = 0;
+  AbortSignal.timeout = (ms: number) => {
+    made++;
+    return original.call(AbortSignal, ms);
+  };
+  try {
+    await run();
+  } finally {
+    AbortSignal.timeout = original;
+  }
+  return made;
+}

@@ -16,6 +16,7 @@ import {
   waitFor,
   waitForStore,
 } from "../../support/redis-server.ts";
+import { abortSignalTimeoutsDuring } from "../support.ts";
 import { runKvConformance } from "./suite.ts";
 
 runKvConformance("redis-cluster", async () => {
@@ -85,18 +86,10 @@ describe("redis-cluster engine: slots, scans, node loss", () => {
   });
 
   it("an answered command leaves no timer behind (node-redis' per-command timeout is off)", async () => {
-    const original = AbortSignal.timeout;
-    let made = 0;
-    AbortSignal.timeout = (ms: number) => {
-      made++;
-      return original.call(AbortSignal, ms);
-    };
-    try {
+    const made = await abortSignalTimeoutsDuring(async () => {
       for (let i = 0; i < 8; i++) await kv.set(`timers:${i}`, "v");
       expect(await kv.get("timers:7")).toBe("v");
-    } finally {
-      AbortSignal.timeout = original;
-    }
+    });
     expect(made).toBe(0);
   });
 

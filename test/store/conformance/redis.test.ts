@@ -16,6 +16,7 @@ import {
   waitFor,
   waitForStore,
 } from "../../support/redis-server.ts";
+import { abortSignalTimeoutsDuring } from "../support.ts";
 import { runKvConformance } from "./suite.ts";
 
 runKvConformance("redis", async () => {
@@ -105,20 +106,12 @@ describe("redis engine: scripts, outages, timeouts", () => {
   it("an answered command leaves no timer behind (no uncancellable AbortSignal.timeout per command)", async () => {
     // Each command's deadline is a cleared setTimeout; node-redis' per-command timeout would be an
     // AbortSignal.timeout that fires (and builds a DOMException) 2 s after every command.
-    const original = AbortSignal.timeout;
-    let made = 0;
-    AbortSignal.timeout = (ms: number) => {
-      made++;
-      return original.call(AbortSignal, ms);
-    };
-    try {
+    const made = await abortSignalTimeoutsDuring(async () => {
       const p = `timers:${crypto.randomUUID()}:`;
       await kv.set(`${p}k`, "v");
       expect(await kv.get(`${p}k`)).toBe("v");
       expect(await kv.casSet(`${p}k`, "v", "w")).toBe(true);
-    } finally {
-      AbortSignal.timeout = original;
-    }
+    });
     expect(made).toBe(0);
   });
 
