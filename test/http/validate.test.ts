@@ -3,89 +3,33 @@
  * parsing, and the revocation scenarios of docs/spec/tokens.md §5 across exchange and validate. One
  * test per reason of docs/spec/tokens.md §4.3 is in test/services/validate.test.ts.
  */
-import { createSign } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
-import { createLogger } from "../../src/logger.ts";
 import { withTokenVersionBump } from "../../src/store/repos/users.ts";
+import { forEachEngine, TEST_ISSUER, type TestApp } from "../support/app.ts";
 import {
-  buildTestApp,
-  forEachEngine,
-  manualClock,
-  TEST_ISSUER,
-  type TestApp,
-  testSigningPem,
-} from "../support/app.ts";
+  buildValidateApp,
+  EMAIL,
+  token as forgeToken,
+  signIdToken,
+  T1,
+  USER,
+  WORKER,
+} from "../support/validate-fixture.ts";
 
 const VALIDATE = "/accounts/validate";
 const EXCHANGE = "/accounts/token/exchange";
-const T1 = "tenant-1";
-const USER = "user-1";
-const EMAIL = "worker@example.com";
-const WORKER = "codeq-worker";
-const KID = "test-key-1";
-
-const b64url = (s: string) => Buffer.from(s).toString("base64url");
-
-/** Any header and payload, signed with node:crypto (independent of the code under test). */
-function forge(header: object, payload: object, pem: string): string {
-  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
-  return `${input}.${createSign("RSA-SHA256").update(input).sign(pem, "base64url")}`;
-}
 
 forEachEngine("POST /accounts/validate", (engine) => {
   let t: TestApp;
-  let clock: ReturnType<typeof manualClock>;
   let pem: string;
   let logLines: Record<string, unknown>[];
   let now: number;
 
   beforeEach(async () => {
-    clock = manualClock(Date.UTC(2026, 0, 1, 12));
-    now = Math.floor(clock.now() / 1000);
-    pem = await testSigningPem();
-    logLines = [];
-    t = await buildTestApp({
-      store: await engine.freshStore(),
-      clock,
-      extend: (deps) => ({
-        ...deps,
-        logger: createLogger((line) => logLines.push(JSON.parse(line)), "debug"),
-      }),
-    });
-    const { repos } = t.app.services;
-    await repos.users.create({ localId: USER, email: EMAIL, password: "", tokenVersion: 3 });
-    await repos.tenants.create({ id: T1, slug: T1, name: "Tenant 1" });
-    await repos.memberships.put(T1, USER, ["COMPANY_EMPLOYEE"]);
-    await repos.clients.create(T1, {
-      clientId: WORKER,
-      secretHash: "",
-      defaultScopes: ["codeq:claim", "codeq:result"],
-    });
+    ({ t, pem, logLines, now } = await buildValidateApp(engine));
   });
 
-  /** Claims as the exchange would sign them, with overrides. */
-  function claims(over: Record<string, unknown> = {}): Record<string, unknown> {
-    return {
-      iss: TEST_ISSUER,
-      aud: WORKER,
-      sub: USER,
-      email: EMAIL,
-      tid: T1,
-      scope: "codeq:claim",
-      ver: 3,
-      iat: now,
-      exp: now + 600,
-      jti: "4b1c0b8e-3f2a-4c55-9d1e-0a2b3c4d5e6f",
-      ...over,
-    };
-  }
-
-  function token(
-    over: Record<string, unknown> = {},
-    header: object = { alg: "RS256", typ: "JWT", kid: KID },
-  ) {
-    return forge(header, claims(over), pem);
-  }
+  const token = (over?: Record<string, unknown>, header?: object) => forgeToken(pem, now, over, header);
 
   function validate(tokenText: string, audience = WORKER): Promise<Response> {
     return t.call(VALIDATE, { json: { token: tokenText, audience } });
@@ -98,13 +42,7 @@ forEachEngine("POST /accounts/validate", (engine) => {
   }
 
   async function exchangeToken(idTokenVer = 3): Promise<{ idToken: string; accessToken: string }> {
-    const { token: idToken } = await t.deps.idTokens.sign({
-      sub: USER,
-      email: EMAIL,
-      role: "COMPANY_EMPLOYEE",
-      amr: "pwd",
-      ver: idTokenVer,
-    });
+    const idToken = await signIdToken(t, idTokenVer);
     const res = await t.call(EXCHANGE, {
       json: { idToken, audience: WORKER, tenantId: T1, eventTypes: ["render_video"] },
     });

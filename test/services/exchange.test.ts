@@ -8,37 +8,23 @@
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
 import { beforeEach, describe, expect, it } from "vitest";
 import { isTiktiError, type TiktiError } from "../../src/errors.ts";
-import { createLogger } from "../../src/logger.ts";
 import type { ExchangeRequest, ExchangeResult } from "../../src/services/exchange.ts";
 import { keys } from "../../src/store/keys.ts";
 import { withTokenVersionBump } from "../../src/store/repos/users.ts";
-import { buildTestApp, forEachEngine, manualClock, TEST_ISSUER, type TestApp } from "../support/app.ts";
-
-const T1 = "tenant-1";
-const T2 = "tenant-2";
-const USER = "user-1";
-const EMAIL = "worker@example.com";
-const WORKER = "codeq-worker";
-const SID = "0123456789abcdef0123456789abcdef";
-
-type Clock = ReturnType<typeof manualClock>;
-
-interface Setup {
-  role?: string;
-  /** The user's home tenant. */
-  companyId?: string;
-  tokenVersion?: number;
-  /** Tenants the user is a member of, with the membership roles. */
-  memberships?: Record<string, string[]>;
-  client?: {
-    tenantId?: string;
-    clientId?: string;
-    defaultScopes?: string[];
-    allowedGrantTypes?: string[];
-    allowedEventTypes?: string[];
-    maxTtlSeconds?: number;
-  } | null;
-}
+import { forEachEngine, TEST_ISSUER, type TestApp } from "../support/app.ts";
+import {
+  buildExchangeApp,
+  type Clock,
+  type IdTokenOverrides,
+  idToken as mintIdToken,
+  type Setup,
+  SID,
+  seed as seedUser,
+  T1,
+  T2,
+  USER,
+  WORKER,
+} from "../support/exchange-fixture.ts";
 
 /** What the service gave: the result (status 200, as the route answers) or the refusal. */
 interface Outcome {
@@ -53,67 +39,15 @@ forEachEngine("exchange service", (engine) => {
   let logLines: Record<string, unknown>[];
 
   async function build(config: Record<string, unknown> = {}): Promise<void> {
-    clock = manualClock(Date.UTC(2026, 0, 1, 12));
-    logLines = [];
-    t = await buildTestApp({
-      store: await engine.freshStore(),
-      clock,
-      config,
-      extend: (deps) => ({
-        ...deps,
-        logger: createLogger((line) => logLines.push(JSON.parse(line)), "debug"),
-      }),
-    });
+    ({ t, clock, logLines } = await buildExchangeApp(engine, config));
   }
 
   beforeEach(async () => {
     await build();
   });
 
-  /** User `user-1` (version 7), tenants 1 and 2, the memberships and one client. */
-  async function seed(setup: Setup = {}): Promise<void> {
-    const { repos } = t.app.services;
-    await repos.users.create({
-      localId: USER,
-      email: EMAIL,
-      password: "",
-      role: setup.role ?? "COMPANY_EMPLOYEE",
-      tokenVersion: setup.tokenVersion ?? 7,
-      ...(setup.companyId ? { companyId: setup.companyId } : {}),
-    });
-    await repos.tenants.create({ id: T1, slug: T1, name: "Tenant 1" });
-    await repos.tenants.create({ id: T2, slug: T2, name: "Tenant 2" });
-    for (const [tenantId, roles] of Object.entries(setup.memberships ?? { [T1]: ["COMPANY_EMPLOYEE"] })) {
-      await repos.memberships.put(tenantId, USER, roles);
-    }
-    if (setup.client !== null) {
-      const c = setup.client ?? {};
-      await repos.clients.create(c.tenantId ?? T1, {
-        clientId: c.clientId ?? WORKER,
-        secretHash: "",
-        defaultScopes: c.defaultScopes ?? ["codeq:claim", "codeq:result", "codeq:subscribe"],
-        ...(c.allowedGrantTypes ? { allowedGrantTypes: c.allowedGrantTypes } : {}),
-        ...(c.allowedEventTypes ? { allowedEventTypes: c.allowedEventTypes } : {}),
-        ...(c.maxTtlSeconds ? { maxTtlSeconds: c.maxTtlSeconds } : {}),
-      });
-    }
-  }
-
-  async function idToken(
-    over: { tid?: string; ver?: number; role?: string; amr?: "pwd" | "saml"; sub?: string } = {},
-  ): Promise<string> {
-    const amr = over.amr ?? "pwd";
-    const signed = await t.deps.idTokens.sign({
-      sub: over.sub ?? USER,
-      email: EMAIL,
-      role: over.role ?? "COMPANY_EMPLOYEE",
-      amr,
-      ver: over.ver ?? 7,
-      ...(over.tid ? { tid: over.tid } : {}),
-      ...(amr === "saml" ? { sid: SID } : {}),
-    });
-    return signed.token;
-  }
+  const seed = (setup?: Setup): Promise<void> => seedUser(t, setup);
+  const idToken = (over?: IdTokenOverrides): Promise<string> => mintIdToken(t, over);
 
   /** A SAML idToken for `tid` with its live session (docs/spec/tokens.md §4.1 V10). */
   async function samlIdToken(tid: string, role = "COMPANY_EMPLOYEE"): Promise<string> {

@@ -4,35 +4,25 @@
  * (docs/spec/api.md §6.3). The route's status, headers, body parsing and metric are proven by
  * test/http/validate.test.ts; here every refusal is the TiktiError the route would answer with.
  */
-import { createSign } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { VerifiedAccessTokenClaims } from "../../src/crypto/access-token.ts";
 import { isTiktiError } from "../../src/errors.ts";
-import { createLogger } from "../../src/logger.ts";
 import { withTokenVersionBump } from "../../src/store/repos/users.ts";
-import {
-  buildTestApp,
-  forEachEngine,
-  manualClock,
-  TEST_ISSUER,
-  type TestApp,
-  testSigningPem,
-} from "../support/app.ts";
+import { forEachEngine, type manualClock, TEST_ISSUER, type TestApp } from "../support/app.ts";
 import { generateRsaPem } from "../support/keys.ts";
-
-const T1 = "tenant-1";
-const USER = "user-1";
-const EMAIL = "worker@example.com";
-const WORKER = "codeq-worker";
-const KID = "test-key-1";
-
-const b64url = (s: string) => Buffer.from(s).toString("base64url");
-
-/** Any header and payload, signed with node:crypto (independent of the code under test). */
-function forge(header: object, payload: object, pem: string): string {
-  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
-  return `${input}.${createSign("RSA-SHA256").update(input).sign(pem, "base64url")}`;
-}
+import {
+  claims as accessClaims,
+  b64url,
+  buildValidateApp,
+  EMAIL,
+  forge,
+  token as forgeToken,
+  KID,
+  signIdToken,
+  T1,
+  USER,
+  WORKER,
+} from "../support/validate-fixture.ts";
 
 forEachEngine("validate service", (engine) => {
   let t: TestApp;
@@ -42,52 +32,11 @@ forEachEngine("validate service", (engine) => {
   let now: number;
 
   beforeEach(async () => {
-    clock = manualClock(Date.UTC(2026, 0, 1, 12));
-    now = Math.floor(clock.now() / 1000);
-    pem = await testSigningPem();
-    logLines = [];
-    t = await buildTestApp({
-      store: await engine.freshStore(),
-      clock,
-      extend: (deps) => ({
-        ...deps,
-        logger: createLogger((line) => logLines.push(JSON.parse(line)), "debug"),
-      }),
-    });
-    const { repos } = t.app.services;
-    await repos.users.create({ localId: USER, email: EMAIL, password: "", tokenVersion: 3 });
-    await repos.tenants.create({ id: T1, slug: T1, name: "Tenant 1" });
-    await repos.memberships.put(T1, USER, ["COMPANY_EMPLOYEE"]);
-    await repos.clients.create(T1, {
-      clientId: WORKER,
-      secretHash: "",
-      defaultScopes: ["codeq:claim", "codeq:result"],
-    });
+    ({ t, clock, pem, logLines, now } = await buildValidateApp(engine));
   });
 
-  /** Claims as the exchange would sign them, with overrides. */
-  function claims(over: Record<string, unknown> = {}): Record<string, unknown> {
-    return {
-      iss: TEST_ISSUER,
-      aud: WORKER,
-      sub: USER,
-      email: EMAIL,
-      tid: T1,
-      scope: "codeq:claim",
-      ver: 3,
-      iat: now,
-      exp: now + 600,
-      jti: "4b1c0b8e-3f2a-4c55-9d1e-0a2b3c4d5e6f",
-      ...over,
-    };
-  }
-
-  function token(
-    over: Record<string, unknown> = {},
-    header: object = { alg: "RS256", typ: "JWT", kid: KID },
-  ) {
-    return forge(header, claims(over), pem);
-  }
+  const claims = (over?: Record<string, unknown>) => accessClaims(now, over);
+  const token = (over?: Record<string, unknown>, header?: object) => forgeToken(pem, now, over, header);
 
   function validate(
     tokenText: string,
@@ -109,13 +58,7 @@ forEachEngine("validate service", (engine) => {
   }
 
   async function exchangeToken(idTokenVer = 3): Promise<{ idToken: string; accessToken: string }> {
-    const { token: idToken } = await t.deps.idTokens.sign({
-      sub: USER,
-      email: EMAIL,
-      role: "COMPANY_EMPLOYEE",
-      amr: "pwd",
-      ver: idTokenVer,
-    });
+    const idToken = await signIdToken(t, idTokenVer);
     const result = await t.app.services.exchange.exchange(
       { idToken, audience: WORKER, tenantId: T1, eventTypes: ["render_video"] },
       t.deps.logger,
