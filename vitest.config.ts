@@ -1,4 +1,5 @@
 import { globSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
@@ -79,6 +80,8 @@ export default defineConfig({
           name: "fast",
           include: ["test/**/*.test.ts"],
           exclude: [...always, ...SLOW],
+          // In-process and CPU-bound, no wall-clock assertions: one fork per core.
+          maxWorkers: availableParallelism(),
           env: { TIKTI_TEST_ENGINES: "embedded" },
         },
       },
