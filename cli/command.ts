@@ -17,9 +17,21 @@ export function command<const A extends ArgsDef>(def: {
 }): CommandDef<A> {
   return defineCommand({
     meta: { description: def.description },
-    args: def.args,
+    // A copy per use: citty's parser appends the camelCase/kebab spellings to an `alias` array in
+    // place, so a process that parses twice (an embedding, the test runner) would otherwise show
+    // `--baseUrl` beside `--base-url` in the next help.
+    args: () => freshArgs(def.args),
     run: ({ args, data }) => def.run(args, data as Ctx),
   });
+}
+
+function freshArgs<A extends ArgsDef>(args: A): A {
+  return Object.fromEntries(
+    Object.entries(args).map(([name, arg]) => [
+      name,
+      "alias" in arg && Array.isArray(arg.alias) ? { ...arg, alias: [...arg.alias] } : { ...arg },
+    ]),
+  ) as A;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the tree holds commands of every argument shape

@@ -119,6 +119,13 @@ describe("--help on every level", () => {
     expect(await help("init")).toMatch(/--no-prompt/);
   });
 
+  it("help stays as written after the same command parsed its flags once (no --baseUrl spelling)", async () => {
+    await h.run(["init", "--host", "https://id.example.com", "--api-key", "k", "--no-prompt"]);
+    const help = (await h.run(["init", "--help"])).stdout;
+    expect(help).toMatch(/--host, --base-url=<url>/);
+    expect(help).not.toContain("baseUrl");
+  });
+
   it("colours help only on a terminal and never with NO_COLOR", async () => {
     expect(
       (await h.run(["--help"], { stdoutIsTTY: true, env: { NO_COLOR: undefined, TERM: "xterm" } })).stdout,

@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll } from "vitest";
 import { silentLogger } from "../../src/logger.ts";
 import { openEmbeddedStore } from "../../src/runtime/embedded-open.ts";
 import { openSqlite } from "../../src/runtime/sqlite-node.ts";
@@ -10,20 +9,16 @@ import type { KV } from "../../src/store/kv.ts";
 /** Stores opened by this test file, closed and deleted after it (`npm test` leaves no temp dirs). */
 const opened: Array<{ kv: KV; dir: string }> = [];
 
-async function cleanUp(): Promise<void> {
+/**
+ * Closes and deletes what the current test file opened. Run after every file by the setup file
+ * (test/support/setup-children.ts): a registration at import time would run for the first file of
+ * a fork only when forks share their module cache (the fast project's `isolate: false`).
+ */
+export async function cleanUpTempStores(): Promise<void> {
   for (const { kv, dir } of opened.splice(0)) {
     await kv.close().catch(() => {});
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-// Registered when a test file imports this module (as testing-library registers its cleanup);
-// vitest's forks end without "exit" handlers, so a process hook would never run. Imported
-// lazily inside a running test, registering fails: close() still deletes the directory then.
-try {
-  afterAll(cleanUp);
-} catch {
-  // not collecting: see above
 }
 
 /** An embedded store in a fresh temp dir (node:sqlite), deleted after the test file or on close(). */
