@@ -304,6 +304,7 @@ async function accept(
     userId: resolved.user.localId,
     roleMap: input.record.roleMap,
     asserted: input.roles,
+    known: resolved.membership,
   });
   // Re-read only when the role sync bumped `tokenVersion`, which the idToken must carry; otherwise the
   // user read by the JIT step of this same login is current enough (a later status change bumps the

@@ -17,7 +17,7 @@
  */
 import { isValidEmail, normaliseEmail } from "../../domain/email.ts";
 import { isGlobalOnlyRoleName, isRoleName } from "../../domain/grammar.ts";
-import type { User } from "../../domain/types.ts";
+import type { Membership, User } from "../../domain/types.ts";
 import { TiktiError } from "../../errors.ts";
 import type { Logger } from "../../logger.ts";
 import type { Metrics } from "../../metrics.ts";
@@ -126,6 +126,11 @@ export type JitKind = "existing" | "linked" | "created";
 export interface JitResult {
   user: User;
   jit: JitKind;
+  /**
+   * The user's membership of the tenant as this step read it (null: read, absent), for the role sync
+   * of the same login (`ensureMembership` `known`); undefined when this step did not read it.
+   */
+  membership?: Membership | null;
 }
 
 /**
@@ -220,11 +225,9 @@ export async function resolveSamlUser(
     // 2. Link an existing member; 3. refuse an email held by anyone else.
     const byEmail = await repos.users.findByEmail(input.email);
     if (byEmail) {
-      if (
-        (await repos.memberships.get(input.tenantId, byEmail.localId)) ||
-        provisionedForSubject(byEmail, input.tenantId, input.nameId)
-      ) {
-        return link(deps, subject, byEmail);
+      const membership = await repos.memberships.get(input.tenantId, byEmail.localId);
+      if (membership || provisionedForSubject(byEmail, input.tenantId, input.nameId)) {
+        return { ...(await link(deps, subject, byEmail)), membership };
       }
       return { conflict: "email_held_by_non_member" };
     }
@@ -286,12 +289,15 @@ export async function ensureMembership(
     userId: string;
     roleMap: Readonly<Record<string, string[]>>;
     asserted: string[];
+    /** The membership this login already read (JitResult.membership); undefined: read it here. */
+    known?: Membership | null | undefined;
   },
 ): Promise<boolean> {
   const { memberships } = deps.repos;
   const managed = Object.keys(input.roleMap).length > 0;
   const wanted = managed ? mapRoles(input.roleMap, input.asserted) : [...DEFAULT_MEMBERSHIP_ROLES];
-  const existing = await memberships.get(input.tenantId, input.userId);
+  const existing =
+    input.known !== undefined ? input.known : await memberships.get(input.tenantId, input.userId);
   if (existing && (!managed || sameList(existing.roles, wanted))) return false;
   const put = await memberships.put(input.tenantId, input.userId, wanted);
   if (put.tokenVersionBumped) deps.metrics.tokenVersionBumps.inc({ cause: "saml_roles" });

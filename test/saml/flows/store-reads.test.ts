@@ -1,12 +1,13 @@
 /**
  * Store reads of one SAML login (issue 13 item 6, "store re-reads"): a returning user's ACS reads the
- * user record once and the membership once. A counting KV wrapper makes a re-read fail the test.
+ * user record once and the membership once; the login that links an existing member reads the
+ * membership once too. A counting KV wrapper makes a re-read fail the test.
  */
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import { keys } from "../../../src/store/keys.ts";
 import type { KV } from "../../../src/store/kv.ts";
 import { forEachEngine, manualClock } from "../../support/app.ts";
-import { type FlowApp, flowApp, type Idp, setupFiles, signIn } from "./idp.ts";
+import { type FlowApp, flowApp, type Idp, PERSISTENT_FORMAT, setupFiles, signIn } from "./idp.ts";
 
 /** `kv` counting `HGET <key> <field>` as `key field`; everything else passes through. */
 function countingHget(kv: KV): { kv: KV; reads: string[] } {
@@ -49,5 +50,29 @@ forEachEngine("store reads of one SAML login", (engine) => {
     const count = (entry: string) => reads.filter((r) => r === entry).length;
     expect(count(`${keys.users()} ${userId}`)).toBe(1);
     expect(count(`${keys.memberships("acme")} ${userId}`)).toBe(1);
+  });
+
+  it("the login that links an existing member reads that membership once", async () => {
+    const signUp = await t.call("/accounts/signUp", {
+      json: { email: "bob@example.test", password: "correct horse battery" },
+    });
+    expect(signUp.status, await signUp.clone().text()).toBe(200);
+    const userId = ((await signUp.json()) as { localId: string }).localId;
+    const added = await t.call("/tenants/acme/users", {
+      json: { email: "bob@example.test", roles: ["manager"] },
+    });
+    expect(added.status, await added.clone().text()).toBe(200);
+    reads.length = 0;
+    const s = await signIn(t, {
+      assertion: {
+        nameId: "bob-at-idp",
+        nameIdFormat: PERSISTENT_FORMAT,
+        attributes: { mail: ["bob@example.test"] },
+      },
+    });
+    expect(s.claims.sub).toBe(userId);
+    expect(reads.filter((r) => r === `${keys.memberships("acme")} ${userId}`)).toHaveLength(1);
+    // The link kept the membership as it was (roleMap empty).
+    expect((await t.app.services.repos.memberships.get("acme", userId))?.roles).toEqual(["manager"]);
   });
 });
