@@ -38,16 +38,7 @@ export async function generateRsaKeyPair(bits = 2048): Promise<GeneratedKeyPair>
     true,
     ["sign", "verify"],
   )) as CryptoKeyPair;
-  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
-  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey));
-  return {
-    privateKey: pair.privateKey,
-    publicKey: pair.publicKey,
-    pkcs8,
-    pkcs8Pem: toPem(pkcs8, "PRIVATE KEY"),
-    spki,
-    bits,
-  };
+  return { ...(await exported(pair)), bits };
 }
 
 /** A new access-token signing key pair (docs/spec/tokens.md §1): the algorithm fixes the key type. */
@@ -58,6 +49,11 @@ export async function generateAccessTokenKeyPair(
   if (alg === "RS256") return { ...(await generateRsaKeyPair(rsaBits)), alg };
   const params = alg === "ES256" ? { name: "ECDSA", namedCurve: "P-256" } : { name: "Ed25519" };
   const pair = (await crypto.subtle.generateKey(params, true, ["sign", "verify"])) as CryptoKeyPair;
+  return { ...(await exported(pair)), alg };
+}
+
+/** A generated pair with its PKCS#8 (DER and PEM) and SPKI encodings. */
+async function exported(pair: CryptoKeyPair): Promise<Omit<GeneratedKeyPair, "bits">> {
   const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
   const spki = new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey));
   return {
@@ -66,6 +62,5 @@ export async function generateAccessTokenKeyPair(
     pkcs8,
     pkcs8Pem: toPem(pkcs8, "PRIVATE KEY"),
     spki,
-    alg,
   };
 }
