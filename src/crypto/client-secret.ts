@@ -10,7 +10,7 @@
  */
 
 import { toBase64Url as base64Url, toHex as hex, fromHex as hexToBytes, sha256 } from "../bytes.ts";
-import { timingSafeEqualBytes } from "./compare.ts";
+import { type Sha256Sync, timingSafeEqualBytes } from "./compare.ts";
 import { parsePasswordHash } from "./password.ts";
 import { portablePasswordEngine } from "./password-portable.ts";
 
@@ -47,11 +47,20 @@ export function isSha256SecretHash(secretHash: string): boolean {
   return SHA256_HASH.test(secretHash);
 }
 
-export async function checkClientSecret(secret: string, secretHash: string): Promise<SecretCheck> {
+/**
+ * `sha256Sync`: the runtime's synchronous SHA-256 (Bun, Node), used instead of Web Crypto's
+ * asynchronous digest, which costs a thread-pool job per token request on Node.
+ */
+export async function checkClientSecret(
+  secret: string,
+  secretHash: string,
+  sha256Sync?: Sha256Sync,
+): Promise<SecretCheck> {
   if (secret === "" || secretHash === "") return "mismatch";
   if (isSha256SecretHash(secretHash)) {
     const expected = hexToBytes(secretHash.slice(SHA256_SECRET_PREFIX.length));
-    return timingSafeEqualBytes(await sha256(secret), expected) ? "match" : "mismatch";
+    const presented = sha256Sync ? sha256Sync(new TextEncoder().encode(secret)) : await sha256(secret);
+    return timingSafeEqualBytes(presented, expected) ? "match" : "mismatch";
   }
   const parsed = parsePasswordHash(secretHash);
   if (parsed?.scheme !== "bcrypt") return "mismatch";

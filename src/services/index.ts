@@ -64,7 +64,7 @@ export function createServices(deps: AppDeps): Services {
     oobCodeTtlSeconds: deps.config.accounts.oobCodeTtlSeconds,
     samlDomainIndexKey: deps.config.saml.discover.emailDomainIndexKey,
   });
-  const rateLimiter = createRateLimiter(deps.store, deps.config, deps.metrics, deps.clock);
+  const rateLimiter = createRateLimiter(deps.store, deps.config, deps.metrics, deps.clock, deps.sha256Sync);
   const verifyIdToken = createIdTokenVerifier({
     signer: deps.idTokens,
     repos,
@@ -84,6 +84,7 @@ export function createServices(deps: AppDeps): Services {
     clock: deps.clock,
     issuer: deps.config.issuerBaseUrl,
     skewSeconds: deps.config.clockSkewSeconds,
+    sha256Sync: deps.sha256Sync,
   });
   // One set of exchange rules for the legacy exchange and the RFC 8693 grant of /oauth/token.
   const rules = createExchangeRules(deps, { repos });

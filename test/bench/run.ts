@@ -23,6 +23,9 @@
  * `npm run bench -- --profile` (issue 14 item 1) records a CPU profile of the server under load on
  * JWKS, lookup and exchange, one route at a time, on each runtime (Redis, pinned like the bench),
  * and writes them as text to test/bench/profiles/<runtime>-<route>.txt (test/bench/cpuprofile.ts).
+ * Its knobs: BENCH_PROFILE_ROUTES [jwks,lookup,exchange] (also `oauth-cc`: `/oauth/token` client
+ * credentials), BENCH_PROFILE_STORE [redis] (`embedded`: a seeded embedded store, files named
+ * `<runtime>-<route>-embedded.txt`), BENCH_PROFILE_SECONDS [8].
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -656,6 +659,10 @@ function versionOf(runtime: BenchRuntime): string {
 /** Where `--profile` writes its text profiles (checked in). */
 const PROFILES = join(root, "test/bench/profiles");
 const PROFILE_SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 8);
+const PROFILE_ROUTES = (process.env.BENCH_PROFILE_ROUTES ?? "jwks,lookup,exchange")
+  .split(",")
+  .filter(Boolean);
+const PROFILE_STORE = process.env.BENCH_PROFILE_STORE === "embedded" ? "embedded" : "redis";
 
 /** Fresh secrets of one run. */
 async function newSecrets(): Promise<Secrets> {
@@ -693,22 +700,33 @@ async function profileMain(): Promise<void> {
     await seedUsersRedis(client, plan);
     client.destroy();
     const files = await writeRequestFiles(work, secrets, USERS, "profile");
+    const template = join(work, "embedded-template");
+    if (PROFILE_STORE === "embedded") await seedEmbeddedDir(template, plan);
     for (const runtime of RUNTIMES) {
-      for (const route of ["jwks", "lookup", "exchange"] as const) {
+      for (const route of PROFILE_ROUTES) {
         const port = await freePort();
-        const name = `${runtime}-${route}`;
+        const name = `${runtime}-${route}${PROFILE_STORE === "embedded" ? "-embedded" : ""}`;
         const base = `http://127.0.0.1:${port}`;
         const spec: LoadSpec =
           route === "jwks"
             ? { url: `${base}/.well-known/jwks.json`, method: "GET", connections: 0, seconds: 0 }
-            : {
-                url: `${base}/accounts/${route === "lookup" ? "lookup" : "token/exchange"}`,
-                method: "POST",
-                requestsFile: route === "lookup" ? files.lookup : files.exchange,
-                apiKey: secrets.apiKey,
-                connections: 0,
-                seconds: 0,
-              };
+            : route === "oauth-cc"
+              ? {
+                  url: `${base}/oauth/token`,
+                  method: "POST",
+                  requestsFile: files.oauthClientCredentials,
+                  contentType: FORM,
+                  connections: 0,
+                  seconds: 0,
+                }
+              : {
+                  url: `${base}/accounts/${route === "lookup" ? "lookup" : "token/exchange"}`,
+                  method: "POST",
+                  requestsFile: route === "lookup" ? files.lookup : files.exchange,
+                  apiKey: secrets.apiKey,
+                  connections: 0,
+                  seconds: 0,
+                };
         const inspectPort = await freePort();
         const flags =
           runtime === "bun"
@@ -720,11 +738,13 @@ async function profileMain(): Promise<void> {
               ]
             : [`--inspect=127.0.0.1:${inspectPort}`];
         const spawned = performance.now();
+        const dataDir = join(work, `data-${name}`);
+        if (PROFILE_STORE === "embedded") copyDir(template, dataDir);
         const config = serverConfig(
           secrets,
           port,
-          join(work, `data-${name}`),
-          { redisAddr: redis.addr },
+          dataDir,
+          PROFILE_STORE === "embedded" ? null : { redisAddr: redis.addr },
           1,
           null,
         );
@@ -757,7 +777,7 @@ async function profileMain(): Promise<void> {
           profile = JSON.parse(readFileSync(join(work, `${name}.cpuprofile`), "utf8")) as CpuProfile;
         }
         const title =
-          `${runtime} ${versionOf(runtime)} — ${route} on Redis, 1 process` +
+          `${runtime} ${versionOf(runtime)} — ${route} on ${PROFILE_STORE === "embedded" ? "the embedded store" : "Redis"}, 1 process` +
           (PIN ? ` pinned to core(s) ${PIN.server}, wrk and Redis on ${PIN.load}` : ", unpinned") +
           ` — ${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms` +
           ` (${new Date().toISOString().slice(0, 16)}Z)`;

@@ -1,12 +1,14 @@
 /**
  * The store-backed rate limiter (docs/spec/api.md §2.8, docs/spec/storage.md §3 `rl:*`) against both engines.
  */
+import { createHash } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
 import { configObjectSchema } from "../../src/config/schema.ts";
 import { createMetrics, type Metrics } from "../../src/metrics.ts";
 import {
   createRateLimiter,
   hashSubject,
+  hashSubjectSync,
   lockoutSubject,
   type RateLimiter,
   retryAfterSeconds,
@@ -47,6 +49,13 @@ describe("rate-limit helpers", () => {
     expect(await hashSubject("abc")).toBe("ba7816bf8f01cfea414140de5dae2223");
     expect(await hashSubject("abd")).not.toBe("ba7816bf8f01cfea414140de5dae2223");
     expect(await hashSubject("")).toBe("e3b0c44298fc1c149afbf4c8996fb924");
+  });
+
+  it("hashSubjectSync gives hashSubject's answer with a synchronous SHA-256 (known answers)", () => {
+    const hash = hashSubjectSync((data) => new Uint8Array(createHash("sha256").update(data).digest()));
+    expect(hash("abc")).toBe("ba7816bf8f01cfea414140de5dae2223");
+    expect(hash("")).toBe("e3b0c44298fc1c149afbf4c8996fb924");
+    expect(hash("abd")).not.toBe("ba7816bf8f01cfea414140de5dae2223");
   });
 
   it("Retry-After is the window rest rounded up, at least 1", () => {
@@ -113,6 +122,37 @@ for (const engine of engines) {
       expect(
         await kv.pttl(keys.rateLimit("oobSendEmail", await hashSubject("alice@example.com"))),
       ).toBeGreaterThan(3_590_000);
+    });
+
+    it("with the runtime's synchronous SHA-256 every hashed subject uses it, and the keys stay the same", async () => {
+      const hashed: string[] = [];
+      const sha256Sync = (data: Uint8Array) => {
+        hashed.push(new TextDecoder().decode(data));
+        return new Uint8Array(createHash("sha256").update(data).digest());
+      };
+      const limiter = createRateLimiter(kv, rateLimits(), metrics, manualClock(), sha256Sync);
+      await limiter.check("exchangeUser", "user-1");
+      await limiter.countFailure("oauthAuthFailIp", IP_A);
+      await limiter.checkFailureBudget("oauthAuthFailIp", IP_A);
+      await limiter.recordFailure("Bob@Example.com", IP_B);
+      expect(await limiter.isLockedOut("bob@example.com", IP_B)).toBe(false);
+      expect(hashed).toEqual([
+        "user-1",
+        IP_A,
+        IP_A,
+        lockoutSubject("bob@example.com", IP_B),
+        "bob@example.com",
+        lockoutSubject("bob@example.com", IP_B),
+        "bob@example.com",
+      ]);
+      expect(await rlKeys(kv)).toEqual(
+        [
+          keys.rateLimit("exchangeUser", await hashSubject("user-1")),
+          keys.rateLimit("oauthAuthFailIp", await hashSubject(IP_A)),
+          keys.rateLimit("lockout", await hashSubject(lockoutSubject("bob@example.com", IP_B))),
+          keys.rateLimit("lockoutEmail", await hashSubject("bob@example.com")),
+        ].sort(),
+      );
     });
 
     it("the window ends: a short window lets the subject in again", async () => {

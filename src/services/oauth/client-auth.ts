@@ -11,6 +11,7 @@
 import { type CryptoKey, decodeJwt, decodeProtectedHeader, importJWK, type JWK, jwtVerify } from "jose";
 import type { Clock } from "../../clock.ts";
 import { checkClientSecret, hashClientSecret } from "../../crypto/client-secret.ts";
+import type { Sha256Sync } from "../../crypto/compare.ts";
 import { isClientId, isPathTenantId } from "../../domain/grammar.ts";
 import type { Client, Tenant } from "../../domain/types.ts";
 import type { Logger } from "../../logger.ts";
@@ -81,6 +82,8 @@ export interface ClientAuthDeps {
   clock: Clock;
   issuer: string;
   skewSeconds: number;
+  /** The runtime's synchronous SHA-256 for secret checks (Bun, Node); without it Web Crypto's. */
+  sha256Sync?: Sha256Sync | undefined;
 }
 
 /** `<tenantId>/<clientId>` (docs/spec/oauth.md §1). */
@@ -172,7 +175,7 @@ export function createClientAuthenticator(deps: ClientAuthDeps): ClientAuthentic
     const { client } = loaded;
     if (client.type !== "CONFIDENTIAL" && client.type !== "SERVICE")
       throw invalidClient("client type", basic);
-    const current = await checkClientSecret(secret, client.secretHash);
+    const current = await checkClientSecret(secret, client.secretHash, deps.sha256Sync);
     if (current !== "mismatch") {
       if (current === "match-legacy")
         await upgrade(client, { secretHash: await hashClientSecret(secret) }, log);
@@ -182,7 +185,7 @@ export function createClientAuthenticator(deps: ClientAuthDeps): ClientAuthentic
       ? Date.parse(client.previousSecretExpiresAt)
       : Number.NaN;
     if (client.previousSecretHash && Number.isFinite(expiresAt) && clock.now() < expiresAt) {
-      const previous = await checkClientSecret(secret, client.previousSecretHash);
+      const previous = await checkClientSecret(secret, client.previousSecretHash, deps.sha256Sync);
       if (previous !== "mismatch") {
         if (previous === "match-legacy") {
           await upgrade(client, { previousSecretHash: await hashClientSecret(secret) }, log);
