@@ -47,12 +47,19 @@ export interface ScaleStoreReport extends Omit<StoreReport, "hello" | "read" | "
   seedSeconds: number;
   bytesPerUser: number;
   measure: string;
+  /** Bytes per user key by key (Redis) or table by table (embedded), test/bench/bytes.ts. */
+  bytesByKey?: Array<{ what: string; bytesPerUser: number }>;
 }
 
 export interface ScaleReport {
   runtime: string;
   users: number;
   stores: { redis?: ScaleStoreReport; embedded?: ScaleStoreReport };
+  /** Set on a run of its own (`npm run bench:10m`): when and with which settings it ran. */
+  date?: string;
+  totalSeconds?: number;
+  pinning?: { server: string; load: string } | null;
+  secondsPerPoint?: number;
 }
 
 export interface BenchReport {
@@ -268,7 +275,7 @@ function pinningText(report: BenchReport, cores: number): string {
   );
 }
 
-export function renderMarkdown(report: BenchReport): string {
+export function renderMarkdown(report: BenchReport, separateScale?: ScaleReport): string {
   const m = report.machine;
   const cores = m.cores;
   let md = `# Benchmarks
@@ -368,21 +375,36 @@ in-process, one at a time, times the server's processes; **RSA-SHA256 verify** =
     md += "SAML ACS: not measured in this run.\n\n";
   }
 
-  if (report.scale) {
-    const sc = report.scale;
-    md += `## Scale: ${sc.users.toLocaleString("en-US")} users (${sc.runtime})\n\n`;
-    md +=
-      "| Store | Seed time s | Bytes per user | Measured as | lookup unloaded p50/p99 ms | lookup req/s | exchange unloaded p50/p99 ms | exchange req/s |\n|---|---|---|---|---|---|---|---|\n";
-    for (const [store, s] of Object.entries(sc.stores)) {
-      if (!s) continue;
-      md += `| ${store} (${s.workers} worker${s.workers > 1 ? "s" : ""}) | ${f2(s.seedSeconds)} | ${f0(s.bytesPerUser)} | ${s.measure} | ${f2(s.lookupUnloaded?.p50Ms)} / ${f2(s.lookupUnloaded?.p99Ms)} | ${f0(s.lookup?.rps)} | ${f2(s.exchangeUnloaded?.p50Ms)} / ${f2(s.exchangeUnloaded?.p99Ms)} | ${f0(s.exchange?.rps)} |\n`;
-    }
-    md += "\n";
-  }
+  if (report.scale) md += renderScale(report.scale);
+  // The 10 M run is its own command (docs/benchmarks-10m.json); the regular run renders it as it stands.
+  if (separateScale) md += renderScale(separateScale);
   try {
     md += readFileSync(join(import.meta.dirname, "notes.md"), "utf8");
   } catch {
     // no notes yet
+  }
+  return md;
+}
+
+function renderScale(sc: ScaleReport): string {
+  let md = `## Scale: ${sc.users.toLocaleString("en-US")} users (${sc.runtime})\n\n`;
+  if (sc.date) {
+    const pin = sc.pinning
+      ? `, servers pinned to core ${sc.pinning.server}, wrk + Redis to core ${sc.pinning.load}`
+      : "";
+    md += `A run of its own (\`npm run bench:10m\`, docs/benchmarks-10m.json) of ${sc.date}, ${sc.totalSeconds ?? "?"} s${pin}; ${sc.secondsPerPoint ?? "?"} s per point.\n\n`;
+  }
+  md +=
+    "| Store | Seed time s | Bytes per user | Measured as | lookup unloaded p50/p99 ms | lookup req/s | exchange unloaded p50/p99 ms | exchange req/s |\n|---|---|---|---|---|---|---|---|\n";
+  for (const [store, s] of Object.entries(sc.stores)) {
+    if (!s) continue;
+    md += `| ${store} (${s.workers} worker${s.workers > 1 ? "s" : ""}) | ${f2(s.seedSeconds)} | ${f0(s.bytesPerUser)} | ${s.measure} | ${f2(s.lookupUnloaded?.p50Ms)} / ${f2(s.lookupUnloaded?.p99Ms)} | ${f0(s.lookup?.rps)} | ${f2(s.exchangeUnloaded?.p50Ms)} / ${f2(s.exchangeUnloaded?.p99Ms)} | ${f0(s.exchange?.rps)} |\n`;
+  }
+  md += "\n";
+  for (const [store, s] of Object.entries(sc.stores)) {
+    if (!s?.bytesByKey) continue;
+    md += `Bytes per user on ${store}, by ${store === "redis" ? "key (`MEMORY USAGE`)" : "table (`dbstat`)"}: `;
+    md += `${s.bytesByKey.map((r) => `${r.what} ${f0(r.bytesPerUser)}`).join("; ")}.\n\n`;
   }
   return md;
 }

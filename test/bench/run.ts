@@ -20,6 +20,10 @@
  * exchange, oauth, signin, acs, scale) to iterate on one of them; the crypto baselines always run. Its
  * report goes to $TMPDIR/tikti-bench-only unless BENCH_OUT is set, never over docs/.
  * `npm run bench -- --render` rewrites benchmarks.md from benchmarks.json (after editing notes.md).
+ * `npm run bench:10m` (`--scale-run`, issue 14 item 4) is the scale run alone at BENCH_SCALE_USERS
+ * [10000000] users: it writes docs/benchmarks-10m.json (BENCH_SCALE_JSON; a run at another size goes
+ * to $TMPDIR unless that is set), which every render of benchmarks.md includes as it stands. It needs
+ * ~13 GB free memory for Redis and ~11 GB of disk in $TMPDIR for the embedded store.
  * `npm run bench -- --profile` (issue 14 item 1) records a CPU profile of the server under load on
  * JWKS, lookup and exchange, one route at a time, on each runtime (Redis, pinned like the bench),
  * and writes them as text to test/bench/profiles/<runtime>-<route>.txt (test/bench/cpuprofile.ts).
@@ -55,6 +59,7 @@ import type { SqliteDb } from "../../src/store/sqlite.ts";
 import { generateRsaPem, randomSecret } from "../support/keys.ts";
 import { freePort } from "../support/ports.ts";
 import { startRedis } from "../support/redis-server.ts";
+import { type ByteRow, redisBytesByKey, sqliteBytesByTable } from "./bytes.ts";
 import { type CpuProfile, renderSummary, summarise } from "./cpuprofile.ts";
 import { startInspectorProfile } from "./inspector.ts";
 import { PIN, pinPid } from "./pin.ts";
@@ -90,6 +95,17 @@ const RUNTIMES = (process.env.BENCH_RUNTIMES ?? "bun,node,deno").split(",").filt
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 const SCALE_USERS = Number(process.env.BENCH_SCALE_USERS ?? 1_000_000);
 const SCALE_RUNTIME = (process.env.BENCH_SCALE_RUNTIME ?? "bun") as BenchRuntime;
+const SCALE_RUN = process.argv.includes("--scale-run");
+const SCALE_RUN_USERS = Number(process.env.BENCH_SCALE_USERS ?? 10_000_000);
+/** The separate scale run's report: rendered into every benchmarks.md, never written by the regular run. */
+const SCALE_JSON_DOCS = join(root, "docs", "benchmarks-10m.json");
+const SCALE_JSON = resolve(
+  root,
+  process.env.BENCH_SCALE_JSON ??
+    (SCALE_RUN_USERS === 10_000_000
+      ? SCALE_JSON_DOCS
+      : join(tmpdir(), `tikti-bench-scale-${SCALE_RUN_USERS}.json`)),
+);
 const GROUPS = ["models", "jwks", "lookup", "exchange", "oauth", "peer", "signin", "acs", "scale"] as const;
 type Group = (typeof GROUPS)[number];
 const ONLY = parseOnly(process.argv.slice(2));
@@ -623,7 +639,11 @@ async function measureBaselineServers(
 }
 
 /** An embedded store directory with tenants and `plan.users` users (server stopped). */
-async function seedEmbeddedDir(dataDir: string, plan: SeedPlan): Promise<{ before: number; after: number }> {
+async function seedEmbeddedDir(
+  dataDir: string,
+  plan: SeedPlan,
+  breakdown = false,
+): Promise<{ before: number; after: number; seededAt: number; bytesByKey?: ByteRow[] }> {
   let db: SqliteDb | undefined;
   const kv = await openEmbeddedStore({
     dataDir,
@@ -645,7 +665,14 @@ async function seedEmbeddedDir(dataDir: string, plan: SeedPlan): Promise<{ befor
       }
     });
     db!.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    return { before, after: statSync(join(dataDir, "tikti.db")).size };
+    const after = statSync(join(dataDir, "tikti.db")).size;
+    const seededAt = Date.now();
+    return {
+      before,
+      after,
+      seededAt,
+      ...(breakdown ? { bytesByKey: sqliteBytesByTable(db!, plan.users) } : {}),
+    };
   } finally {
     await kv.close();
   }
@@ -801,10 +828,11 @@ async function main(): Promise<void> {
   if (process.argv.includes("--render")) {
     // After editing test/bench/notes.md: the same report from the run's JSON, notes included.
     const report = JSON.parse(readFileSync(join(OUT, "benchmarks.json"), "utf8")) as BenchReport;
-    writeFileSync(join(OUT, "benchmarks.md"), renderMarkdown(report));
+    writeFileSync(join(OUT, "benchmarks.md"), renderMarkdown(report, separateScale()));
     log(`re-rendered ${join(OUT, "benchmarks.md")} from benchmarks.json`);
     return;
   }
+  if (SCALE_RUN) return scaleRunMain();
   ensureWrk();
   const work = mkdtempSync(join(tmpdir(), "tikti-bench-"));
   const secrets = await newSecrets();
@@ -863,7 +891,7 @@ async function main(): Promise<void> {
   }
 
   let scale: ScaleReport | undefined;
-  if (SCALE_USERS > 0 && want("scale")) scale = await scaleRun(work, secrets, plan.passwordHash);
+  if (SCALE_USERS > 0 && want("scale")) scale = await scaleRun(work, secrets, plan.passwordHash, SCALE_USERS);
 
   rmSync(work, { recursive: true, force: true });
   const report: BenchReport = {
@@ -899,17 +927,52 @@ async function main(): Promise<void> {
   };
   mkdirSync(OUT, { recursive: true });
   writeFileSync(join(OUT, "benchmarks.json"), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(join(OUT, "benchmarks.md"), renderMarkdown(report));
+  writeFileSync(join(OUT, "benchmarks.md"), renderMarkdown(report, separateScale()));
   log(`wrote ${join(OUT, "benchmarks.md")} and benchmarks.json (${report.totalSeconds} s)`);
 }
 
-async function scaleRun(work: string, secrets: Secrets, passwordHash: string): Promise<ScaleReport> {
-  const runtime = SCALE_RUNTIME;
-  const plan: SeedPlan = { users: SCALE_USERS, tenants: TENANTS, passwordHash };
-  const files = await writeRequestFiles(work, secrets, SCALE_USERS, "scale");
-  const out: ScaleReport = { runtime, users: SCALE_USERS, stores: {} };
+/** The 10 M run of docs/benchmarks-10m.json as it stands (absent until `npm run bench:10m` ran). */
+function separateScale(): ScaleReport | undefined {
+  try {
+    return JSON.parse(readFileSync(SCALE_JSON_DOCS, "utf8")) as ScaleReport;
+  } catch {
+    return undefined;
+  }
+}
 
-  log(`scale: seeding ${SCALE_USERS} users into a fresh Redis`);
+/** `--scale-run`: only the scale run, at SCALE_RUN_USERS, into SCALE_JSON. */
+async function scaleRunMain(): Promise<void> {
+  ensureWrk();
+  const work = mkdtempSync(join(tmpdir(), "tikti-bench-scale-"));
+  try {
+    const secrets = await newSecrets();
+    const scale = await scaleRun(work, secrets, await seedPasswordHash(), SCALE_RUN_USERS);
+    const report: ScaleReport = {
+      ...scale,
+      date: new Date().toISOString(),
+      totalSeconds: Math.round((Date.now() - started) / 1000),
+      pinning: PIN ? { server: PIN.server, load: PIN.load } : null,
+      secondsPerPoint: SECONDS,
+    };
+    writeFileSync(SCALE_JSON, `${JSON.stringify(report, null, 2)}\n`);
+    log(`wrote ${SCALE_JSON} (${report.totalSeconds} s)`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function scaleRun(
+  work: string,
+  secrets: Secrets,
+  passwordHash: string,
+  users: number,
+): Promise<ScaleReport> {
+  const runtime = SCALE_RUNTIME;
+  const plan: SeedPlan = { users, tenants: TENANTS, passwordHash };
+  const files = await writeRequestFiles(work, secrets, users, "scale");
+  const out: ScaleReport = { runtime, users, stores: {} };
+
+  log(`scale: seeding ${users} users into a fresh Redis`);
   const { redis, client } = await startSeededRedis();
   try {
     const memory = async () =>
@@ -930,8 +993,10 @@ async function scaleRun(work: string, secrets: Secrets, passwordHash: string): P
     });
     const seedSeconds = (Date.now() - t0) / 1000;
     const after = await memory();
+    const bytesByKey = await redisBytesByKey(client, users, TENANTS, (after - before) / users);
     client.destroy();
-    log(`  redis: ${seedSeconds.toFixed(1)} s, ${((after - before) / SCALE_USERS).toFixed(0)} bytes/user`);
+    log(`  redis: ${seedSeconds.toFixed(1)} s, ${((after - before) / users).toFixed(0)} bytes/user`);
+    for (const r of bytesByKey) log(`    ${r.what}: ${r.bytesPerUser.toFixed(0)} bytes/user`);
     const workers = workersFor(runtime, "redis");
     const points = await measureServer(
       runtime,
@@ -946,28 +1011,31 @@ async function scaleRun(work: string, secrets: Secrets, passwordHash: string): P
     out.stores.redis = {
       workers,
       seedSeconds,
-      bytesPerUser: (after - before) / SCALE_USERS,
+      bytesPerUser: (after - before) / users,
       measure: "Redis INFO used_memory delta",
+      bytesByKey,
       ...points,
     };
   } finally {
     await redis.stop();
   }
 
-  log(`scale: seeding ${SCALE_USERS} users into a fresh embedded store`);
+  log(`scale: seeding ${users} users into a fresh embedded store`);
   const dataDir = join(work, "scale-embedded");
   const t0 = Date.now();
-  const size = await seedEmbeddedDir(dataDir, plan);
-  const seedSeconds = (Date.now() - t0) / 1000;
+  const size = await seedEmbeddedDir(dataDir, plan, true);
+  const seedSeconds = (size.seededAt - t0) / 1000;
+  for (const r of size.bytesByKey ?? []) log(`    ${r.what}: ${r.bytesPerUser.toFixed(0)} bytes/user`);
   log(
-    `  embedded: ${seedSeconds.toFixed(1)} s, ${((size.after - size.before) / SCALE_USERS).toFixed(0)} bytes/user`,
+    `  embedded: ${seedSeconds.toFixed(1)} s, ${((size.after - size.before) / users).toFixed(0)} bytes/user`,
   );
   const points = await measureServer(runtime, work, secrets, files, null, dataDir, 1, false);
   out.stores.embedded = {
     workers: 1,
     seedSeconds,
-    bytesPerUser: (size.after - size.before) / SCALE_USERS,
+    bytesPerUser: (size.after - size.before) / users,
     measure: "tikti.db size delta after a WAL checkpoint",
+    bytesByKey: size.bytesByKey,
     ...points,
   };
   rmSync(dataDir, { recursive: true, force: true });
