@@ -4,13 +4,17 @@
  * answer; each step below carries its number.
  *
  * The store reads that only depend on the chosen tenant (tenant, membership, client, roles) are
- * issued together as soon as the tenant is fixed and awaited in step order, so a failure of an
- * earlier step still wins over a failure (even a store error) of a later one.
+ * issued as early as what they depend on is known and awaited in step order, so a failure of an
+ * earlier step still wins over a failure (even a store error) of a later one. When the body or the
+ * token names the tenant, an exchange costs two store round trips on Redis: procedure V's user and
+ * tenant reads with the tenant, membership and client of *T*; then the rate-limit increment with
+ * the role reads of *P* (docs/adr/0110-exchange-reads-ahead.md).
  *
  * The rules of the individual steps live in `createExchangeRules` so that other grants (the
  * RFC 8693 token exchange of docs/spec/oauth.md §4.2) apply the very same checks instead of a copy.
  */
 import type { AccessTokenClaims } from "../crypto/access-token.ts";
+import type { VerifiedIdTokenClaims } from "../crypto/id-token.ts";
 import { TokenCheckFailed } from "../crypto/jws.ts";
 import type { AppDeps } from "../deps.ts";
 import { isPathTenantId } from "../domain/grammar.ts";
@@ -91,6 +95,15 @@ function early<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
+/** A promise's outcome as a value (for a read whose failure must answer at a later step). */
+async function outcome<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false }> {
+  try {
+    return { ok: true, value: await promise };
+  } catch {
+    return { ok: false };
+  }
+}
+
 function invalidToken(reason: string): TiktiError {
   return new TiktiError("INVALID_TOKEN", { cause: new Error(`id token rejected: ${reason}`) });
 }
@@ -152,13 +165,14 @@ export interface ExchangeRules {
   hasAllPermissions(user: User, tenantId: string, saml: boolean): boolean;
   /**
    * *P* for `user` in `tenantId`. Pass the membership read (it may still be pending: the role
-   * reads of the global role start without waiting for it).
+   * reads of the global role start without waiting for it), or the membership itself when it is
+   * known: every role read is then issued within this call.
    */
   permissionSet(
     tenantId: string,
     user: User,
     saml: boolean,
-    membership: Promise<Membership | null>,
+    membership: Membership | null | Promise<Membership | null>,
   ): Promise<PermissionSet>;
   /** Step 8 for `grant` (`token_exchange` here): exists, `ACTIVE`, grant allowed. */
   requireClient(client: Client | null, grant?: string): Client;
@@ -215,12 +229,12 @@ export function createExchangeRules(
     tenantId: string,
     user: User,
     saml: boolean,
-    membership: Promise<Membership | null>,
+    membership: Membership | null | Promise<Membership | null>,
   ): Promise<PermissionSet> {
     if (hasAllPermissions(user, tenantId, saml)) return ALL_PERMISSIONS;
     const globalNames = saml || user.role === "" ? [] : [user.role];
     const globalReads = early(Promise.all(globalNames.map((n) => repos.roles.permissionsOf(tenantId, [n]))));
-    const memberRoles = (await membership)?.roles ?? [];
+    const memberRoles = (membership instanceof Promise ? await membership : membership)?.roles ?? [];
     const memberReads = dedupe(memberRoles)
       .filter((n) => !globalNames.includes(n))
       .map((n) => repos.roles.permissionsOf(tenantId, [n]));
@@ -362,17 +376,44 @@ export function createExchangeRules(
   };
 }
 
+/** The reads of steps 5, 7 and 8 issued with procedure V's user read (see step 2 in `run`). */
+interface AheadReads {
+  tenantId: string;
+  /** Absent when *T* is the token's `tid`: procedure V reads that tenant itself. */
+  tenant?: Promise<Tenant | null>;
+  membership: Promise<Membership | null>;
+  client: Promise<Client | null>;
+}
+
 export function createTokenExchange(deps: ExchangeDeps, services: ExchangeServices): TokenExchange {
   const { config, metrics } = deps;
   const { repos } = services;
   const { rules } = services;
+
+  /** Step 4's first two choices of *T*, read ahead when its id parses; otherwise nothing. */
+  function readAhead(req: ExchangeRequest, claims: VerifiedIdTokenClaims): AheadReads | undefined {
+    const tenantId = req.tenantId || claims.tid;
+    if (!tenantId || !isPathTenantId(tenantId)) return undefined;
+    return {
+      tenantId,
+      ...(tenantId === claims.tid ? {} : { tenant: early(repos.tenants.get(tenantId)) }),
+      membership: early(repos.memberships.get(tenantId, claims.sub)),
+      client: early(repos.clients.get(tenantId, req.audience)),
+    };
+  }
 
   async function run(req: ExchangeRequest, d: Decision): Promise<ExchangeResult> {
     // 1 (types and grammars were checked by the route schema)
     if (req.idToken === "") throw invalidToken("empty idToken");
     if (req.audience === "") throw new TiktiError("INVALID_AUDIENCE", { details: { reason: "missing" } });
 
-    // 2: procedure V; a vanished user is 404 (docs/spec/api.md §2.11.3), a DISABLED `tid` tenant 401 (§2.11.4)
+    // 2: procedure V; a vanished user is 404 (docs/spec/api.md §2.11.3), a DISABLED `tid` tenant 401 (§2.11.4).
+    // When the body or the token names the tenant (step 4's first two choices) and its id parses
+    // (step 5's grammar: no store read with a malformed id), the reads of steps 5, 7 and 8 depend
+    // only on the verified claims and the request: they go out with V's user read, in one round
+    // trip. Each is awaited at its own step, so the order of failures (store errors included)
+    // stays that of §7; a read that a failure leaves unused is swallowed by `early`.
+    let ahead: AheadReads | undefined;
     const {
       claims,
       user,
@@ -381,15 +422,32 @@ export function createTokenExchange(deps: ExchangeDeps, services: ExchangeServic
     } = await services.verifyIdToken(req.idToken, {
       missingUserIs404: true,
       checkTenant: true,
+      alongside: (verified) => {
+        ahead = readAhead(req, verified);
+      },
     });
     const userId = user.localId;
     d.userId = userId;
+    // V finds the user by `sub` (or by email only when its id equals `sub`): the membership read
+    // ahead is this user's. Checked anyway, so a change there cannot mix up users.
+    const pre = ahead && userId === claims.sub ? ahead : undefined;
 
-    // 3
-    await services.rateLimiter.check("exchangeUser", userId);
+    // 3. The reads of P (the role records) are issued right after the rate-limit increment, in
+    // the same tick, so that they travel with it: the second and last round trip. They need the
+    // membership's roles, which came with the first round trip; its outcome is kept as it is, so a
+    // failed membership read still answers at step 7, after the rate limit.
+    const membershipAhead = pre ? await outcome(pre.membership) : undefined;
+    const limited = services.rateLimiter.check("exchangeUser", userId);
+    const permissionsAhead =
+      pre && membershipAhead?.ok
+        ? early(rules.permissionSet(pre.tenantId, user, saml, membershipAhead.value))
+        : undefined;
+    await limited;
 
     // 4
-    const chosen = await rules.chooseTenant(req.tenantId, claims.tid, userId);
+    const chosen = pre
+      ? { tenantId: pre.tenantId }
+      : await rules.chooseTenant(req.tenantId, claims.tid, userId);
     const tenantId = chosen.tenantId;
     d.tenantId = tenantId;
 
@@ -399,13 +457,16 @@ export function createTokenExchange(deps: ExchangeDeps, services: ExchangeServic
     const tenantRead = early(
       tokenTenant !== undefined && tenantId === claims.tid
         ? Promise.resolve(tokenTenant)
-        : repos.tenants.get(tenantId),
+        : (pre?.tenant ?? repos.tenants.get(tenantId)),
     );
     const membershipRead = early(
-      chosen.membership ? Promise.resolve(chosen.membership) : repos.memberships.get(tenantId, userId),
+      chosen.membership
+        ? Promise.resolve(chosen.membership)
+        : (pre?.membership ?? repos.memberships.get(tenantId, userId)),
     );
-    const clientRead = early(repos.clients.get(tenantId, req.audience));
-    const permissionsRead = early(rules.permissionSet(tenantId, user, saml, membershipRead));
+    const clientRead = early(pre?.client ?? repos.clients.get(tenantId, req.audience));
+    const permissionsRead =
+      permissionsAhead ?? early(rules.permissionSet(tenantId, user, saml, membershipRead));
     rules.requireActiveTenant(await tenantRead);
 
     // 6: a tenant's IdP vouches for its own tenant only

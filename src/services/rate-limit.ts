@@ -127,11 +127,18 @@ export function createRateLimiter(
   const lockoutEmailKey = async (email: string) =>
     keys.rateLimit(LOCKOUT_EMAIL_BUCKET, await subjectHash(normaliseEmail(email)));
 
-  async function check(bucket: RateLimitBucket, subject: string): Promise<void> {
-    if (!enabled) return;
+  async function count(bucket: RateLimitBucket, hash: string): Promise<void> {
     const { limit, windowSeconds } = limits[bucket];
-    const hit = await kv.rlIncr(keys.rateLimit(bucket, await subjectHash(subject)), windowSeconds * 1000);
+    const hit = await kv.rlIncr(keys.rateLimit(bucket, hash), windowSeconds * 1000);
     if (hit.count > limit) throw limited(bucket, hit.pttlMs);
+  }
+
+  function check(bucket: RateLimitBucket, subject: string): Promise<void> {
+    if (!enabled) return Promise.resolve();
+    // With a synchronous hash the increment is issued within this call, so a caller's reads issued
+    // right after it travel in the same Redis pipeline (the exchange's second round trip).
+    const hash = subjectHash(subject);
+    return typeof hash === "string" ? count(bucket, hash) : hash.then((h) => count(bucket, h));
   }
 
   async function checkFailureBudget(bucket: RateLimitBucket, subject: string): Promise<void> {

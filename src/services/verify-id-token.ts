@@ -37,6 +37,13 @@ export interface VerifyIdTokenOptions {
    * when it is the token's `tid`.
    */
   knownTenant?: Tenant;
+  /**
+   * Called with the verified claims (steps 1–5 passed) right before the store reads of step 6, so
+   * that the caller's own reads that depend only on the claims (e.g. lookup's membership index) go
+   * out in the same round trip as the user read (issue 14). The caller awaits what it started only
+   * after this verification succeeded, and must swallow a rejection it never awaits.
+   */
+  alongside?: (claims: VerifiedIdTokenClaims) => void;
 }
 
 export type IdTokenVerifier = (token: string, options?: VerifyIdTokenOptions) => Promise<VerifiedIdToken>;
@@ -56,9 +63,10 @@ export function createIdTokenVerifier(deps: {
   return async (token, options = {}) => {
     const claims = await deps.signer.verifyIdTokenCrypto(token, deps.clock.now());
     const saml = claims.amr.includes("saml");
-    // The tenant read (V10, docs/spec/api.md §2.11.4) depends only on the verified claims: start it with the
-    // user read so the two share a round trip. It is awaited in step order below, so which error
-    // wins does not change; a rejection of an unused read is swallowed.
+    // The tenant and SAML session reads (V10, docs/spec/api.md §2.11.4) depend only on the verified
+    // claims: start them with the user read so that all share one round trip. They are awaited in
+    // step order below, so which error wins does not change; a rejection of an unused read is
+    // swallowed.
     const tid = claims.tid;
     const tenantRead =
       tid && (saml || options.checkTenant)
@@ -67,6 +75,9 @@ export function createIdTokenVerifier(deps: {
           : repos.tenants.get(tid)
         : null;
     tenantRead?.catch(() => {});
+    const sessionRead = saml && claims.sid && claims.tid ? repos.saml.sessions.get(claims.sid) : null;
+    sessionRead?.catch(() => {});
+    options.alongside?.(claims);
 
     // V6: by id, else by the email claim with the legacy fallback, whose id must equal sub.
     let user = await repos.users.getById(claims.sub);
@@ -86,7 +97,7 @@ export function createIdTokenVerifier(deps: {
     // V10
     if (saml) {
       if (!claims.sid || !claims.tid) throw invalid("saml token without sid or tid");
-      const session = await repos.saml.sessions.get(claims.sid);
+      const session = await sessionRead;
       if (!session || session.userId !== claims.sub || session.tenantId !== claims.tid) {
         throw invalid("saml session ended or mismatched");
       }

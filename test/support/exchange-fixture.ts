@@ -3,6 +3,7 @@
  * fresh store with a manual clock and a captured logger, the seed (user, tenants 1 and 2,
  * memberships, one client) and the idToken minting (docs/spec/tokens.md §7).
  */
+import type { Sha256Sync } from "../../src/crypto/compare.ts";
 import { createLogger } from "../../src/logger.ts";
 import { buildTestApp, type Engine, manualClock, type TestApp } from "./app.ts";
 
@@ -47,10 +48,14 @@ export interface ExchangeApp {
   logLines: Record<string, unknown>[];
 }
 
-/** A fresh app at 2026-01-01T12:00Z whose logger records its lines. */
+/**
+ * A fresh app at 2026-01-01T12:00Z whose logger records its lines; `sha256Sync` as a runtime
+ * supplies it (Bun and Node do; tests otherwise run Web Crypto's).
+ */
 export async function buildExchangeApp(
   engine: Engine,
   config: Record<string, unknown> = {},
+  runtime: { sha256Sync?: Sha256Sync } = {},
 ): Promise<ExchangeApp> {
   const clock = manualClock(Date.UTC(2026, 0, 1, 12));
   const logLines: Record<string, unknown>[] = [];
@@ -60,6 +65,7 @@ export async function buildExchangeApp(
     config,
     extend: (deps) => ({
       ...deps,
+      ...runtime,
       logger: createLogger((line) => logLines.push(JSON.parse(line)), "debug"),
     }),
   });
