@@ -425,14 +425,25 @@ export function createAccountsService(deps: AccountsDeps): AccountsService {
       async () => {
         // docs/spec/api.md §2.11.3 (binding clarification, names lookup): a verified token whose user no
         // longer exists is 404 USER_NOT_FOUND; every other failure is 401 (§4.3, docs/spec/tokens.md §4.2).
+        // The membership index depends only on `sub` (a verified user's id always equals it): read it in
+        // the round trip of the user read, so a lookup is two round trips on Redis (issue 14).
+        let indexed: Promise<string[]> | undefined;
         const { user, claims, saml } = await deps.verifyIdToken(idToken, {
           checkTenant: true,
           missingUserIs404: true,
+          alongside: (verified) => {
+            if (verified.amr.includes("saml")) return;
+            indexed = repos.memberships.indexedTenants(verified.sub);
+            indexed.catch(() => {});
+          },
         });
         let tenantId: string | undefined;
         if (saml) tenantId = claims.tid;
         else {
-          const memberships = await repos.memberships.tenantsOfUser(user.localId, { userKnownToExist: true });
+          const memberships = await repos.memberships.tenantsOfUser(user.localId, {
+            userKnownToExist: true,
+            ...(indexed && user.localId === claims.sub ? { indexed } : {}),
+          });
           tenantId = memberships[0]?.tenantId ?? user.companyId;
         }
         const out: LookupUser = { localId: user.localId, email: user.email };

@@ -72,9 +72,19 @@ export interface MembershipsRepo {
   /**
    * The user's memberships ordered by tenant id, reader rules applied (`[]` for a missing user).
    * `userKnownToExist`: the caller has just read the user (e.g. procedure V), so the existence
-   * check — a read of the large `users_v2` hash — is skipped.
+   * check — a read of the large `users_v2` hash — is skipped. `indexed`: the answer of
+   * `indexedTenants(userId)` when the caller started it earlier (e.g. in the round trip of the user
+   * read, issue 14), instead of reading the index now.
    */
-  tenantsOfUser(userId: string, options?: { userKnownToExist?: boolean }): Promise<Membership[]>;
+  tenantsOfUser(
+    userId: string,
+    options?: { userKnownToExist?: boolean; indexed?: Promise<string[]> },
+  ): Promise<Membership[]>;
+  /**
+   * `SMEMBERS membershipsByUser:{uid}` as stored, unordered and without the reader rules: only for
+   * `tenantsOfUser`'s `indexed`, so a caller can issue it together with other reads.
+   */
+  indexedTenants(userId: string): Promise<string[]>;
 }
 
 export function createMembershipsRepo(deps: RepoDeps, users: UsersRepo): MembershipsRepo {
@@ -181,15 +191,19 @@ export function createMembershipsRepo(deps: RepoDeps, users: UsersRepo): Members
     return { items, nextPageToken: "" };
   }
 
+  function indexedTenants(userId: string): Promise<string[]> {
+    return kv.smembers(keys.membershipsByUser(userId));
+  }
+
   async function tenantsOfUser(
     userId: string,
-    options: { userKnownToExist?: boolean } = {},
+    options: { userKnownToExist?: boolean; indexed?: Promise<string[]> } = {},
   ): Promise<Membership[]> {
     // Independent reads go out together (one round trip each, not one after another); the reader
     // rules of docs/spec/storage.md §4.1 are applied to the results exactly as before.
     const [exists, members] = await Promise.all([
       options.userKnownToExist ? true : users.getById(userId).then((u) => u !== null),
-      kv.smembers(keys.membershipsByUser(userId)),
+      options.indexed ?? indexedTenants(userId),
     ]);
     if (!exists) return [];
     const tenantIds = members.sort(compareKeys);
@@ -197,5 +211,5 @@ export function createMembershipsRepo(deps: RepoDeps, users: UsersRepo): Members
     return memberships.filter((m): m is Membership => m !== null);
   }
 
-  return { get, put, create, remove, listForTenant, tenantsOfUser };
+  return { get, put, create, remove, listForTenant, tenantsOfUser, indexedTenants };
 }
