@@ -3,7 +3,7 @@
  * test/bench/run.ts, never by the tests:
  *
  *   <runtime> test/bench/baseline.ts crypto --redis 127.0.0.1:6379 --seconds 1.5
- *       → one JSON line: raw RS256 signs/s (crypto.subtle, node:crypto), one password verify time
+ *       → one JSON line: raw RS256, ES256 and EdDSA signs/s (crypto.subtle, node:crypto), one password verify time
  *         with the server's own hasher, a Redis GET round trip through the server's KV engine, the
  *         server's SAML Response verification (P1–P4, §6.3 steps 2–11) of one Response of the ACS
  *         point per second, and raw RSA-SHA256 verifies/s.
@@ -18,6 +18,7 @@ import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVeri
 import { readFileSync } from "node:fs";
 import { Hono } from "hono";
 import { BENCH_PASSWORD, benchUserId, seedPasswordHash } from "../../scripts/seed.ts";
+import { generateAccessTokenKeyPair } from "../../src/crypto/keygen.ts";
 import type { PasswordHashPolicy } from "../../src/crypto/password.ts";
 import { silentLogger } from "../../src/logger.ts";
 import type { RuntimeAdapter } from "../../src/runtime/adapter.ts";
@@ -95,6 +96,7 @@ async function cryptoBaselines(): Promise<void> {
   // 16 in flight: what the runtime's asynchronous WebCrypto reaches with its own threads.
   out.subtleSignsPerSec16 =
     16 * (await rate(seconds, () => Promise.all(Array.from({ length: 16 }, subtleSign))));
+  Object.assign(out, await ecSignBaselines(seconds / 2, data));
 
   const adapter = await loadAdapter();
   const hasher = adapter.createPasswordHasher(POLICY);
@@ -130,6 +132,36 @@ async function cryptoBaselines(): Promise<void> {
   }
   console.log(JSON.stringify(out));
   process.exit(0);
+}
+
+/**
+ * Raw ES256 and EdDSA signs/s, one at a time, as the exchange points of those algorithms need them
+ * (issue 14 item 3): Web Crypto on every runtime, node:crypto with a KeyObject (the signer of Bun and
+ * Node, src/runtime/access-token-node.ts) where it exists. Keys from src/crypto/keygen.ts.
+ */
+async function ecSignBaselines(
+  seconds: number,
+  data: Uint8Array<ArrayBuffer>,
+): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const alg of ["ES256", "EdDSA"] as const) {
+    const pair = await generateAccessTokenKeyPair(alg);
+    const params = alg === "ES256" ? { name: "ECDSA", namedCurve: "P-256" } : { name: "Ed25519" };
+    const der = new Uint8Array(pair.pkcs8);
+    const key = await crypto.subtle.importKey("pkcs8", der, params, false, ["sign"]);
+    const signParams = alg === "ES256" ? { name: "ECDSA", hash: "SHA-256" } : { name: "Ed25519" };
+    const tag = alg === "ES256" ? "es256" : "edDsa";
+    out[`${tag}SubtleSignsPerSec`] = await rate(seconds, () => crypto.subtle.sign(signParams, key, data));
+    if (typeof Deno === "undefined") {
+      const keyObject = createPrivateKey(pair.pkcs8Pem);
+      out[`${tag}NodeCryptoSignsPerSec`] = await rate(seconds, () =>
+        alg === "ES256"
+          ? nodeSign("sha256", data, { key: keyObject, dsaEncoding: "ieee-p1363" })
+          : nodeSign(null, data, keyObject),
+      );
+    }
+  }
+  return out;
 }
 
 /**

@@ -52,6 +52,7 @@ import {
 } from "../../scripts/seed.ts";
 import { configObjectSchema } from "../../src/config/schema.ts";
 import { createIdTokenSigner } from "../../src/crypto/id-token.ts";
+import { generateAccessTokenKeyPair } from "../../src/crypto/keygen.ts";
 import { silentLogger } from "../../src/logger.ts";
 import { openEmbeddedStore } from "../../src/runtime/embedded-open.ts";
 import { openSqlite } from "../../src/runtime/sqlite-node.ts";
@@ -160,7 +161,13 @@ interface Secrets {
   jwtSecret: string;
   apiKey: string;
   pem: string;
+  /** Access-token keys of the ES256 and EdDSA exchange points (PKCS#8 PEM). */
+  ecPems: Record<EcAlg, string>;
 }
+
+/** The access-token algorithms beside RS256 measured by the exchange points (issue 14 item 3). */
+const EC_ALGS = ["ES256", "EdDSA"] as const;
+type EcAlg = (typeof EC_ALGS)[number];
 
 function serverConfig(
   secrets: Secrets,
@@ -481,6 +488,47 @@ async function measureServer(
 }
 
 /**
+ * The exchange with ES256 and EdDSA access-token keys (`jwksAlgorithm`, issue 14 item 3): one server per
+ * algorithm on the same store, a warm-up, then the closed-loop point only — the one the targets need
+ * (exchange ≥ 0.8 × that algorithm's raw sign rate; ES256 or EdDSA ≥ 4 × the RS256 exchange).
+ */
+async function measureAlgExchanges(
+  runtime: BenchRuntime,
+  dir: string,
+  secrets: Secrets,
+  files: Files,
+  store: { redisAddr: string },
+  workers: number,
+): Promise<Pick<StoreReport, "exchangeEs256" | "exchangeEdDsa">> {
+  const out: Pick<StoreReport, "exchangeEs256" | "exchangeEdDsa"> = {};
+  for (const alg of EC_ALGS) {
+    const port = await freePort();
+    const config = {
+      ...serverConfig(secrets, port, join(dir, `data-${runtime}-${alg}`), store, workers, null),
+      jwksPrivateKey: secrets.ecPems[alg],
+      jwksAlgorithm: alg,
+      jwksKeyId: `bench-${alg.toLowerCase()}`,
+    };
+    const server = await startServer(runtime, dir, `server-${runtime}-${alg}`, config);
+    try {
+      const spec = {
+        url: `http://127.0.0.1:${port}/accounts/token/exchange`,
+        method: "POST" as const,
+        requestsFile: files.exchange,
+        apiKey: secrets.apiKey,
+      };
+      await runLoad({ ...spec, connections: 8, seconds: 1 });
+      const r = await point(`exchange (${alg})`, { ...spec, connections: MAX_CONNECTIONS, seconds: SECONDS });
+      if (alg === "ES256") out.exchangeEs256 = r;
+      else out.exchangeEdDsa = r;
+    } finally {
+      await server.stop();
+    }
+  }
+  return out;
+}
+
+/**
  * The SAML ACS points (docs/spec/saml.md §6.6): the tenant's IdP record registered through the admin API
  * with `allowUnsolicited`, one post checked by hand (302, else the audit reason), a warm-up in which
  * every ACS user logs in (their first SAML login links the seeded member), then the closed-loop
@@ -693,7 +741,13 @@ const PROFILE_STORE = process.env.BENCH_PROFILE_STORE === "embedded" ? "embedded
 
 /** Fresh secrets of one run. */
 async function newSecrets(): Promise<Secrets> {
-  return { jwtSecret: randomSecret(48), apiKey: randomSecret(32), pem: await generateRsaPem() };
+  const ec = async (alg: EcAlg) => (await generateAccessTokenKeyPair(alg)).pkcs8Pem;
+  return {
+    jwtSecret: randomSecret(48),
+    apiKey: randomSecret(32),
+    pem: await generateRsaPem(),
+    ecPems: { ES256: await ec("ES256"), EdDSA: await ec("EdDSA") },
+  };
 }
 
 /** A redis-server on the load cores with the bench tenants (through the real KV), and a raw client. */
@@ -878,7 +932,12 @@ async function main(): Promise<void> {
           true,
           acs,
         );
-        stores[store] = { workers, ...model, ...server };
+        // ES256 and EdDSA on Redis only: the algorithm changes the signature, not the store path.
+        const algs =
+          store === "redis" && want("exchange")
+            ? await measureAlgExchanges(runtime, work, secrets, files, { redisAddr: redis.addr }, workers)
+            : {};
+        stores[store] = { workers, ...model, ...server, ...algs };
         rmSync(dataDir, { recursive: true, force: true });
       }
       // The peer is a Node program: measured beside Node's own points, against Node's baselines.
