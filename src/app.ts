@@ -3,16 +3,12 @@
  * reads no environment, files or sockets — runtime entries (src/runtime/) build `deps` and serve it.
  */
 import { Hono } from "hono";
-import { methodNotAllowed } from "hono/method-not-allowed";
 import type { AppDeps, HonoEnv } from "./deps.ts";
-import { errorHandler, methodNotAllowedResponse, notFound } from "./http/error-handler.ts";
+import { errorHandler, notFound } from "./http/error-handler.ts";
 import { JSON_CONTENT_TYPE } from "./http/json-response.ts";
 import { adminGuard } from "./http/middleware/admin.ts";
 import { apiKeyReader, requireApiKey } from "./http/middleware/api-key.ts";
-import { cors } from "./http/middleware/cors.ts";
-import { noStore } from "./http/middleware/no-store.ts";
-import { observe } from "./http/middleware/observe.ts";
-import { requestId } from "./http/middleware/request-id.ts";
+import { front } from "./http/middleware/front.ts";
 import { buildOpenApi } from "./http/openapi.ts";
 import { type AuthGuards, mountRoutes, type RouteContext, type RouteSpec } from "./http/route.ts";
 import { pageRouteDocs } from "./http/route-docs.ts";
@@ -31,9 +27,6 @@ import { createServices, type Services } from "./services/index.ts";
 import { VERSION } from "./version.ts";
 
 export type App = Hono<HonoEnv> & { readonly routeSpecs: readonly RouteSpec[]; readonly services: Services };
-
-/** Prefixes of routes that carry `Cache-Control: no-store` (docs/spec/api.md §2.5, §2.11.9). */
-const NO_STORE_PREFIXES = ["/accounts", "/tenants", "/admin"];
 
 /**
  * Every JSON route of the API, in documentation order. A route group is a function
@@ -58,10 +51,6 @@ function routeSpecs(ctx: RouteContext): RouteSpec[] {
  */
 function jsonApi(specs: readonly RouteSpec[], guards: AuthGuards, openApiBody: () => string): Hono<HonoEnv> {
   const api = new Hono<HonoEnv>();
-  for (const prefix of NO_STORE_PREFIXES) {
-    api.use(prefix, noStore);
-    api.use(`${prefix}/*`, noStore);
-  }
   mountRoutes(api, specs, guards);
   api.get("/openapi.json", (c) => c.body(openApiBody(), 200, { "Content-Type": JSON_CONTENT_TYPE }));
   return api;
@@ -103,17 +92,8 @@ export function createApp(deps: AppDeps): App {
     return openApiBody;
   };
 
-  app.use(requestId(deps));
-  app.use(observe(deps));
-  // CORS applies to JSON routes only; /saml/*, /healthz, /readyz and /metrics never send it. It
-  // wraps the 405 handling so that a preflight on a known path (405 for OPTIONS) becomes 204.
-  const corsMiddleware = cors(deps.config.http.allowedOrigins);
-  app.use("*", async (c, next) => {
-    const p = c.req.path;
-    if (p.startsWith("/saml/") || p === "/healthz" || p === "/readyz" || p === "/metrics") return next();
-    return corsMiddleware(c, next);
-  });
-  app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedResponse }));
+  // Request id, client IP, CORS, 405, no-store, access log and metrics: one layer in front of all.
+  app.use(front(deps, app));
 
   app.route("/", healthRoutes(deps, services.readinessChecks));
   app.route("/", samlBrowserMetaRoutes(deps, services));

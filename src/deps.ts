@@ -77,6 +77,21 @@ export interface ConnectionState {
   closed(): "client" | "timeout" | undefined;
 }
 
+/** Response headers as a plain object (name → value). */
+export type ResponseHeaders = Record<string, string>;
+
+/**
+ * The headers every answer of a request carries (request id, nosniff, no-store, CORS), decided by
+ * the front middleware before the route runs (src/http/middleware/front.ts), and the answer the body
+ * helpers (src/http/json-response.ts) built with them: when that answer is the one sent, the front
+ * middleware neither sets its headers again nor re-reads its length.
+ */
+export interface AnswerHeaders {
+  readonly headers: ResponseHeaders;
+  res: Response | undefined;
+  bytes: number;
+}
+
 export interface HonoEnv {
   Bindings: {
     /** Socket address of the peer, provided by the runtime adapter. */
@@ -90,5 +105,6 @@ export interface HonoEnv {
     clientIp: string;
     /** Audit actor: `apiKey`, or `user:<localId>` when a valid admin bearer was presented. */
     actor: string;
+    answer: AnswerHeaders;
   };
 }

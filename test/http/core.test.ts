@@ -105,6 +105,44 @@ forEachEngine("HTTP core", (engine) => {
       );
       expect(res.headers.get("access-control-max-age")).toBe("600");
     });
+    it("answers an allowed preflight 204 without a Content-Length or a body (RFC 9110 §8.6), with no-store where due", async () => {
+      for (const path of ["/.well-known/jwks.json", "/v1/accounts/lookup"]) {
+        const res = await t.call(path, {
+          method: "OPTIONS",
+          headers: { Origin: origin, "Access-Control-Request-Method": "POST" },
+        });
+        expect(res.status, path).toBe(204);
+        // The 405 it replaces used to lend it its Content-Length (58).
+        expect(res.headers.get("content-length"), path).toBeNull();
+        expect(await res.text(), path).toBe("");
+        expect(res.headers.get("access-control-allow-origin"), path).toBe(origin);
+        expect(res.headers.get("x-request-id"), path).toMatch(/^[0-9a-f-]{36}$/);
+        expect(res.headers.get("x-content-type-options"), path).toBe("nosniff");
+        expect(res.headers.get("cache-control"), path).toBe(path.includes("accounts") ? "no-store" : null);
+      }
+    });
+    it("carries the request's headers on JSON answers and on answers built elsewhere alike", async () => {
+      // JSON answers get them when built (src/http/json-response.ts); /metrics (text), an HTML page
+      // and Hono's own 405 get them set afterwards: both paths, one result.
+      for (const [path, method] of [
+        ["/.well-known/jwks.json", "GET"],
+        ["/accounts/lookup", "GET"],
+        ["/tenants", "DELETE"],
+        ["/metrics", "GET"],
+      ] as const) {
+        const res = await t.call(path, { method, headers: { Origin: origin, "X-Request-ID": "rid-1" } });
+        expect(res.headers.get("x-request-id"), path).toBe("rid-1");
+        expect(res.headers.get("x-content-type-options"), path).toBe("nosniff");
+        const cors = path !== "/metrics";
+        expect(res.headers.get("access-control-allow-origin"), path).toBe(cors ? origin : null);
+        expect(res.headers.get("vary"), path).toBe(cors ? "Origin" : null);
+        const noStore = path.startsWith("/accounts") || path.startsWith("/tenants");
+        if (path !== "/metrics") {
+          expect(res.headers.get("cache-control"), path).toBe(noStore ? "no-store" : "public, max-age=300");
+        }
+        expect(Number(res.headers.get("content-length")), path).toBe((await res.arrayBuffer()).byteLength);
+      }
+    });
     it("answers a preflight from another origin 403 without CORS headers", async () => {
       const res = await t.call("/.well-known/jwks.json", {
         method: "OPTIONS",

@@ -1,45 +1,42 @@
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import { matchedRoutes } from "hono/route";
 import type { AppDeps, HonoEnv } from "../../deps.ts";
 import { isTiktiError } from "../../errors.ts";
-import { parseCidr, resolveClientIp } from "../../net/ip.ts";
 
 /**
- * Resolves the client IP, then after the response: the access log line (docs/spec/operations.md §7) and the
- * HTTP series (§6), `tikti_auth_fail_total` included. Never logs the query string, headers or bodies.
+ * After the response (src/http/middleware/front.ts): the access log line (docs/spec/operations.md §7)
+ * and the HTTP series (§6), `tikti_auth_fail_total` included. Never logs the query string, headers or
+ * bodies.
  */
-export function observe(deps: AppDeps): MiddlewareHandler<HonoEnv> {
-  // Validated at start-up (src/config/validate.ts); an entry that did not parse would trust nobody.
-  const trusted = deps.config.http.trustedProxies.map(parseCidr).filter((c) => c !== null);
-  return async (c, next) => {
-    const started = performance.now();
-    const socket = c.env?.remoteAddr ?? "";
-    c.set("clientIp", resolveClientIp(socket, c.req.header("x-forwarded-for"), trusted));
-    await next();
-    const bodyBytes = await fixContentLength(c);
-    const route = canonicalRoute(c);
-    const status = loggedStatus(c);
-    const seconds = (performance.now() - started) / 1000;
-    deps.metrics.httpRequests.inc({ route, method: c.req.method, status: String(status) });
-    // The one place that counts authentication and authorisation failures: every 401/403 answer of
-    // every route (guards, services, OAuth client authentication) once, never in routes or services.
-    if (status === 401 || status === 403) {
-      deps.metrics.authFail.inc({ route, code: await failureCode(c) });
-    }
-    deps.metrics.requestLatency.observe(seconds, { route });
-    c.get("log").info("request", {
-      method: c.req.method,
-      route,
-      path: c.req.path,
-      status,
-      durationMs: Math.round(seconds * 1e4) / 10,
-      clientIp: c.get("clientIp"),
-      userAgent: (c.req.header("user-agent") ?? "").slice(0, 256),
-      bytesIn: Number(c.req.header("content-length") ?? 0) || 0,
-      // HEAD sends the headers of GET, Content-Length included, but no body.
-      bytesOut: c.req.method === "HEAD" ? 0 : bodyBytes,
-    });
-  };
+export async function logAccess(
+  deps: AppDeps,
+  c: Context<HonoEnv>,
+  started: number,
+  bodyBytes: number,
+): Promise<void> {
+  const route = canonicalRoute(c);
+  const status = loggedStatus(c);
+  const method = c.req.method;
+  const seconds = (performance.now() - started) / 1000;
+  deps.metrics.httpRequests.inc({ route, method, status: String(status) });
+  // The one place that counts authentication and authorisation failures: every 401/403 answer of
+  // every route (guards, services, OAuth client authentication) once, never in routes or services.
+  if (status === 401 || status === 403) {
+    deps.metrics.authFail.inc({ route, code: await failureCode(c) });
+  }
+  deps.metrics.requestLatency.observe(seconds, { route });
+  c.get("log").info("request", {
+    method,
+    route,
+    path: c.req.path,
+    status,
+    durationMs: Math.round(seconds * 1e4) / 10,
+    clientIp: c.get("clientIp"),
+    userAgent: (c.req.header("user-agent") ?? "").slice(0, 256),
+    bytesIn: Number(c.req.header("content-length") ?? 0) || 0,
+    // HEAD sends the headers of GET, Content-Length included, but no body.
+    bytesOut: method === "HEAD" ? 0 : bodyBytes,
+  });
 }
 
 /**
@@ -48,7 +45,7 @@ export function observe(deps: AppDeps): MiddlewareHandler<HonoEnv> {
  * a HEAD after this middleware, and the server cannot count a body it never sees) and gives the
  * access log its `bytesOut`. Returns the body length.
  */
-async function fixContentLength(c: Context): Promise<number> {
+export async function fixContentLength(c: Context): Promise<number> {
   const res = c.res;
   // Stated by the body helpers (src/http/json-response.ts sizedBody): trusted, nothing re-read.
   // Reading `res.body` would turn the adapter's lightweight response into a stream-backed one.
