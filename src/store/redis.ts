@@ -550,6 +550,100 @@ function withDeadline<T>(start: () => Promise<T>, ms: number): Promise<T> {
   return Promise.race([pending, deadline]).finally(() => clearTimeout(timer));
 }
 
+interface Deadline {
+  /** `performance.now()` after which the command is abandoned. */
+  at: number;
+  reject: (err: Error) => void;
+  settled: boolean;
+}
+
+/**
+ * The deadlines of one store's commands with one timer instead of one per command (issue 14: a
+ * `setTimeout`, `clearTimeout`, `Promise.race` and `finally` per command were a few per cent of a
+ * lookup). Every command has the same timeout, so deadlines expire in the order the commands were
+ * sent: a FIFO whose head arms the only timer. A settled command is only marked; the timer skips it
+ * when it fires, and is cleared when no command is outstanding, so an idle store holds no timer.
+ */
+export class DeadlineQueue {
+  readonly #ms: number;
+  #queue: Deadline[] = [];
+  #head = 0;
+  #outstanding = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(ms: number) {
+    this.#ms = ms;
+  }
+
+  /** `start()`'s answer, or a `CommandDeadlineError` once the timeout has passed without one. */
+  run<T>(start: () => Promise<T>): Promise<T> {
+    let pending: Promise<T>;
+    try {
+      pending = start();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise<T>((resolve, reject) => {
+      const entry: Deadline = { at: performance.now() + this.#ms, reject, settled: false };
+      const settle = () => {
+        if (entry.settled) return false;
+        entry.settled = true;
+        if (--this.#outstanding === 0) this.#reset();
+        return true;
+      };
+      // After the deadline the command may still settle; its outcome no longer matters.
+      pending.then(
+        (value) => {
+          if (settle()) resolve(value);
+        },
+        (err: unknown) => {
+          if (settle()) reject(err);
+        },
+      );
+      this.#queue.push(entry);
+      this.#outstanding++;
+      if (this.#timer === undefined) this.#arm(entry.at);
+    });
+  }
+
+  #arm(at: number): void {
+    this.#timer = setTimeout(() => this.#expire(), Math.max(0, at - performance.now()));
+  }
+
+  /** Rejects every unsettled command whose deadline has passed, then re-arms for the next one. */
+  #expire(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    const queue = this.#queue;
+    while (this.#head < queue.length) {
+      const entry = queue[this.#head] as Deadline;
+      if (!entry.settled) {
+        if (entry.at > now) break;
+        entry.settled = true;
+        this.#outstanding--;
+        entry.reject(new CommandDeadlineError(this.#ms));
+      }
+      this.#head++;
+    }
+    // Drop the passed prefix now and then, not per command.
+    if (this.#head > 1024 && this.#head * 2 > queue.length) {
+      this.#queue = queue.slice(this.#head);
+      this.#head = 0;
+    }
+    const next = this.#queue[this.#head];
+    if (next) this.#arm(next.at);
+    else this.#reset();
+  }
+
+  /** Nothing outstanding: forget every entry and stop the timer. */
+  #reset(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#queue = [];
+    this.#head = 0;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reply decoding (RESP2: bulk string → string, integer → number, nil → null, array → array).
 
@@ -605,12 +699,14 @@ class RedisStore implements KV {
   readonly engine: StoreEngine;
   readonly #backend: Backend;
   readonly #timeoutMs: number;
+  readonly #deadlines: DeadlineQueue;
   #closing: Promise<void> | undefined;
 
   constructor(backend: Backend, timeoutMs: number) {
     this.engine = backend.engine;
     this.#backend = backend;
     this.#timeoutMs = timeoutMs;
+    this.#deadlines = new DeadlineQueue(timeoutMs);
   }
 
   /** Runs one KV operation; every error leaving it is a TiktiError. */
@@ -626,11 +722,11 @@ class RedisStore implements KV {
 
   /** One command with its deadline; raw driver errors (translated by #run). */
   #send(key: string, args: string[], readonly = false): Promise<unknown> {
-    return withDeadline(() => this.#backend.send(key, args, readonly), this.#timeoutMs);
+    return this.#deadlines.run(() => this.#backend.send(key, args, readonly));
   }
 
   #nodeSend(node: NodeConnection, args: string[]): Promise<unknown> {
-    return withDeadline(() => node.send(args), this.#timeoutMs);
+    return this.#deadlines.run(() => node.send(args));
   }
 
   /** EVALSHA, and EVAL when the server does not know the script (restart, SCRIPT FLUSH). */
