@@ -23,7 +23,9 @@
  * `npm run bench:10m` (`--scale-run`, issue 14 item 4) is the scale run alone at BENCH_SCALE_USERS
  * [10000000] users: it writes docs/benchmarks-10m.json (BENCH_SCALE_JSON; a run at another size goes
  * to $TMPDIR unless that is set), which every render of benchmarks.md includes as it stands. It needs
- * ~13 GB free memory for Redis and ~11 GB of disk in $TMPDIR for the embedded store.
+ * ~13 GB free memory for Redis and ~11 GB of disk in $TMPDIR for the embedded store. To iterate on
+ * one store: BENCH_SCALE_STORES [redis,embedded]; BENCH_SCALE_DATA_DIR keeps the embedded store in that
+ * directory (seeded when it has no tikti.db, reused as it is when it has one).
  * `npm run bench -- --profile` (issue 14 item 1) records a CPU profile of the server under load on
  * JWKS, lookup and exchange, one route at a time, on each runtime (Redis, pinned like the bench),
  * and writes them as text to test/bench/profiles/<runtime>-<route>.txt (test/bench/cpuprofile.ts).
@@ -32,7 +34,7 @@
  * `<runtime>-<route>-embedded.txt`), BENCH_PROFILE_SECONDS [8].
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { createClient } from "redis";
@@ -98,6 +100,8 @@ const SCALE_USERS = Number(process.env.BENCH_SCALE_USERS ?? 1_000_000);
 const SCALE_RUNTIME = (process.env.BENCH_SCALE_RUNTIME ?? "bun") as BenchRuntime;
 const SCALE_RUN = process.argv.includes("--scale-run");
 const SCALE_RUN_USERS = Number(process.env.BENCH_SCALE_USERS ?? 10_000_000);
+const SCALE_STORES = (process.env.BENCH_SCALE_STORES ?? "redis,embedded").split(",");
+const SCALE_DATA_DIR = process.env.BENCH_SCALE_DATA_DIR;
 /** The separate scale run's report: rendered into every benchmarks.md, never written by the regular run. */
 const SCALE_JSON_DOCS = join(root, "docs", "benchmarks-10m.json");
 const SCALE_JSON = resolve(
@@ -1031,6 +1035,20 @@ async function scaleRun(
   const files = await writeRequestFiles(work, secrets, users, "scale");
   const out: ScaleReport = { runtime, users, stores: {} };
 
+  if (SCALE_STORES.includes("redis")) out.stores.redis = await scaleRedis(work, secrets, plan, files);
+  if (SCALE_STORES.includes("embedded"))
+    out.stores.embedded = await scaleEmbedded(work, secrets, plan, files);
+  return out;
+}
+
+async function scaleRedis(
+  work: string,
+  secrets: Secrets,
+  plan: SeedPlan,
+  files: Files,
+): Promise<ScaleReport["stores"]["redis"]> {
+  const runtime = SCALE_RUNTIME;
+  const users = plan.users;
   log(`scale: seeding ${users} users into a fresh Redis`);
   const { redis, client } = await startSeededRedis();
   try {
@@ -1067,7 +1085,7 @@ async function scaleRun(
       workers,
       false,
     );
-    out.stores.redis = {
+    return {
       workers,
       seedSeconds,
       bytesPerUser: (after - before) / users,
@@ -1078,9 +1096,30 @@ async function scaleRun(
   } finally {
     await redis.stop();
   }
+}
 
+async function scaleEmbedded(
+  work: string,
+  secrets: Secrets,
+  plan: SeedPlan,
+  files: Files,
+): Promise<ScaleReport["stores"]["embedded"]> {
+  const runtime = SCALE_RUNTIME;
+  const users = plan.users;
+  const dataDir = SCALE_DATA_DIR ?? join(work, "scale-embedded");
+  const reuse = SCALE_DATA_DIR !== undefined && existsSync(join(SCALE_DATA_DIR, "tikti.db"));
+  if (reuse) {
+    log(`scale: reusing the embedded store in ${dataDir}`);
+    const points = await measureServer(runtime, work, secrets, files, null, dataDir, 1, false);
+    return {
+      workers: 1,
+      seedSeconds: Number.NaN,
+      bytesPerUser: Number.NaN,
+      measure: "reused store",
+      ...points,
+    };
+  }
   log(`scale: seeding ${users} users into a fresh embedded store`);
-  const dataDir = join(work, "scale-embedded");
   const t0 = Date.now();
   const size = await seedEmbeddedDir(dataDir, plan, true);
   const seedSeconds = (size.seededAt - t0) / 1000;
@@ -1089,7 +1128,8 @@ async function scaleRun(
     `  embedded: ${seedSeconds.toFixed(1)} s, ${((size.after - size.before) / users).toFixed(0)} bytes/user`,
   );
   const points = await measureServer(runtime, work, secrets, files, null, dataDir, 1, false);
-  out.stores.embedded = {
+  if (SCALE_DATA_DIR === undefined) rmSync(dataDir, { recursive: true, force: true });
+  return {
     workers: 1,
     seedSeconds,
     bytesPerUser: (size.after - size.before) / users,
@@ -1097,8 +1137,6 @@ async function scaleRun(
     bytesByKey: size.bytesByKey,
     ...points,
   };
-  rmSync(dataDir, { recursive: true, force: true });
-  return out;
 }
 
 function copyDir(from: string, to: string): void {
