@@ -7,7 +7,7 @@
  * parser. It also never lets a `__proto__` key touch a prototype.
  */
 import type { Context } from "hono";
-import { readAllLimited, StreamTooLarge } from "../bytes.ts";
+import { readRequestBodyLimited, StreamTooLarge } from "../bytes.ts";
 import { TiktiError } from "../errors.ts";
 
 /** 64 KiB: the default JSON body limit. */
@@ -25,10 +25,11 @@ export async function readJsonObject(
   const limit = options.limit ?? DEFAULT_BODY_LIMIT;
   const contentType = c.req.header("content-type");
   const declared = c.req.header("content-length");
-  const hasBody = c.req.raw.body !== null && declared !== "0";
 
   if (contentType === undefined) {
     // An empty POST with no Content-Type is a missing body (400), not a media-type problem.
+    // (`raw.body` only on this error path: it builds a WHATWG Request, see readRequestBodyLimited.)
+    const hasBody = c.req.raw.body !== null && declared !== "0";
     if (!hasBody) throw new TiktiError("INVALID_REQUEST", { details: { body: "required" } });
     throw new TiktiError("UNSUPPORTED_MEDIA_TYPE");
   }
@@ -40,7 +41,7 @@ export async function readJsonObject(
 
   let bytes: Uint8Array;
   try {
-    bytes = await readAllLimited(c.req.raw.body, limit);
+    bytes = await readRequestBodyLimited(c.req.raw, limit);
   } catch (e) {
     // Stop at once: the rest of an oversized body is never buffered.
     if (e instanceof StreamTooLarge) throw new TiktiError("PAYLOAD_TOO_LARGE");

@@ -5,7 +5,7 @@
  * buffered), then the parameters — the order stated at the top of docs/spec/oauth.md.
  */
 import type { Context } from "hono";
-import { readAllLimited, StreamTooLarge } from "../bytes.ts";
+import { readRequestBodyLimited, StreamTooLarge } from "../bytes.ts";
 import { OAuthError } from "../services/oauth/errors.ts";
 
 /** docs/spec/oauth.md: bodies over 16 KiB → 413 (RFC shape, `invalid_request`). */
@@ -46,7 +46,7 @@ export async function readOAuthForm(
   if (Number.isFinite(declared) && declared > limit) throw tooLarge();
   let bytes: Uint8Array;
   try {
-    bytes = await readAllLimited(c.req.raw.body, limit);
+    bytes = await readRequestBodyLimited(c.req.raw, limit);
   } catch (e) {
     if (e instanceof StreamTooLarge) throw tooLarge();
     throw e;
