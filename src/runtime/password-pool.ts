@@ -36,7 +36,18 @@ export interface PasswordPoolOptions {
    * (each argon2id worker holds `m` KiB of WebAssembly memory once used).
    */
   size?: number;
+  /**
+   * Nice value of the hashing threads (Linux; 0 keeps the normal priority). Default
+   * `HASH_THREAD_NICENESS`: the event loop wins a shared core (docs/adr/0116-hashing-threads-at-low-priority.md).
+   */
+  niceness?: number;
 }
+
+/**
+ * 19, the lowest priority: CFS then weighs a hashing thread 15 against the event loop's 1024, so a
+ * busy event loop keeps ~98 % of a core it shares with a hash, and an idle one leaves it all to it.
+ */
+export const HASH_THREAD_NICENESS = 19;
 
 export interface PasswordWorkerPool {
   readonly size: number;
@@ -67,13 +78,14 @@ export function defaultPoolSize(): number {
 
 export function createPasswordWorkerPool(options: PasswordPoolOptions = {}): PasswordWorkerPool {
   const size = Math.max(1, Math.floor(options.size ?? defaultPoolSize()));
+  const niceness = options.niceness ?? HASH_THREAD_NICENESS;
   const slots: Slot[] = [];
   const queue: Pending[] = [];
   let nextId = 1;
   let closed = false;
 
   const spawn = (): Slot => {
-    const slot: Slot = { worker: new Worker(WORKER_URL), busy: undefined };
+    const slot: Slot = { worker: new Worker(WORKER_URL, { workerData: { niceness } }), busy: undefined };
     slot.worker.unref();
     slot.worker.on("message", (reply: PasswordWorkerReply) => {
       const task = slot.busy;

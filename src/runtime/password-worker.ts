@@ -1,13 +1,36 @@
 // Worker thread of the password pool (password-pool.ts): runs the portable WASM engine so a hash
 // (tens of milliseconds of CPU) never blocks the server's event loop. Passwords arrive as bytes,
 // are zeroed after use, and never appear in a reply or an error message.
-import { parentPort } from "node:worker_threads";
+import { readlinkSync } from "node:fs";
+import { setPriority } from "node:os";
+import { parentPort, workerData } from "node:worker_threads";
 import { type PasswordHashPolicy, parsePasswordHash } from "../crypto/password.ts";
 import { portablePasswordEngine } from "../crypto/password-portable.ts";
 import type { PasswordWorkerReply, PasswordWorkerRequest } from "./password-pool.ts";
 
 const port = parentPort;
 if (!port) throw new Error("password-worker.ts must run as a worker thread");
+
+lowerPriority(Number((workerData as { niceness?: unknown } | null)?.niceness ?? 0));
+
+/**
+ * Lowers this thread's CPU priority (docs/adr/0116-hashing-threads-at-low-priority.md): on a core it
+ * shares with the event loop, a hash (tens of milliseconds) then yields whenever the event loop has
+ * work, so requests queued behind a sign-in burst are served first; with an idle event loop hashing
+ * runs at full speed. Linux has a nice value per thread (setpriority on the thread id, found through
+ * /proc/thread-self). Fail soft: elsewhere (macOS, Windows, no /proc, a runtime without
+ * `os.setPriority`, a sandbox that refuses it) the thread keeps the normal priority and hashing works
+ * as before.
+ */
+function lowerPriority(niceness: number): void {
+  if (!(niceness > 0)) return;
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").at(-1));
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.min(19, niceness));
+  } catch {
+    // Not Linux, or not permitted: normal priority.
+  }
+}
 
 port.on("message", (request: PasswordWorkerRequest) => {
   run(request).then(
