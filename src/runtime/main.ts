@@ -22,6 +22,7 @@ import { createAuditSink } from "./audit-sink.ts";
 import { createConfigIO } from "./config-io.ts";
 import { openEmbeddedStore } from "./embedded-open.ts";
 import { runtimeHs256Mac, runtimeSha256 } from "./hmac-node.ts";
+import { createLineSink } from "./line-sink.ts";
 import { processMetrics } from "./process-metrics.ts";
 import { samlIo, startSamlRuntime } from "./saml-runtime.ts";
 import { currentHost, followSupervisor, planWorkers, superviseWorkers, workerIndex } from "./workers.ts";
@@ -149,7 +150,12 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
   const sink = args.check ? process.stderr : process.stdout;
   // A worker of a multi-core supervisor (src/runtime/workers.ts) says which one it is in its logs.
   const worker = workerIndex();
-  const logger = createLogger((line) => sink.write(`${line}\n`), config.logging.level, {
+  const lines = createLineSink(
+    (chunk) => sink.write(chunk),
+    (run) => setImmediate(run),
+  );
+  process.on("exit", () => lines.flush());
+  const logger = createLogger((line) => lines.line(line), config.logging.level, {
     runtime: adapter.name,
     ...(worker !== undefined ? { worker } : {}),
   });
@@ -182,7 +188,9 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
       dataDir: config.dataDir,
     });
     if (loaded.generatedApiKey) {
-      // Printed once, when generated (docs/spec/operations.md §3); never logged again.
+      // Printed once, when generated (docs/spec/operations.md §3); never logged again. After the
+      // pending log lines, so stdout keeps the order things happened in.
+      lines.flush();
       process.stdout.write(
         `tikti dev quick-start: API key ${loaded.generatedApiKey} (stored in ${config.dataDir}/dev/api_key)\n`,
       );
@@ -207,7 +215,7 @@ export async function main(adapter: RuntimeAdapter, argv: string[]): Promise<voi
 
   const lifecycle: Lifecycle = { shuttingDown: false };
   const passwords = adapter.createPasswordHasher(config.accounts.passwordHash);
-  const audit = await createAuditSink(config.audit, (line) => process.stdout.write(`${line}\n`));
+  const audit = await createAuditSink(config.audit, (line) => lines.now(line));
   const deps: AppDeps = await createCoreDeps({
     config,
     store,
