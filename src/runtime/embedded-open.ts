@@ -18,6 +18,8 @@ export interface OpenEmbeddedStoreOptions {
   openSqlite: (path: string) => SqliteDb;
   now?: () => number;
   sweepIntervalMs?: number;
+  /** `EmbeddedStoreOptions.batchReadAnswers`. */
+  batchReadAnswers?: boolean;
 }
 
 /** Thrown when another process has the data directory open. */
@@ -63,6 +65,7 @@ export async function openEmbeddedStore(opts: OpenEmbeddedStoreOptions): Promise
       logger,
       ...(opts.now ? { now: opts.now } : {}),
       ...(opts.sweepIntervalMs !== undefined ? { sweepIntervalMs: opts.sweepIntervalMs } : {}),
+      ...(opts.batchReadAnswers ? { batchReadAnswers: true } : {}),
     });
   } catch (e) {
     try {

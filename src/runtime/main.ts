@@ -118,6 +118,8 @@ export async function openStore(config: Config, adapter: RuntimeAdapter, logger:
     dataDir: config.dataDir,
     logger: logger.child({ component: "store" }),
     openSqlite: adapter.openSqlite,
+    // Measured on Node only (issue 14): see EmbeddedStoreOptions.batchReadAnswers.
+    batchReadAnswers: adapter.name === "node",
   });
 }
 

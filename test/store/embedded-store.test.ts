@@ -439,6 +439,37 @@ describe("embedded store: group commit", () => {
   });
 });
 
+describe("embedded store: read answers", () => {
+  it("reads run at once (they see the state when called) and answer together in the check phase", async () => {
+    const kv = createEmbeddedStore(openSqlite(join(tempDir(), EMBEDDED_DB_FILE)), {
+      logger: silentLogger,
+      batchReadAnswers: true,
+    });
+    try {
+      await kv.hset("h", "f", "old");
+      const order: string[] = [];
+      // Scheduled before the reads: a read answered in a microtask would come first.
+      setImmediate(() => order.push("turn"));
+      const first = kv.hget("h", "f").then((v) => {
+        order.push(`first ${v}`);
+        return v;
+      });
+      const write = kv.hset("h", "f", "new");
+      const second = kv.hget("h", "f").then((v) => {
+        order.push(`second ${v}`);
+        return v;
+      });
+      const missing = kv.get("h").catch((e: unknown) => {
+        order.push(`error ${isTiktiError(e) ? e.code : "?"}`);
+      });
+      await Promise.all([first, write, second, missing]);
+      expect(order).toEqual(["turn", "first old", "second new", "error INTERNAL"]);
+    } finally {
+      await kv.close();
+    }
+  });
+});
+
 describe("embedded store: errors", () => {
   it("translates a closed driver connection to STORE_UNAVAILABLE and misuse to INTERNAL", async () => {
     const db = openSqlite(join(tempDir(), EMBEDDED_DB_FILE));
