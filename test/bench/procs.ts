@@ -182,3 +182,18 @@ export async function runCryptoBaselines(
   if (code !== 0 || !line) throw new Error(`bench: crypto baselines failed on ${runtime}:\n${out}`);
   return JSON.parse(line) as Record<string, number>;
 }
+
+const NEVER = { limit: 1_000_000, windowSeconds: 60 };
+/**
+ * Rate limits for servers under load: every limit stays on (its store round trip is part of the cost being
+ * measured) but none ever triggers.
+ */
+export const BENCH_RATE_LIMITS = {
+  signInIp: NEVER,
+  signInEmail: NEVER,
+  exchangeUser: NEVER,
+  samlIp: NEVER,
+  oauthClient: NEVER,
+  oauthAuthFailIp: NEVER,
+  lockout: { maxFailures: 1_000_000 },
+} as const;

@@ -67,6 +67,7 @@ import { type CpuProfile, renderSummary, summarise } from "./cpuprofile.ts";
 import { startInspectorProfile } from "./inspector.ts";
 import { PIN, pinPid } from "./pin.ts";
 import {
+  BENCH_RATE_LIMITS,
   type BenchRuntime,
   bin,
   type Proc,
@@ -183,7 +184,6 @@ function serverConfig(
   workers: number,
   saml: SamlFiles | null,
 ): Record<string, unknown> & { port: number } {
-  const big = { limit: 1_000_000, windowSeconds: 60 };
   return {
     devMode: true,
     bindAddress: "127.0.0.1",
@@ -194,16 +194,7 @@ function serverConfig(
     apiKey: secrets.apiKey,
     jwksPrivateKey: secrets.pem,
     jwksKeyId: "bench-key-1",
-    // Limits stay on (their store round trip is part of the cost) but never trigger.
-    rateLimits: {
-      signInIp: big,
-      signInEmail: big,
-      exchangeUser: big,
-      samlIp: big,
-      oauthClient: big,
-      oauthAuthFailIp: big,
-      lockout: { maxFailures: 1_000_000 },
-    },
+    rateLimits: BENCH_RATE_LIMITS,
     http: { shutdownDelaySeconds: 0, shutdownGraceSeconds: 5 },
     logging: { level: "info" },
     ...(store ?? {}),

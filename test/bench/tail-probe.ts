@@ -41,7 +41,7 @@ import { generateRsaPem, randomSecret } from "../support/keys.ts";
 import { freePort } from "../support/ports.ts";
 import { startRedis, waitForStore } from "../support/redis-server.ts";
 import { PIN, pinPid } from "./pin.ts";
-import { type BenchRuntime, startServer } from "./procs.ts";
+import { BENCH_RATE_LIMITS, type BenchRuntime, startServer } from "./procs.ts";
 import { BENCH_ISSUER } from "./saml.ts";
 import { runLoad } from "./wrk.ts";
 
@@ -128,7 +128,6 @@ const signInFile = file(
 );
 
 const port = await freePort();
-const big = { limit: 1_000_000, windowSeconds: 60 };
 const flags = (process.env.PROBE_FLAGS ?? "").split(" ").filter(Boolean);
 const inspectPort = await freePort();
 if (process.env.PROBE_HEAP) flags.push(`--inspect=127.0.0.1:${inspectPort}`);
@@ -146,15 +145,7 @@ const server = await startServer(
     apiKey,
     jwksPrivateKey: pem,
     jwksKeyId: "bench-key-1",
-    rateLimits: {
-      signInIp: big,
-      signInEmail: big,
-      exchangeUser: big,
-      samlIp: big,
-      oauthClient: big,
-      oauthAuthFailIp: big,
-      lockout: { maxFailures: 1_000_000 },
-    },
+    rateLimits: BENCH_RATE_LIMITS,
     http: { shutdownDelaySeconds: 0, shutdownGraceSeconds: 5 },
     logging: { level: "info" },
     ...(redis ? { redisAddr: redis.addr } : {}),
